@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging macros: one tagged line per message on stderr. */
+#ifndef KVMINI_HW_LOG_H
+#define KVMINI_HW_LOG_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <time.h>
+
+/*
+ * Each .c file defines LOG_TAG before including this header.
+ * log_dbg compiles out unless KVMINI_DEBUG is defined; runtime debug
+ * categories (--debug virtio) use log_cat() below.
+ */
+#ifndef LOG_TAG
+#define LOG_TAG "kvmini"
+#endif
+
+#define log_err(fmt, ...) fprintf(stderr, "kvmini: " fmt "\n", ##__VA_ARGS__)
+#define log_warn(fmt, ...)                                                     \
+    fprintf(stderr, "kvmini: %s: warning: " fmt "\n", LOG_TAG, ##__VA_ARGS__)
+#define log_info(fmt, ...)                                                     \
+    fprintf(stderr, "kvmini: %s: " fmt "\n", LOG_TAG, ##__VA_ARGS__)
+
+#ifdef KVMINI_DEBUG
+#define log_dbg(fmt, ...)                                                      \
+    fprintf(stderr, "kvmini: %s: debug: " fmt "\n", LOG_TAG, ##__VA_ARGS__)
+#else
+#define log_dbg(fmt, ...)                                                      \
+    do {                                                                       \
+        if (0)                                                                 \
+            fprintf(stderr, fmt, ##__VA_ARGS__);                               \
+    } while (0)
+#endif
+
+/* Runtime debug categories, enabled by --debug NAME. */
+enum log_cat {
+    LOG_CAT_VIRTIO = 1u << 0,
+    LOG_CAT_IO = 1u << 1, /* unclaimed port I/O and MMIO */
+    LOG_CAT_KVM = 1u << 2,
+};
+/* The one process-wide logging switch: set once by main before threads. */
+extern unsigned log_cats;
+#define log_cat(cat, fmt, ...)                                                 \
+    do {                                                                       \
+        if (log_cats & (cat))                                                  \
+            fprintf(stderr, "kvmini: %s: " fmt "\n", LOG_TAG, ##__VA_ARGS__); \
+    } while (0)
+
+/*
+ * Rate limit for hot-path messages: at most `burst` lines per second per
+ * call site. Not thread-exact (a benign race may print one extra line).
+ */
+struct log_ratelimit {
+    time_t sec;
+    unsigned n;
+};
+static inline int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    if (ts.tv_sec != rl->sec) {
+        rl->sec = ts.tv_sec;
+        rl->n = 0;
+    }
+    return rl->n++ < burst;
+}
+#define log_warn_rl(fmt, ...)                                                  \
+    do {                                                                       \
+        static struct log_ratelimit rl_;                                       \
+        if (log_ratelimit_ok(&rl_, 5))                                         \
+            log_warn(fmt, ##__VA_ARGS__);                                      \
+    } while (0)
+#define log_cat_rl(cat, fmt, ...)                                              \
+    do {                                                                       \
+        static struct log_ratelimit rl_;                                       \
+        if ((log_cats & (cat)) && log_ratelimit_ok(&rl_, 20))                  \
+            log_info(fmt, ##__VA_ARGS__);                                      \
+    } while (0)
+
+#endif
