@@ -22,6 +22,7 @@
 #define LAYOUT_SETUP_DATA_MAX 0x50000ULL
 #define LAYOUT_EBDA 0x9fc00ULL        /* reserved: 0x9fc00..0xfffff */
 #define LAYOUT_MPTABLE 0x9fc00ULL     /* MP floating pointer + table */
+#define LAYOUT_MPTABLE_MAX 0x2000ULL  /* 254 CPUs + 16 virtio need 0x1500 */
 #define LAYOUT_ACPI 0xe0000ULL        /* RSDP (scan area) + tables */
 #define LAYOUT_ACPI_MAX 0x10000ULL
 #define LAYOUT_HIGH_MEM 0x100000ULL   /* first byte above the low 1 MiB */

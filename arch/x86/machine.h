@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine description: one plain struct that says what the guest
+ * sees (CPUs, RAM, command line, initrd, virtio-mmio transports, the
+ * serial port). It is filled once by main before the VM starts and is
+ * then rendered, by pure functions, as an MP table (mptable.h), ACPI
+ * tables (acpi.h), a device tree (fdt.h) and kernel command-line
+ * entries (cmdline_devs.h). docs/machine.md describes the result.
+ *
+ * Not thread-safe; it is built on one thread and only read afterwards.
+ * Errors are negative errno.
+ */
+#ifndef KVMINI_ARCH_X86_MACHINE_H
+#define KVMINI_ARCH_X86_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86/layout.h"
+
+/*
+ * APIC ids are 0..ncpus-1 and the IOAPIC takes id ncpus; xAPIC ids are
+ * 8 bits and 0xff is the broadcast id, hence the cap.
+ */
+#define MACHINE_CPUS_MAX 254
+#define MACHINE_E820_MAX 16
+#define MACHINE_IOAPIC_PINS 24 /* KVM's in-kernel IOAPIC */
+
+/* e820 types used here (values of the BIOS E820 interface). */
+#define MACHINE_E820_RAM 1
+#define MACHINE_E820_RESERVED 2
+
+struct machine_e820 {
+    uint64_t start, size;
+    uint32_t type; /* MACHINE_E820_* */
+};
+
+struct machine_virtio {
+    uint64_t base, size; /* MMIO window */
+    uint32_t gsi;        /* IOAPIC pin; edge-triggered, active-high */
+    uint32_t device_id;  /* virtio device id (2 blk, 1 net, 3 console) */
+};
+
+struct machine {
+    unsigned ncpus; /* APIC ids 0..ncpus-1; APIC 0 is the BSP */
+    struct machine_e820 e820[MACHINE_E820_MAX];
+    unsigned ne820;
+    const char *cmdline;    /* may be NULL: empty */
+    uint64_t initrd_start;  /* guest-physical; size 0: no initrd */
+    uint64_t initrd_size;
+    struct machine_virtio virtio[LAYOUT_VIRTIO_MAX];
+    unsigned nvirtio;
+    bool serial; /* 8250 at LAYOUT_COM1_PORT, GSI LAYOUT_COM1_GSI */
+};
+
+/* Zero the description, set ncpus; -EINVAL unless 1..MACHINE_CPUS_MAX. */
+int machine_init(struct machine *m, unsigned ncpus);
+
+/*
+ * Append an e820 range. -EINVAL for an empty or wrapping range, -ENOSPC
+ * when MACHINE_E820_MAX ranges are already there.
+ */
+int machine_add_e820(struct machine *m, uint64_t start, uint64_t size,
+                     uint32_t type);
+
+/*
+ * Add a virtio-mmio transport: the n-th device gets the window
+ * LAYOUT_VIRTIO_MMIO_BASE + n * LAYOUT_VIRTIO_MMIO_STRIDE and the GSI
+ * LAYOUT_VIRTIO_GSI_BASE + n. Returns the slot n (>= 0), or -ENOSPC
+ * once LAYOUT_VIRTIO_MAX devices exist (the caller reports it).
+ */
+int machine_add_virtio(struct machine *m, uint32_t device_id);
+
+/* Check the invariants the renderers rely on; 0 or -EINVAL. */
+int machine_check(const struct machine *m);
+
+/*
+ * The byte that makes the 8-bit sum of [p, p+len) zero when stored in
+ * the (zeroed) checksum field: MP and ACPI tables both use this rule.
+ */
+static inline uint8_t machine_csum8(const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    uint8_t sum = 0;
+
+    while (len--)
+        sum += *b++;
+    return (uint8_t)-sum;
+}
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test-side readers of kvmini's machine description renderings: each
+ * parses one rendering (MP table, ACPI via iasl, DTB via libfdt, kernel
+ * command line) into the same neutral view, so tests can check that
+ * all of them describe the same machine. Written independently of the
+ * renderers on purpose; failures are reported with DIAG lines.
+ */
+#ifndef KVMINI_TESTS_UNIT_MDESC_PARSE_H
+#define KVMINI_TESTS_UNIT_MDESC_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MDV_MAX_CPUS 256
+#define MDV_MAX_WIN 32
+#define MDV_MAX_PINS 32
+
+struct mdv_win {
+    uint64_t base, size;
+    uint32_t gsi;
+    bool edge_high; /* trigger/polarity as the rendering states them */
+};
+
+/* What a rendering says about the machine; fields it cannot say stay 0. */
+struct mdesc_view {
+    unsigned ncpus;
+    uint8_t apic_id[MDV_MAX_CPUS];
+    int bsp_apic; /* -1 if the rendering has no notion of it */
+    unsigned ioapic_id;
+    uint64_t ioapic_addr;
+    uint32_t ioapic_gsi_base;
+    uint64_t lapic_addr;
+    unsigned nwin;
+    struct mdv_win win[MDV_MAX_WIN];
+    /* pin -> how routed: bit set if an entry/descriptor exists */
+    uint32_t pins;
+    uint32_t pins_edge_high; /* explicitly edge + active-high */
+    bool serial;
+    uint32_t serial_gsi;
+    uint64_t serial_port;
+    bool lint_extint0, lint_nmi1; /* MP: ExtINT->LINT0, NMI->LINT1 */
+};
+
+/* MP table at buf (copied to gpa). 0, or -1 after a DIAG line. */
+int mdv_parse_mptable(const void *buf, size_t len, uint64_t gpa,
+                      struct mdesc_view *v);
+
+/* Sum of bytes mod 256 (0 for a correctly checksummed range). */
+uint8_t mdv_sum8(const void *p, size_t len);
+
+#endif
