@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Interrupt and error signalling shared by every virtio device. */
+#define LOG_TAG "virtio"
+#include "virtio/vdev.h"
+
+#include "hw/log.h"
+#include "virtio/virtio_spec.h"
+
+int vdev_notify(struct vdev *d, uint16_t qi)
+{
+    /* The ISR bit is set before the line fires so the handler that the
+     * interrupt wakes always sees it. */
+    __atomic_fetch_or(&d->isr, VIRTIO_ISR_VRING, __ATOMIC_SEQ_CST);
+    log_cat(LOG_CAT_VIRTIO, "%s: q%u interrupt", d->ops->name, qi);
+    return irq_trigger(d->irq);
+}
+
+int vdev_config_changed(struct vdev *d)
+{
+    __atomic_fetch_add(&d->cfg_gen, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&d->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+    log_cat(LOG_CAT_VIRTIO, "%s: config-change interrupt", d->ops->name);
+    return irq_trigger(d->irq);
+}
+
+void vdev_cfg_begin(struct vdev *d)
+{
+    pthread_mutex_lock(&d->cfg_lock);
+}
+
+void vdev_cfg_end(struct vdev *d, bool notify)
+{
+    /* Bumped inside the lock: a driver read that saw the new values is
+     * followed by a generation read that sees the new number (§2.5.1). */
+    __atomic_fetch_add(&d->cfg_gen, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&d->cfg_lock);
+    if (!notify)
+        return;
+    __atomic_fetch_or(&d->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+    log_cat(LOG_CAT_VIRTIO, "%s: config-change interrupt", d->ops->name);
+    irq_trigger(d->irq);
+}
+
+void vdev_needs_reset(struct vdev *d, const char *why)
+{
+    if (__atomic_exchange_n(&d->needs_reset, true, __ATOMIC_SEQ_CST))
+        return; /* already flagged: one message, one interrupt */
+    log_warn("%s: device needs reset: %s", d->ops->name, why);
+    vdev_config_changed(d);
+}
