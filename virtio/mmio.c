@@ -418,6 +418,8 @@ int vmmio_create(struct vmmio **out, const struct vdev_ops *ops, void *priv,
             goto err;
         }
     }
+    if (ops->attach)
+        ops->attach(&m->dev);
     *out = m;
     return 0;
 err:

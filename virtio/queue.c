@@ -205,6 +205,13 @@ void vq_push(struct vq *q, uint16_t head, uint32_t written)
     __atomic_fetch_add(&q->st.bytes, written, __ATOMIC_RELAXED);
 }
 
+void vq_fail(struct vq *q, uint16_t head, int err)
+{
+    __atomic_fetch_add(&q->st.errors, 1, __ATOMIC_RELAXED);
+    log_warn_rl("request %u failed: %s", head, strerror(-err));
+    vq_push(q, head, 0);
+}
+
 bool vq_want_irq(struct vq *q)
 {
     uint16_t old = q->signalled, now = q->used_idx;

@@ -97,6 +97,9 @@ int vq_iter_next(struct vq_iter *it, struct vq_buf *b);
 /* Put chain head on the used ring with `written` bytes filled. */
 void vq_push(struct vq *q, uint16_t head, uint32_t written);
 
+/* Fail a malformed request: return head with 0 bytes, count an error. */
+void vq_fail(struct vq *q, uint16_t head, int err);
+
 /* Whether the driver wants an interrupt for what was pushed since the
  * last call (honours NO_INTERRUPT and used_event, 16-bit wrap safe).
  * Updates the irqs/irqs_suppressed counters. */

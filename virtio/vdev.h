@@ -38,6 +38,9 @@ struct vdev_ops {
     int (*cfg_read)(struct vdev *d, uint32_t off, void *buf, uint32_t len);
     int (*cfg_write)(struct vdev *d, uint32_t off, const void *buf,
                      uint32_t len);
+    /* Once, when the transport is created: the device may keep d (for
+     * example to raise config interrupts later). May be NULL. */
+    void (*attach)(struct vdev *d);
     /* DRIVER_OK, before the workers start; <0 sets NEEDS_RESET. May be
      * NULL. Allocate here, never in process(). */
     int (*start)(struct vdev *d);
