@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The nested Linux rig's TAP runner: boots an L1 Linux under QEMU TCG with an
+# emulated SVM CPU, where kvm_amd gives a working /dev/kvm, lets L1's /init
+# boot the L2 kernel under kvmini (and/or QEMU microvm) once per scenario, and
+# turns L1's serial report into one TAP line per check.
+# Environment: RIG_VMMS ("kvmini", "qemu" or both; default kvmini),
+# RIG_ONLY (scenario names; default all), RIG_L2_TIMEOUT (s per L2 boot),
+# KVMINI_RIG_CACHE (package and image cache), RIG_KEEP_LOG (print the log).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+here=tests/linux
+out=build/linux
+vmms=${RIG_VMMS:-kvmini}
+only=${RIG_ONLY:-}
+export RIG_L2_TIMEOUT=${RIG_L2_TIMEOUT:-300}
+export RIG_ONLY=$only
+log=$out/l1-serial.log
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+    echo "1..0 # SKIP qemu-system-x86_64 missing (.ci/install-deps installs it)"
+    exit 0
+fi
+
+# Both kernels get the host's TSC rate: calibrating it under TCG on a busy
+# host is what hangs or skews their clocks.
+khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+export RIG_TSC_KHZ=${RIG_TSC_KHZ:-${khz:-2000000}}
+
+# The plan: one test for L1's /dev/kvm, one per check per scenario per VMM.
+plan=()
+while IFS='|' read -r name opts checks; do
+    name=$(echo $name); checks=$(echo $checks)
+    [ -n "$name" ] || continue
+    [ -z "$only" ] || case " $only " in *" $name "*) ;; *) continue ;; esac
+    for v in $vmms; do
+        for c in ${checks//,/ }; do plan+=("$v $name $c"); done
+    done
+done < <(grep -v '^#' $here/scenarios)
+nboots=$(printf '%s\n' "${plan[@]}" | awk '{ print $1, $2 }' | sort -u | wc -l)
+echo "1..$(( ${#plan[@]} + 1 ))"
+if [ ${#plan[@]} -eq 0 ]; then
+    echo "not ok 1 - no scenario matches RIG_ONLY='$only'"
+    exit 1
+fi
+
+mkdir -p $out
+if ! bash $here/build.sh $out ./kvmini "$vmms" 2>$out/build.log; then
+    echo "not ok 1 - build the rig's images"
+    sed 's/^/# /' $out/build.log
+    n=1
+    for t in "${plan[@]}"; do
+        n=$((n + 1)); echo "not ok $n - $t # images not built"
+    done
+    exit 1
+fi
+sed 's/^/# /' $out/build.log
+
+# L1 boot (tens of seconds under TCG) plus every L2 deadline, with margin.
+deadline=$(( 300 + nboots * (RIG_L2_TIMEOUT + 30) ))
+rm -f $log
+start=$(date +%s)
+nice -n 10 timeout -s KILL $deadline qemu-system-x86_64 \
+    -accel tcg -cpu max -M pc -m 2048 -smp 2 \
+    -nodefaults -no-user-config -display none -no-reboot \
+    -serial file:$log -kernel $out/vmlinuz -initrd $out/l1.cpio \
+    -append "console=ttyS0 quiet tsc_early_khz=$RIG_TSC_KHZ tsc=reliable \
+panic=-1 mitigations=off" </dev/null >$out/qemu.log 2>&1
+qrc=$?
+tr -d '\r' <$log >$log.txt 2>/dev/null || : >$log.txt
+echo "# L1 ran $(( $(date +%s) - start ))s (QEMU status $qrc); log: $log.txt"
+[ -z "${RIG_KEEP_LOG:-}" ] || sed 's/^/# | /' $log.txt
+
+n=1
+if grep -q '^RIG-L1: ok kvm' $log.txt; then
+    echo "ok 1 - L1 has /dev/kvm ($(sed -n 's/^RIG-L1: ok kvm //p' $log.txt))"
+else
+    echo "not ok 1 - L1 has /dev/kvm"
+    { grep '^RIG-L1:' $log.txt; tail -n 30 $log.txt; cat $out/qemu.log; } |
+        sed 's/^/#   /'
+fi
+
+shown=" "
+for t in "${plan[@]}"; do
+    n=$((n + 1))
+    read -r v name c <<<"$t"
+    pfx="RIG: $v $name"
+    line=$(grep -m1 -E "^$pfx (ok|fail) $c( |\$)" $log.txt)
+    detail=${line#"$pfx "* $c}
+    if [ "${line#"$pfx ok "}" != "$line" ]; then
+        echo "ok $n - $v $name: $c$detail"
+    else
+        echo "not ok $n - $v $name: $c$detail"
+        [ -n "$line" ] || echo "#   no result for this check"
+        grep -E "^$pfx fail deadline" $log.txt | sed 's/^/#   /'
+        # The VMM's stderr and the console tail, once per boot.
+        case "$shown" in *" $v/$name "*) continue ;; esac
+        shown="$shown$v/$name "
+        grep -q "^RIG-L1: start $v $name " $log.txt ||
+            echo "#   L1 never started this boot (L1 died or ran out of time)"
+        grep "^RIG-ERR: $v $name " $log.txt | sed "s/^RIG-ERR: $v $name /#   stderr: /"
+        grep "^RIG-CON: $v $name " $log.txt | sed "s/^RIG-CON: $v $name /#   console: /"
+    fi
+done
+grep -E '^RIG: [a-z]+ [a-z0-9-]+ info ' $log.txt | sed 's/^RIG: /# /'
+exit 0
