@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 struct irq_line {
-    int (*trigger)(struct irq_line *l);
+    int (*trigger)(struct irq_line *l); /* edge: raise and lower */
+    /* Level-triggered devices (the 8250) drive the pin; may be NULL for
+     * lines that only pulse. */
+    int (*set_level)(struct irq_line *l, int level);
     void *ctx;
     uint32_t gsi;
 };

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* i8042 reset, test-exit and POST ports. */
+#include "hw/sysports.h"
+
+#include <string.h>
+
+#define I8042_DATA 0x60
+#define I8042_CMD 0x64
+#define I8042_CMD_RESET 0xfe
+#define POST_PORT 0x80
+
+/*
+ * 0x60..0x64: no keyboard, only the reset line. Status reads as 0 (input
+ * buffer empty, no output), so a kernel waiting to send the reset command
+ * does not spin through thousands of exits first.
+ */
+static int sysports_i8042(void *opaque, uint64_t off, void *data,
+                          uint32_t len, bool write)
+{
+    struct sysports *sp = opaque;
+    if (!write) {
+        memset(data, 0, len);
+        return 0;
+    }
+    if (off == I8042_CMD - I8042_DATA && len == 1 &&
+        *(uint8_t *)data == I8042_CMD_RESET)
+        sp->stop(sp->ctx, 0, "guest reset through the i8042");
+    return 0;
+}
+
+static int sysports_exit(void *opaque, uint64_t off, void *data,
+                         uint32_t len, bool write)
+{
+    struct sysports *sp = opaque;
+    (void)off;
+    (void)len;
+    if (!write) {
+        memset(data, 0xff, len);
+        return 0;
+    }
+    sp->stop(sp->ctx, *(uint8_t *)data, NULL);
+    return 0;
+}
+
+static int sysports_post(void *opaque, uint64_t off, void *data,
+                         uint32_t len, bool write)
+{
+    (void)opaque;
+    (void)off;
+    if (!write)
+        memset(data, 0xff, len);
+    return 0;
+}
+
+int sysports_register(struct sysports *sp, struct io_bus *pio,
+                      uint16_t exit_port)
+{
+    int r = io_bus_add(pio, I8042_DATA, I8042_CMD - I8042_DATA + 1,
+                       sysports_i8042, sp);
+    if (r == 0)
+        r = io_bus_add(pio, exit_port, 1, sysports_exit, sp);
+    if (r == 0)
+        r = io_bus_add(pio, POST_PORT, 1, sysports_post, sp);
+    return r;
+}

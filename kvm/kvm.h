@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM virtual machine: /dev/kvm, the VM fd, guest RAM slots, the
+ * in-kernel irqchip and PIT, interrupt lines, ioeventfd/irqfd, and the
+ * VM-wide stop request that every thread watches.
+ *
+ * Owned by main.c. Set up on the main thread before any vCPU runs;
+ * kvm_request_stop() and the irq lines may be called from any thread.
+ */
+#ifndef KVMINI_KVM_KVM_H
+#define KVMINI_KVM_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/gmem.h"
+#include "hw/io_bus.h"
+#include "hw/irq.h"
+
+#define KVM_MAX_VCPUS_SUPPORTED 64
+
+struct vcpu;
+
+struct kvm_vm {
+    int sys_fd;           /* /dev/kvm */
+    int vm_fd;
+    int run_mmap_size;    /* KVM_GET_VCPU_MMAP_SIZE */
+    unsigned max_vcpus;   /* from KVM_CAP_MAX_VCPUS / NR_VCPUS */
+    uint8_t *ram;         /* one host mapping for all guest RAM */
+    uint64_t ram_size;
+    struct gmem mem;
+    struct io_bus mmio, pio;
+    unsigned nvcpus;
+    struct vcpu *vcpus[KVM_MAX_VCPUS_SUPPORTED];
+
+    /* Stop request: the first caller's status wins. stop_fd is an eventfd
+     * the main loop polls; vCPUs are kicked out of KVM_RUN. */
+    _Atomic bool stopping;
+    int exit_status;
+    int stop_fd;
+};
+
+/* Open path (normally "/dev/kvm"), check the API version and every
+ * capability kvmini relies on. On failure prints one line naming the
+ * problem and the fix, returns -errno. */
+int kvm_open(struct kvm_vm *vm, const char *path);
+
+/* Create the VM: in-kernel irqchip, PIT, TSS/identity map addresses. */
+int kvm_create_vm(struct kvm_vm *vm);
+
+/* Allocate guest RAM (mmap) and register it; RAM beyond the 32-bit MMIO
+ * hole goes above 4 GiB. */
+int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size);
+
+/* Drive an interrupt pin (KVM_IRQ_LINE). */
+int kvm_irq_set(struct kvm_vm *vm, uint32_t gsi, int level);
+
+/* Initialise an irq_line that pulses gsi through KVM_IRQ_LINE. */
+void kvm_irq_line_init(struct kvm_vm *vm, struct irq_line *l, uint32_t gsi);
+
+/* Bind an eventfd to a guest MMIO write (datamatch on a 4-byte write). */
+int kvm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t datamatch,
+                  int fd, bool assign);
+/* Bind an eventfd to an interrupt pin. */
+int kvm_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd, bool assign);
+
+/* Ask the whole VM to stop with this status (first caller wins). */
+void kvm_request_stop(struct kvm_vm *vm, int status);
+
+/* Release everything kvm_open/create/setup acquired (vCPUs excluded). */
+void kvm_close(struct kvm_vm *vm);
+
+#endif
