@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Self-checks: the e820 rules always, and the expectations the test put
+ * on the command line (expect_mem=, expect_cpus=, expect_initrd_sum=,
+ * expect_cmdline_len=). One "tg: check NAME ok|FAIL detail" line each.
+ */
+#include "guest/cmdline.h"
+#include "guest/lib.h"
+#include "guest/tg.h"
+
+#define MIB 0x100000ULL
+#define HOLE_START 0xc0000000ULL
+#define HOLE_END 0x100000000ULL
+
+struct checker {
+    struct tg *tg;
+    uint32_t fails;
+};
+
+static void check(struct checker *c, const char *name, bool ok,
+                  const char *detail)
+{
+    tg_printf("tg: check %s %s %s\n", name, ok ? "ok" : "FAIL", detail);
+    if (!ok)
+        c->fails++;
+}
+
+static void check_e820(struct checker *c)
+{
+    const struct bootinfo *bi = &c->tg->bi;
+    bool sorted = true, disjoint = true, hole = true;
+    uint32_t bad = 0;
+    char d[96];
+
+    for (uint32_t i = 0; i < bi->e820_count; i++) {
+        const struct e820_entry *e = &bi->e820[i];
+        uint64_t end = e->addr + e->size;
+
+        if (end < e->addr) {
+            disjoint = false; /* wraps: overlaps everything */
+            bad = i;
+        }
+        if (i && e->addr < bi->e820[i - 1].addr && sorted) {
+            sorted = false;
+            bad = i;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            const struct e820_entry *o = &bi->e820[j];
+
+            if (e->addr < o->addr + o->size && o->addr < end && disjoint) {
+                disjoint = false;
+                bad = i;
+            }
+        }
+        if (e->type == E820_RAM && e->addr < HOLE_END && end > HOLE_START &&
+            hole) {
+            hole = false;
+            bad = i;
+        }
+    }
+    fmt(d, sizeof(d), "entries=%u dropped=%u", bi->e820_count,
+        bi->e820_dropped);
+    check(c, "e820_present", bi->e820_count && !bi->e820_dropped, d);
+    fmt(d, sizeof(d), "entry=%u", bad);
+    check(c, "e820_sorted", sorted,
+          !sorted ? d : bi->e820_sanitized ? "sanitized" : "-");
+    check(c, "e820_disjoint", disjoint, disjoint ? "-" : d);
+    check(c, "e820_hole", hole, hole ? "-" : d);
+}
+
+/* Parses key's value; a present but malformed value is itself a FAIL. */
+static bool expect(struct checker *c, const char *key, bool suffixes,
+                   uint64_t *v)
+{
+    const struct bootinfo *bi = &c->tg->bi;
+    const char *s;
+    size_t n;
+
+    if (!cmdline_get(bi->cmdline, bi->cmdline_len, key, &s, &n))
+        return false;
+    if (parse_u64(s, n, suffixes, v) == 0)
+        return true;
+    check(c, key, false, "unparsable");
+    return false;
+}
+
+static void check_expectations(struct checker *c)
+{
+    struct tg *tg = c->tg;
+    struct mem_totals m;
+    uint64_t want;
+    char d[96];
+
+    if (expect(c, "expect_mem", true, &want)) {
+        mem_totals(&tg->bi, &m);
+        fmt(d, sizeof(d), "ram=%lu want=%lu", m.ram, want);
+        check(c, "expect_mem",
+              (m.ram > want ? m.ram - want : want - m.ram) <= MIB, d);
+    }
+    if (expect(c, "expect_cpus", false, &want)) {
+        fmt(d, sizeof(d), "online=%u want=%lu", tg->smp.online, want);
+        check(c, "expect_cpus", tg->smp.online == want, d);
+    }
+    if (expect(c, "expect_initrd_sum", false, &want)) {
+        fmt(d, sizeof(d), "sum=0x%08x want=0x%08lx", tg->initrd_sum, want);
+        check(c, "expect_initrd_sum",
+              tg->initrd_summed && tg->initrd_sum == want, d);
+    }
+    if (expect(c, "expect_cmdline_len", false, &want)) {
+        fmt(d, sizeof(d), "len=%u want=%lu", tg->bi.cmdline_len, want);
+        check(c, "expect_cmdline_len", tg->bi.cmdline_len == want, d);
+    }
+}
+
+/* The initrd must lie inside one RAM entry (the loader reserved it). */
+static void check_initrd(struct checker *c)
+{
+    const struct bootinfo *bi = &c->tg->bi;
+    uint64_t a = bi->initrd_addr, end = a + bi->initrd_size;
+    bool in_ram = false;
+    char d[64];
+
+    if (!bi->initrd_size)
+        return;
+    for (uint32_t i = 0; i < bi->e820_count; i++) {
+        const struct e820_entry *e = &bi->e820[i];
+
+        if (e->type == E820_RAM && a >= e->addr && end > a &&
+            end <= e->addr + e->size)
+            in_ram = true;
+    }
+    fmt(d, sizeof(d), "addr=0x%lx end=0x%lx", a, end);
+    check(c, "initrd_in_ram", in_ram && c->tg->initrd_summed, d);
+}
+
+uint32_t checks_run(struct tg *tg)
+{
+    struct checker c = { tg, 0 };
+    char d[64];
+
+    check(&c, "bootinfo", tg->bootinfo_ok,
+          tg->bootinfo_ok ? "-" : "bad magic");
+    check_e820(&c);
+    check_initrd(&c);
+    fmt(d, sizeof(d), "online=%u described=%u", tg->smp.online,
+        tg->smp.described);
+    check(&c, "smp_all_online", tg->smp.online == tg->smp.described, d);
+    check_expectations(&c);
+    tg->fails = c.fails;
+    return c.fails;
+}

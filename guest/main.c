@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's flow: read the boot information, report it, checksum the
+ * initrd in ring 3, start the APs, run the checks, print the verdict,
+ * then exit (or hold, or open the shell) as the command line says.
+ */
+#include "guest/cmdline.h"
+#include "guest/exit.h"
+#include "guest/layout.h"
+#include "guest/lib.h"
+#include "guest/trap.h"
+#include "guest/tg.h"
+#include "guest/user.h"
+
+#define GIB4 0x100000000ULL
+
+void tg_main(int proto, uint64_t info) __attribute__((noreturn));
+
+static void sum_initrd(struct tg *tg)
+{
+    uint64_t a = tg->bi.initrd_addr, n = tg->bi.initrd_size;
+
+    /* Only the first 4 GiB are mapped; anything else is reported. */
+    if (!n || a + n < a || a + n > GIB4)
+        return;
+    tg->initrd_sum = user_sum32(a, n);
+    tg->initrd_summed = true;
+}
+
+static void hold(struct tg *tg)
+{
+    const char *v;
+    size_t n;
+    uint64_t secs;
+
+    if (!cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "hold", &v, &n) ||
+        parse_u64(v, n, false, &secs))
+        return;
+    tg_printf("tg: holding %lu\n", secs);
+    timer_delay_us(&tg->timer, secs * 1000000);
+}
+
+void tg_main(int proto, uint64_t info)
+{
+    static struct tg tg;
+    int r;
+
+    trap_init();
+    if (proto == BOOT_PROTO_PVH)
+        r = bootinfo_from_pvh(&tg.bi, info);
+    else
+        r = bootinfo_from_zeropage(&tg.bi, info);
+    tg.bootinfo_ok = r == 0;
+    report_hello(&tg);
+    report_cmdline(&tg);
+    report_e820(&tg);
+    report_mem(&tg);
+
+    timer_init(&tg.timer);
+    tg_printf("tg: tsc khz=%lu src=%s\n", tg.timer.tsc_khz,
+              tg.timer.source);
+    user_init();
+    sum_initrd(&tg);
+    report_initrd(&tg);
+
+    smp_discover(&tg.smp, tg.bi.rsdp);
+    smp_start_aps(&tg.smp, &tg.timer);
+    report_cpus(&tg);
+
+    checks_run(&tg);
+    tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
+    if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell"))
+        shell_run(&tg);
+    hold(&tg);
+    tg_exit(tg.fails ? TG_EXIT_FAIL : TG_EXIT_PASS);
+}

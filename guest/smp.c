@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* MP table and MADT parsing, and INIT-SIPI-SIPI AP start-up. */
+#include "guest/smp.h"
+#include "guest/io.h"
+#include "guest/layout.h"
+#include "guest/lib.h"
+
+#define BDA_EBDA_SEG 0x40e
+#define BDA_BASE_KB 0x413
+#define BIOS_ROM 0xf0000
+#define ACPI_SCAN 0xe0000
+#define LOW_1M 0x100000
+#define TABLE_MAX 0x10000 /* larger tables are treated as corrupt */
+
+#define MSR_APIC_BASE 0x1b
+#define APIC_ID 0x20
+#define APIC_SVR 0xf0
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
+#define ICR_BUSY 0x1000
+#define ICR_INIT 0x4500 /* INIT, level assert */
+#define ICR_SIPI 0x4600 /* start-up */
+
+extern char tramp_start[], tramp_end[];
+extern volatile uint32_t ap_count;
+
+static uint8_t sum8(const uint8_t *p, uint32_t n)
+{
+    uint8_t s = 0;
+
+    while (n--)
+        s += *p++;
+    return s;
+}
+
+static void table_add(struct smp_table *t, uint32_t apic_id)
+{
+    if (t->count < SMP_MAX_CPUS && apic_id < 0xff)
+        t->apic_id[t->count] = (uint8_t)apic_id;
+    t->count++;
+}
+
+/* Finds "_MP_" on a 16-byte boundary in [start, start + len). */
+static const uint8_t *mp_scan(uint64_t start, uint64_t len)
+{
+    for (uint64_t a = start; a + 16 <= start + len; a += 16) {
+        const uint8_t *p = (const uint8_t *)a;
+
+        if (*(const uint32_t *)p == 0x5f504d5f && p[8] == 1 &&
+            !sum8(p, 16))
+            return p;
+    }
+    return NULL;
+}
+
+static void mp_parse(struct smp_table *t)
+{
+    uint64_t ebda = (uint64_t)*(const uint16_t *)phys(BDA_EBDA_SEG) << 4;
+    uint64_t base = (uint64_t)*(const uint16_t *)phys(BDA_BASE_KB) << 10;
+    const uint8_t *fp = NULL, *ct, *e, *end;
+    uint32_t len;
+
+    if (ebda >= 0x80000 && ebda < 0xa0000)
+        fp = mp_scan(ebda, 1024);
+    if (!fp && base >= 0x80000 && base <= 0xa0000)
+        fp = mp_scan(base - 1024, 1024);
+    if (!fp)
+        fp = mp_scan(BIOS_ROM, 0x10000);
+    if (!fp || !*(const uint32_t *)(fp + 4))
+        return; /* no table, or a default configuration (unsupported) */
+    ct = (const uint8_t *)(uint64_t)*(const uint32_t *)(fp + 4);
+    len = *(const uint16_t *)(ct + 4);
+    if (*(const uint32_t *)ct != 0x504d4350 || len < 44 || len > TABLE_MAX ||
+        sum8(ct, len))
+        return; /* not "PCMP", or corrupt */
+    t->found = 1;
+    t->addr = (uint64_t)ct;
+    end = ct + len;
+    for (e = ct + 44; e < end;) {
+        if (e[0] == 0) { /* processor: 20 bytes, flags bit 0 = enabled */
+            if (e + 20 > end)
+                break;
+            if (e[3] & 1)
+                table_add(t, e[1]);
+            e += 20;
+        } else if (e[0] <= 4) {
+            e += 8;
+        } else {
+            break; /* unknown entry: its length is unknown too */
+        }
+    }
+}
+
+static const uint8_t *acpi_rsdp(uint64_t rsdp)
+{
+    if (rsdp && rsdp < (1ULL << 32) - 36) {
+        const uint8_t *p = (const uint8_t *)rsdp;
+
+        if (!memcmp(p, "RSD PTR ", 8) && !sum8(p, 20))
+            return p;
+    }
+    for (uint64_t a = ACPI_SCAN; a < LOW_1M; a += 16) {
+        const uint8_t *p = (const uint8_t *)a;
+
+        if (*(const uint32_t *)p == 0x20445352 && !memcmp(p, "RSD PTR ", 8) &&
+            !sum8(p, 20))
+            return p;
+    }
+    return NULL;
+}
+
+/* Returns the ACPI table at pa if it is below 4 GiB and sane. */
+static const uint8_t *acpi_table(uint64_t pa)
+{
+    const uint8_t *p = (const uint8_t *)pa;
+    uint32_t len;
+
+    if (!pa || pa >= (1ULL << 32) - TABLE_MAX)
+        return NULL;
+    len = *(const uint32_t *)(p + 4);
+    if (len < 36 || len > TABLE_MAX || sum8(p, len))
+        return NULL;
+    return p;
+}
+
+static void madt_parse(struct smp_table *t, uint64_t rsdp_pa)
+{
+    const uint8_t *rsdp = acpi_rsdp(rsdp_pa), *sdt = NULL, *madt, *e, *end;
+    uint32_t esz = 4;
+
+    if (!rsdp)
+        return;
+    if (rsdp[15] >= 2 && *(const uint64_t *)(rsdp + 24)) {
+        sdt = acpi_table(*(const uint64_t *)(rsdp + 24));
+        esz = 8;
+    }
+    if (!sdt) {
+        sdt = acpi_table(*(const uint32_t *)(rsdp + 16));
+        esz = 4;
+    }
+    if (!sdt)
+        return;
+    for (uint32_t off = 36; off + esz <= *(const uint32_t *)(sdt + 4);
+         off += esz) {
+        uint64_t pa = esz == 8 ? *(const uint64_t *)(sdt + off)
+                               : *(const uint32_t *)(sdt + off);
+
+        madt = acpi_table(pa);
+        if (!madt || memcmp(madt, "APIC", 4))
+            continue;
+        t->found = 1;
+        t->addr = pa;
+        end = madt + *(const uint32_t *)(madt + 4);
+        for (e = madt + 44; e + 2 <= end && e[1] >= 2 && e + e[1] <= end;
+             e += e[1]) {
+            /* Local APIC (0) / x2APIC (9); enabled or online-capable. */
+            if (e[0] == 0 && e[1] >= 8 && (e[4] & 3))
+                table_add(t, e[3]);
+            else if (e[0] == 9 && e[1] >= 16 && (e[8] & 3))
+                table_add(t, *(const uint32_t *)(e + 4));
+        }
+        return;
+    }
+}
+
+void smp_discover(struct smp *s, uint64_t rsdp)
+{
+    mp_parse(&s->mp);
+    madt_parse(&s->madt, rsdp);
+    s->described = s->madt.found ? s->madt.count
+                   : s->mp.found ? s->mp.count
+                                 : 1;
+    s->online = 1;
+}
+
+static uint64_t apic_base(void)
+{
+    return rdmsr(MSR_APIC_BASE) & ~0xfffULL & ((1ULL << 32) - 1);
+}
+
+static void apic_ipi(uint64_t apic, uint32_t dest, uint32_t icr,
+                     const struct timer *t)
+{
+    uint64_t end = timer_deadline(t, 10000);
+
+    mmio_write32(apic + APIC_ICR_HI, dest << 24);
+    mmio_write32(apic + APIC_ICR_LO, icr);
+    while ((mmio_read32(apic + APIC_ICR_LO) & ICR_BUSY) &&
+           !timer_expired(end))
+        cpu_relax();
+}
+
+void smp_start_aps(struct smp *s, const struct timer *t)
+{
+    const struct smp_table *tab = s->madt.found ? &s->madt : &s->mp;
+    uint64_t apic = apic_base(), end;
+    uint32_t n = tab->count < SMP_MAX_CPUS ? tab->count : SMP_MAX_CPUS;
+    uint32_t targets = 0;
+
+    s->bsp_id = mmio_read32(apic + APIC_ID) >> 24;
+    if (s->described <= 1)
+        return;
+    memcpy((void *)TRAMPOLINE_BASE, tramp_start, tramp_end - tramp_start);
+    ap_count = 0;
+    /* Software-enable the APIC, spurious vector 0xff (an iretq stub). */
+    mmio_write32(apic + APIC_SVR, 0x1ff);
+    for (uint32_t i = 0; i < n; i++) {
+        if (tab->apic_id[i] == s->bsp_id)
+            continue;
+        apic_ipi(apic, tab->apic_id[i], ICR_INIT, t);
+        targets++;
+    }
+    timer_delay_us(t, 10000);
+    for (int round = 0; round < 2 && ap_count < targets; round++) {
+        for (uint32_t i = 0; i < n; i++)
+            if (tab->apic_id[i] != s->bsp_id)
+                apic_ipi(apic, tab->apic_id[i],
+                         ICR_SIPI | TRAMPOLINE_BASE >> 12, t);
+        timer_delay_us(t, 200);
+    }
+    end = timer_deadline(t, 1000000);
+    while (ap_count < targets && !timer_expired(end))
+        cpu_relax();
+    s->online = 1 + ap_count;
+}

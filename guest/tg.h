@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's one context: what it was told at boot and what it found.
+ * tg_main() owns the only instance and passes it down.
+ */
+#ifndef TG_TG_H
+#define TG_TG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/bootinfo.h"
+#include "guest/smp.h"
+#include "guest/timer.h"
+
+struct tg {
+    struct bootinfo bi;
+    bool bootinfo_ok;
+    struct timer timer;
+    struct smp smp;
+    bool initrd_summed; /* false: none, or not addressable */
+    uint32_t initrd_sum;
+    uint32_t fails; /* failed checks */
+};
+
+struct mem_totals {
+    uint64_t ram, below4g, above4g;
+};
+
+void mem_totals(const struct bootinfo *bi, struct mem_totals *m);
+
+/* Result lines ("tg: ..."), shared by the boot report and the shell. */
+void report_hello(const struct tg *tg);
+void report_cmdline(const struct tg *tg);
+void report_e820(const struct tg *tg);
+void report_mem(const struct tg *tg);
+void report_initrd(const struct tg *tg);
+void report_cpus(const struct tg *tg);
+
+/* Runs every check, prints one line each; returns the number failed. */
+uint32_t checks_run(struct tg *tg);
+
+/* Interactive prompt on the console; returns only through tg_exit(). */
+void shell_run(struct tg *tg) __attribute__((noreturn));
+
+#endif
