@@ -59,7 +59,6 @@ void tg_main(int proto, uint64_t info)
     timer_init(&tg.timer);
     tg_printf("tg: tsc khz=%lu src=%s\n", tg.timer.tsc_khz,
               tg.timer.source);
-    user_init();
     sum_initrd(&tg);
     report_initrd(&tg);
 

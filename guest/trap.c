@@ -4,6 +4,7 @@
 #include "guest/exit.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
+#include "guest/user.h"
 
 #define IDT_VECTORS 256
 #define EXC_VECTORS 32
@@ -69,6 +70,7 @@ void trap_handle(struct trap_frame *f)
 {
     uint64_t cr2;
 
+    user_exit_trap(f);
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
     tg_printf("tg: fault vec=%lu err=0x%lx rip=0x%lx cs=0x%lx rsp=0x%lx "
               "cr2=0x%lx\n",

@@ -1,24 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Ring-3 set-up and the ring-3 checksum used for the initrd. */
+/* The way back from ring 3, and the ring-3 checksum used for the initrd. */
 #include "guest/user.h"
-#include "guest/io.h"
-#include "guest/layout.h"
+#include "guest/trap.h"
 
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_SFMASK 0xc0000084
-#define RFLAGS_TF_IF_DF 0x700
+#define VEC_UD 6
 
-extern char user_syscall[];
+extern char user_exit_insn[];
+void user_resume(uint64_t result) __attribute__((noreturn));
 
-void user_init(void)
+void user_exit_trap(const struct trap_frame *f)
 {
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
-    /* syscall: CS = 0x08, SS = 0x10; sysret (unused) bases at 0x18. */
-    wrmsr(MSR_STAR, (uint64_t)(USER_CS32 | 3) << 48 |
-                        (uint64_t)KERNEL_CS << 32);
-    wrmsr(MSR_LSTAR, (uint64_t)user_syscall);
-    wrmsr(MSR_SFMASK, RFLAGS_TF_IF_DF);
+    if (f->vector == VEC_UD && (f->cs & 3) == 3 &&
+        f->rip == (uint64_t)user_exit_insn)
+        user_resume(f->rdi);
 }
 
 /* Runs in ring 3: only registers and user-accessible memory. */

@@ -8,8 +8,13 @@
 
 #include <stdint.h>
 
-/* Program EFER.SCE/STAR/LSTAR/SFMASK so ring 3 can come back by syscall. */
-void user_init(void);
+struct trap_frame;
+
+/*
+ * Called by trap_handle() first: if f is ring 3's deliberate exit, it
+ * resumes user_call() and does not return; otherwise it returns.
+ */
+void user_exit_trap(const struct trap_frame *f);
 /* Runs fn(a, b) in ring 3 and returns its result. BSP only. */
 uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a,
                    uint64_t b);

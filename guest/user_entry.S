@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Ring-3 calls: user_call(fn, a, b) saves the kernel stack, iretq's to
- * user_tramp in ring 3 with RDI = a, RSI = b; fn's result comes back
- * through `syscall` (LSTAR = user_syscall), which restores the kernel
- * stack and returns it from user_call. Only the BSP uses this.
+ * Ring-3 calls: user_call(fn, a, b) saves the kernel stack and iretq's to
+ * user_tramp in ring 3 with RDI = a, RSI = b. fn's result comes back
+ * through a deliberate #UD (ud2 at user_exit_insn): trap.c hands that
+ * trap to user_resume(result), which restores the kernel stack and
+ * returns the result from user_call. Not syscall: on this machine's
+ * KVM (kvm_pvm) a syscall lands on LSTAR still in ring 3. BSP only.
  */
 #include "guest/layout.h"
 
@@ -27,8 +29,8 @@ user_call:
     pushq $user_tramp
     iretq
 
-    .globl user_syscall
-user_syscall:                      /* ring 0, still on the user stack */
+    .globl user_resume
+user_resume:                       /* ring 0, on the TSS stack */
     movq user_saved_rsp, %rsp
     movq %rdi, %rax
     popq %r15
@@ -40,12 +42,12 @@ user_syscall:                      /* ring 0, still on the user stack */
     ret
 
     .section .text.user, "ax"
-    .globl user_tramp
 user_tramp:                        /* ring 3 */
     call *%rax
     movq %rax, %rdi
-    syscall
-1:  jmp 1b
+    .globl user_exit_insn
+user_exit_insn:
+    ud2
 
     .section .bss
     .balign 8
