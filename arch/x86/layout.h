@@ -49,6 +49,8 @@
 #define LAYOUT_COM1_PORT 0x3f8
 #define LAYOUT_COM1_GSI 4
 #define LAYOUT_I8042_PORT 0x60 /* 0x60..0x64; 0x64 <- 0xfe resets */
+#define LAYOUT_ACPI_SLEEP_PORT 0x600 /* ACPI sleep control: 0x34 = S5 off */
+#define LAYOUT_ACPI_SLEEP_STATUS_PORT 0x601 /* ACPI sleep status (WAK_STS) */
 #define LAYOUT_EXIT_PORT 0xf4  /* test-exit: the byte written is the exit
                                   status (QEMU isa-debug-exit: (v<<1)|1) */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Test-side readers of the machine description renderings. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/unit/mdesc_parse.h"
@@ -96,8 +97,7 @@ int mdv_parse_mptable(const void *buf, size_t len, uint64_t gpa,
     uint32_t cfg;
     unsigned i, count, tlen, last_type = 0;
 
-    memset(v, 0, sizeof(*v));
-    v->bsp_apic = -1;
+    mdv_init(v);
     if (len < 16 || memcmp(b, "_MP_", 4) != 0)
         FAIL("no _MP_ at start");
     if (b[8] != 1 || b[9] != 4 || mdv_sum8(b, 16) != 0)
@@ -132,4 +132,258 @@ int mdv_parse_mptable(const void *buf, size_t len, uint64_t gpa,
     if (e != h + tlen)
         FAIL("%td bytes after the last entry", h + tlen - e);
     return 0;
+}
+
+void mdv_init(struct mdesc_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->bsp_apic = -1;
+    v->s5_typ = -1;
+}
+
+/* "[02Fh 0047   1]     Local Apic ID : 00" -> key, hex value. */
+static bool mdv_field(const char *line, const char *key, uint64_t *val)
+{
+    const char *k = strstr(line, key), *colon;
+
+    if (!k || !(colon = strstr(k, " : ")))
+        return false;
+    /* the key must end right before the colon (modulo spaces) */
+    for (k += strlen(key); k < colon; k++)
+        if (*k != ' ')
+            return false;
+    *val = strtoull(colon + 3, NULL, 16);
+    return true;
+}
+
+int mdv_parse_madt_dsl(const char *text, struct mdesc_view *v)
+{
+    const char *line = text;
+    int type = -1;
+    uint64_t x, pending_id = 0;
+
+    while (line && *line) {
+        const char *nl = strchr(line, '\n');
+        char buf[256];
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+        if (n >= sizeof(buf))
+            n = sizeof(buf) - 1;
+        memcpy(buf, line, n);
+        buf[n] = '\0';
+        line = nl ? nl + 1 : NULL;
+
+        if (mdv_field(buf, "Subtable Type", &x)) {
+            type = (int)x;
+        } else if (mdv_field(buf, "Local Apic Address", &x)) {
+            v->lapic_addr = x;
+        } else if (type == 0 && mdv_field(buf, "Local Apic ID", &x)) {
+            pending_id = x;
+        } else if (type == 0 && mdv_field(buf, "Processor Enabled", &x)) {
+            if (x != 1)
+                continue;
+            if (v->ncpus >= MDV_MAX_CPUS)
+                FAIL("MADT: too many CPUs");
+            v->apic_id[v->ncpus++] = (uint8_t)pending_id;
+        } else if (type == 1 && mdv_field(buf, "I/O Apic ID", &x)) {
+            if (v->ioapic_addr)
+                FAIL("MADT: two IOAPICs");
+            v->ioapic_id = (unsigned)x;
+        } else if (type == 1 && mdv_field(buf, "Address", &x)) {
+            v->ioapic_addr = x;
+        } else if (type == 1 && mdv_field(buf, "Interrupt", &x)) {
+            v->ioapic_gsi_base = (uint32_t)x;
+        } else if (type == 4 && mdv_field(buf, "Interrupt Input LINT", &x)) {
+            v->lint_nmi1 = x == 1;
+        } else if (type == 2) {
+            FAIL("MADT: unexpected interrupt source override");
+        }
+    }
+    if (!v->ncpus || !v->ioapic_addr)
+        FAIL("MADT: no CPUs or no IOAPIC found");
+    return 0;
+}
+
+enum mdv_want { W_NONE, W_MEM_BASE, W_MEM_LEN, W_INT, W_IO, W_IRQ, W_S5 };
+
+/* The first number on a line ("0xD0000000, // ...", "{4}", "0x05,"). */
+static bool mdv_number(const char *s, uint64_t *val)
+{
+    char *end;
+
+    while (*s && *s != '-' && (*s < '0' || *s > '9'))
+        s++;
+    if (!*s)
+        return false;
+    *val = strtoull(s, &end, 0);
+    return end != s;
+}
+
+static int mdv_dsdt_line(const char *buf, struct mdesc_view *v,
+                         enum mdv_want *want, struct mdv_win *w,
+                         int *kind)
+{
+    uint64_t x;
+
+    if (strstr(buf, "Device (")) {
+        *kind = 0;
+        memset(w, 0, sizeof(*w));
+    } else if (strstr(buf, "\"LNRO0005\"")) {
+        if (v->nwin >= MDV_MAX_WIN)
+            FAIL("DSDT: too many virtio devices");
+        *kind = 1;
+    } else if (strstr(buf, "EisaId (\"PNP0501\")")) {
+        *kind = 2;
+        v->serial = true;
+    } else if (strstr(buf, "\"ACPI0007\"")) {
+        v->cpu_devs++;
+    } else if (strstr(buf, "Name (_S5, Package")) {
+        *want = W_S5;
+    } else if (strstr(buf, "Memory32Fixed (")) {
+        *want = W_MEM_BASE;
+    } else if (strstr(buf, "Interrupt (ResourceConsumer,")) {
+        w->edge_high = strstr(buf, " Edge,") && strstr(buf, " ActiveHigh,");
+        *want = W_INT;
+    } else if (strstr(buf, "IO (Decode16,")) {
+        *want = W_IO;
+    } else if (strstr(buf, "IRQNoFlags ()")) {
+        *want = W_IRQ;
+    } else if (*want != W_NONE && mdv_number(buf, &x)) {
+        switch (*want) {
+        case W_MEM_BASE: w->base = x; *want = W_MEM_LEN; return 0;
+        case W_MEM_LEN: w->size = x; break;
+        case W_INT:
+            w->gsi = (uint32_t)x;
+            if (*kind == 1)
+                v->win[v->nwin++] = *w;
+            break;
+        case W_IO: v->serial_port = x; break;
+        case W_IRQ: v->serial_gsi = (uint32_t)x; break;
+        case W_S5: v->s5_typ = (int)x; break;
+        default: break;
+        }
+        *want = W_NONE;
+    }
+    return 0;
+}
+
+int mdv_parse_dsdt_dsl(const char *text, struct mdesc_view *v)
+{
+    const char *line = text;
+    enum mdv_want want = W_NONE;
+    struct mdv_win w = { 0 };
+    int kind = 0;
+
+    while (line && *line) {
+        const char *nl = strchr(line, '\n');
+        char buf[512];
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+        if (n >= sizeof(buf))
+            n = sizeof(buf) - 1;
+        memcpy(buf, line, n);
+        buf[n] = '\0';
+        line = nl ? nl + 1 : NULL;
+        /* skip the "// _HID: Hardware ID" style trailing comments */
+        if (strstr(buf, "/*") == buf || strstr(buf, " * ") == buf)
+            continue;
+        if (mdv_dsdt_line(buf, v, &want, &w, &kind) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int mdv_parse_cmdline(const char *s, struct mdesc_view *v)
+{
+    static const char key[] = "virtio_mmio.device=";
+    const char *p = s;
+
+    while ((p = strstr(p, key)) != NULL) {
+        struct mdv_win *w;
+        char *end;
+
+        if (p != s && p[-1] != ' ')
+            FAIL("cmdline: '%s' not at a word start", key);
+        if (v->nwin >= MDV_MAX_WIN)
+            FAIL("cmdline: too many devices");
+        w = &v->win[v->nwin++];
+        p += sizeof(key) - 1;
+        w->size = strtoull(p, &end, 0);
+        if (*end != '@')
+            FAIL("cmdline: no '@' after size");
+        w->base = strtoull(end + 1, &end, 0);
+        if (*end != ':')
+            FAIL("cmdline: no ':' after address");
+        w->gsi = (uint32_t)strtoul(end + 1, &end, 0);
+        if (*end != ' ' && *end != '\0')
+            FAIL("cmdline: junk after irq: '%.10s'", end);
+        p = end;
+    }
+    return 0;
+}
+
+bool mdv_have_tool(const char *tool)
+{
+    char cmd[256];
+
+    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+    return system(cmd) == 0;
+}
+
+char *mdv_run(const char *cmd, int *st)
+{
+    char *out = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    FILE *f = popen(cmd, "r");
+
+    if (!f)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (len + n + 1 > cap) {
+            char *nb;
+
+            cap = (len + n + 1) * 2;
+            nb = realloc(out, cap);
+            if (!nb) {
+                free(out);
+                pclose(f);
+                return NULL;
+            }
+            out = nb;
+        }
+        memcpy(out + len, chunk, n);
+        len += n;
+    }
+    if (!out)
+        out = calloc(1, 1);
+    else
+        out[len] = '\0';
+    *st = pclose(f);
+    return out;
+}
+
+char *mdv_slurp(const char *path, size_t *lenp)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long len;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) < 0 || !(buf = malloc((size_t)len + 1))) {
+        fclose(f);
+        return NULL;
+    }
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    if (lenp)
+        *lenp = (size_t)len;
+    return buf;
 }

@@ -41,6 +41,15 @@ struct mdesc_view {
     uint32_t serial_gsi;
     uint64_t serial_port;
     bool lint_extint0, lint_nmi1; /* MP: ExtINT->LINT0, NMI->LINT1 */
+    /* ACPI only */
+    unsigned cpu_devs; /* ACPI0007 devices in the DSDT */
+    int s5_typ;        /* first _S5 element, -1 if absent */
+    /* device tree only */
+    unsigned nmem;
+    struct { uint64_t base, size; } mem[16];
+    char bootargs[4096];
+    uint64_t initrd_start, initrd_end;
+    bool has_initrd;
 };
 
 /* MP table at buf (copied to gpa). 0, or -1 after a DIAG line. */
@@ -49,5 +58,24 @@ int mdv_parse_mptable(const void *buf, size_t len, uint64_t gpa,
 
 /* Sum of bytes mod 256 (0 for a correctly checksummed range). */
 uint8_t mdv_sum8(const void *p, size_t len);
+
+/* Clear a view (bsp_apic and s5_typ to -1). */
+void mdv_init(struct mdesc_view *v);
+
+/* MADT as `iasl -d` prints it (apic.dsl): CPUs, IOAPIC, NMI. */
+int mdv_parse_madt_dsl(const char *text, struct mdesc_view *v);
+/* DSDT as `iasl -d` prints it: virtio windows, COM1, ACPI0007, _S5. */
+int mdv_parse_dsdt_dsl(const char *text, struct mdesc_view *v);
+/* A DTB through libfdt: CPUs, IOAPIC, windows, serial, memory, chosen. */
+int mdv_parse_dtb(const void *fdt, struct mdesc_view *v);
+/* virtio_mmio.device= entries of a kernel command line: windows. */
+int mdv_parse_cmdline(const char *cmdline, struct mdesc_view *v);
+
+/* Is `tool` in PATH? */
+bool mdv_have_tool(const char *tool);
+/* Run cmd via sh; output (stdout+stderr) malloc'd, exit status in *st. */
+char *mdv_run(const char *cmd, int *st);
+/* Whole file, NUL-terminated, malloc'd; NULL on error. */
+char *mdv_slurp(const char *path, size_t *len);
 
 #endif
