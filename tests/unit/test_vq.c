@@ -280,7 +280,7 @@ static int run_size(struct fake_guest *g, uint32_t num, bool ev)
     unsigned segs = num >= 2 ? 2 : 1;
     int err = 0;
     while (done < total && !err) {
-        while (posted < total) {
+        while (posted < total && g->q[0].nfree >= segs) {
             uint64_t b = bufs + (uint64_t)(posted % num) * 16;
             *(uint32_t *)fg_host(g, b) = posted;
             struct fg_seg s[2] = { { b, 4, false }, { b + 8, 4, true } };
