@@ -142,7 +142,7 @@ fi
 # loader) into ROOT at the same paths.
 put_libs() {
     local root=$1 f=$2 lib
-    for lib in $(ldd "$f" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+    for lib in $(ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
         mkdir -p "$root$(dirname "$lib")"
         cp -L "$lib" "$root$lib"
     done
@@ -177,6 +177,7 @@ TSC_KHZ=${RIG_TSC_KHZ}
 L2_TIMEOUT=${RIG_L2_TIMEOUT}
 VMMS="$vmms"
 ONLY="${RIG_ONLY:-}"
+REPEAT=${RIG_REPEAT:-1}
 CFG
 cpio_dir "$run" "$out/l1-run.cpio"
 # The kernel unpacks concatenated newc archives in order, later files win.

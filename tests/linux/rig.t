@@ -6,15 +6,19 @@
 # turns L1's serial report into one TAP line per check.
 # Environment: RIG_VMMS ("kvmini", "qemu" or both; default kvmini),
 # RIG_ONLY (scenario names; default all), RIG_L2_TIMEOUT (s per L2 boot),
-# KVMINI_RIG_CACHE (package and image cache), RIG_KEEP_LOG (print the log).
+# RIG_REPEAT (boot the whole list N times: boot-time statistics),
+# RIG_KVMINI (the binary; default ./kvmini), KVMINI_RIG_CACHE (package and
+# image cache), RIG_KEEP_LOG (print the whole L1 log).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/linux
 out=build/linux
 vmms=${RIG_VMMS:-kvmini}
+kvmini=${RIG_KVMINI:-./kvmini}
 only=${RIG_ONLY:-}
 export RIG_L2_TIMEOUT=${RIG_L2_TIMEOUT:-300}
 export RIG_ONLY=$only
+export RIG_REPEAT=${RIG_REPEAT:-1}
 log=$out/l1-serial.log
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -37,7 +41,10 @@ while IFS='|' read -r name opts checks; do
         for c in ${checks//,/ }; do plan+=("$v $name $c"); done
     done
 done < <(grep -v '^#' $here/scenarios)
-nboots=$(printf '%s\n' "${plan[@]}" | awk '{ print $1, $2 }' | sort -u | wc -l)
+base=("${plan[@]}")
+for ((r = 2; r <= RIG_REPEAT; r++)); do plan+=("${base[@]}"); done
+nboots=$(( $(printf '%s\n' "${base[@]}" | awk '{ print $1, $2 }' |
+             sort -u | wc -l) * RIG_REPEAT ))
 echo "1..$(( ${#plan[@]} + 1 ))"
 if [ ${#plan[@]} -eq 0 ]; then
     echo "not ok 1 - no scenario matches RIG_ONLY='$only'"
@@ -45,7 +52,7 @@ if [ ${#plan[@]} -eq 0 ]; then
 fi
 
 mkdir -p $out
-if ! bash $here/build.sh $out ./kvmini "$vmms" 2>$out/build.log; then
+if ! bash $here/build.sh $out "$kvmini" "$vmms" 2>$out/build.log; then
     echo "not ok 1 - build the rig's images"
     sed 's/^/# /' $out/build.log
     n=1
@@ -81,21 +88,25 @@ else
 fi
 
 shown=" "
+declare -A seen=()
 for t in "${plan[@]}"; do
     n=$((n + 1))
     read -r v name c <<<"$t"
     pfx="RIG: $v $name"
-    line=$(grep -m1 -E "^$pfx (ok|fail) $c( |\$)" $log.txt)
+    # With RIG_REPEAT the k-th test of a check is its k-th report.
+    k=$(( ${seen[$t]:-0} + 1 )); seen[$t]=$k
+    line=$(grep -E "^$pfx (ok|fail) $c( |\$)" $log.txt | sed -n "${k}p")
     detail=${line#"$pfx "* $c}
     if [ "${line#"$pfx ok "}" != "$line" ]; then
         echo "ok $n - $v $name: $c$detail"
     else
         echo "not ok $n - $v $name: $c$detail"
         [ -n "$line" ] || echo "#   no result for this check"
-        grep -E "^$pfx fail deadline" $log.txt | sed 's/^/#   /'
-        # The VMM's stderr and the console tail, once per boot.
+        # The deadline, the VMM's stderr and the console tail, once per
+        # scenario (all repeats).
         case "$shown" in *" $v/$name "*) continue ;; esac
         shown="$shown$v/$name "
+        grep -E "^$pfx fail deadline" $log.txt | sed 's/^RIG: [^ ]* [^ ]* fail /#   /'
         grep -q "^RIG-L1: start $v $name " $log.txt ||
             echo "#   L1 never started this boot (L1 died or ran out of time)"
         grep "^RIG-ERR: $v $name " $log.txt | sed "s/^RIG-ERR: $v $name /#   stderr: /"
@@ -103,4 +114,21 @@ for t in "${plan[@]}"; do
     fi
 done
 grep -E '^RIG: [a-z]+ [a-z0-9-]+ info ' $log.txt | sed 's/^RIG: /# /'
+# Boot times per VMM and scenario: the VMM's whole run (start to exit after
+# the guest's reboot) and the L2 kernel's uptime when /init started.
+awk '/^RIG: [a-z]+ [a-z0-9-]+ info time / {
+         split($6, a, "="); k = $2 " " $3; t[k] = t[k] " " a[2] }
+     /^RIG: [a-z]+ [a-z0-9-]+ ok init / {
+         split($6, a, "="); k = $2 " " $3; u[k] = u[k] " " a[2] }
+     function med(s,   v, n, i, j, x) {
+         n = split(s, v, " ")
+         for (i = 2; i <= n; i++)
+             for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+                 x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+         return n ? sprintf("median %.1f s (%.1f-%.1f, n=%d)",
+                            (v[int((n + 1) / 2)] + v[int(n / 2) + 1]) / 2,
+                            v[1], v[n], n) : "none" }
+     END { for (k in t)
+               printf "# times: %s: VMM run %s; L2 uptime at /init %s\n",
+                      k, med(t[k]), med(u[k]) }' $log.txt | sort
 exit 0
