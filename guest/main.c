@@ -4,6 +4,7 @@
  * initrd in ring 3, start the APs, run the checks, print the verdict,
  * then exit (or hold, or open the shell) as the command line says.
  */
+#include "guest/apic.h"
 #include "guest/cmdline.h"
 #include "guest/exit.h"
 #include "guest/layout.h"
@@ -13,6 +14,7 @@
 #include "guest/user.h"
 
 #define GIB4 0x100000000ULL
+#define IDLE_TICK_US 10000
 
 void tg_main(int proto, uint64_t info) __attribute__((noreturn));
 
@@ -27,17 +29,35 @@ static void sum_initrd(struct tg *tg)
     tg->initrd_summed = true;
 }
 
+void tg_idle(struct tg *tg)
+{
+    if (tg->tick)
+        apic_tick_wait();
+    else
+        cpu_relax();
+}
+
+/* Before a long wait: a 10 ms tick lets the idle loop halt. */
+static void idle_init(struct tg *tg)
+{
+    tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
+    tg_printf("tg: idle %s\n", tg->tick ? "hlt" : "spin");
+}
+
 static void hold(struct tg *tg)
 {
     const char *v;
     size_t n;
-    uint64_t secs;
+    uint64_t secs, end;
 
     if (!cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "hold", &v, &n) ||
-        parse_u64(v, n, false, &secs))
+        parse_u64(v, n, false, &secs) || secs > 1000000)
         return;
     tg_printf("tg: holding %lu\n", secs);
-    timer_delay_us(&tg->timer, secs * 1000000);
+    idle_init(tg);
+    end = timer_deadline(&tg->timer, secs * 1000000);
+    while (!timer_expired(end))
+        tg_idle(tg);
 }
 
 void tg_main(int proto, uint64_t info)
@@ -68,8 +88,10 @@ void tg_main(int proto, uint64_t info)
 
     checks_run(&tg);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
-    if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell"))
+    if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell")) {
+        idle_init(&tg);
         shell_run(&tg);
+    }
     hold(&tg);
     tg_exit(tg.fails ? TG_EXIT_FAIL : TG_EXIT_PASS);
 }

@@ -115,7 +115,7 @@ void shell_run(struct tg *tg)
         int c = serial_getc();
 
         if (c < 0) {
-            cpu_relax();
+            tg_idle(tg);
             continue;
         }
         if (c == '\r' || c == '\n') {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* MP table and MADT parsing, and INIT-SIPI-SIPI AP start-up. */
 #include "guest/smp.h"
+#include "guest/apic.h"
 #include "guest/io.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
@@ -12,12 +13,6 @@
 #define LOW_1M 0x100000
 #define TABLE_MAX 0x10000 /* larger tables are treated as corrupt */
 
-#define MSR_APIC_BASE 0x1b
-#define APIC_ID 0x20
-#define APIC_SVR 0xf0
-#define APIC_ICR_LO 0x300
-#define APIC_ICR_HI 0x310
-#define ICR_BUSY 0x1000
 #define ICR_INIT 0x4500 /* INIT, level assert */
 #define ICR_SIPI 0x4600 /* start-up */
 
@@ -33,10 +28,11 @@ static uint8_t sum8(const uint8_t *p, uint32_t n)
     return s;
 }
 
-static void table_add(struct smp_table *t, uint32_t apic_id)
+/* Counts every CPU; keeps the xAPIC-addressable IDs for start-up. */
+static void table_add(struct smp_table *t, uint32_t id)
 {
-    if (t->count < SMP_MAX_CPUS && apic_id < 0xff)
-        t->apic_id[t->count] = (uint8_t)apic_id;
+    if (t->nids < SMP_MAX_CPUS && id < 0xff)
+        t->apic_id[t->nids++] = (uint8_t)id;
     t->count++;
 }
 
@@ -173,37 +169,18 @@ void smp_discover(struct smp *s, uint64_t rsdp)
     s->online = 1;
 }
 
-static uint64_t apic_base(void)
-{
-    return rdmsr(MSR_APIC_BASE) & ~0xfffULL & ((1ULL << 32) - 1);
-}
-
-static void apic_ipi(uint64_t apic, uint32_t dest, uint32_t icr,
-                     const struct timer *t)
-{
-    uint64_t end = timer_deadline(t, 10000);
-
-    mmio_write32(apic + APIC_ICR_HI, dest << 24);
-    mmio_write32(apic + APIC_ICR_LO, icr);
-    while ((mmio_read32(apic + APIC_ICR_LO) & ICR_BUSY) &&
-           !timer_expired(end))
-        cpu_relax();
-}
-
 void smp_start_aps(struct smp *s, const struct timer *t)
 {
     const struct smp_table *tab = s->madt.found ? &s->madt : &s->mp;
-    uint64_t apic = apic_base(), end;
-    uint32_t n = tab->count < SMP_MAX_CPUS ? tab->count : SMP_MAX_CPUS;
+    uint64_t apic = apic_init(), end;
+    uint32_t n = tab->nids;
     uint32_t targets = 0;
 
-    s->bsp_id = mmio_read32(apic + APIC_ID) >> 24;
+    s->bsp_id = apic_id(apic);
     if (s->described <= 1)
         return;
     memcpy((void *)TRAMPOLINE_BASE, tramp_start, tramp_end - tramp_start);
     ap_count = 0;
-    /* Software-enable the APIC, spurious vector 0xff (an iretq stub). */
-    mmio_write32(apic + APIC_SVR, 0x1ff);
     for (uint32_t i = 0; i < n; i++) {
         if (tab->apic_id[i] == s->bsp_id)
             continue;

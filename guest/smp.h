@@ -16,6 +16,7 @@ struct smp_table {
     int found;      /* 0: absent */
     uint64_t addr;  /* where the table was found */
     uint32_t count; /* enabled processors described */
+    uint32_t nids;  /* APIC IDs kept: those below 0xff, at most 64 */
     uint8_t apic_id[SMP_MAX_CPUS];
 };
 

@@ -21,7 +21,11 @@ struct tg {
     bool initrd_summed; /* false: none, or not addressable */
     uint32_t initrd_sum;
     uint32_t fails; /* failed checks */
+    bool tick;      /* APIC tick running: idle with hlt, not spinning */
 };
+
+/* Waits a little (until the next tick, or one pause) for idle loops. */
+void tg_idle(struct tg *tg);
 
 struct mem_totals {
     uint64_t ram, below4g, above4g;

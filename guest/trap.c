@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* TSS and IDT set-up, and the fatal-exception report. */
 #include "guest/trap.h"
+#include "guest/apic.h"
 #include "guest/exit.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
@@ -8,7 +9,6 @@
 
 #define IDT_VECTORS 256
 #define EXC_VECTORS 32
-#define SPURIOUS_VECTOR 0xff
 #define GATE_INTR 0x8e00 /* present, DPL 0, 64-bit interrupt gate */
 
 struct tss {
@@ -26,7 +26,7 @@ struct idt_gate {
 };
 
 extern uint64_t gdt[];
-extern char trap_stubs[], trap_spurious[];
+extern char trap_stubs[], trap_spurious[], trap_tick[];
 extern char fault_stack_top[];
 
 static struct tss tss;
@@ -62,7 +62,8 @@ void trap_init(void)
 
     for (int v = 0; v < EXC_VECTORS; v++)
         set_gate(v, (uint64_t)trap_stubs + 16 * v);
-    set_gate(SPURIOUS_VECTOR, (uint64_t)trap_spurious);
+    set_gate(APIC_SPURIOUS_VECTOR, (uint64_t)trap_spurious);
+    set_gate(APIC_TICK_VECTOR, (uint64_t)trap_tick);
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }
 

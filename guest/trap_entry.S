@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Exception stubs (vectors 0-31, 16 bytes apart so trap.c can compute
- * their addresses), a spurious-interrupt stub, and the common path that
- * saves the registers and calls trap_handle(frame).
+ * their addresses), the spurious-interrupt and APIC-tick handlers, and
+ * the common path that saves the registers and calls trap_handle(frame).
  */
 #include "guest/layout.h"
 
@@ -26,6 +26,17 @@ trap_stubs:
     .balign 16
     .globl trap_spurious
 trap_spurious:
+    iretq
+
+/* Local APIC timer tick: count it, EOI, back to the hlt loop. */
+    .balign 16
+    .globl trap_tick
+trap_tick:
+    pushq %rax
+    incq apic_ticks
+    movq apic_eoi_reg, %rax
+    movl $0, (%rax)
+    popq %rax
     iretq
 
 trap_common:
