@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Test-side readers of the machine description renderings. */
+#include <libfdt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,4 +387,178 @@ char *mdv_slurp(const char *path, size_t *lenp)
     if (lenp)
         *lenp = (size_t)len;
     return buf;
+}
+
+static uint64_t mdv_cells(const fdt32_t *p, int n)
+{
+    uint64_t v = 0;
+
+    while (n--)
+        v = v << 32 | fdt32_to_cpu(*p++);
+    return v;
+}
+
+/* reg of a node under a parent with (2, 2) cells: index i. */
+static int mdv_reg(const void *fdt, int node, uint64_t *base, uint64_t *size)
+{
+    int len, parent = fdt_parent_offset(fdt, node);
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+    if (parent < 0 || !reg || fdt_address_cells(fdt, parent) != 2 ||
+        fdt_size_cells(fdt, parent) != 2 || len != 16)
+        return -1;
+    *base = mdv_cells(reg, 2);
+    *size = mdv_cells(reg + 2, 2);
+    return 0;
+}
+
+/* `interrupts` = <gsi type> with the IOAPIC as the effective parent. */
+static int mdv_irq(const void *fdt, int node, uint32_t phandle,
+                   uint32_t *gsi, bool *edge_high)
+{
+    const fdt32_t *irq = NULL, *ip = NULL;
+    int len, n;
+
+    irq = fdt_getprop(fdt, node, "interrupts", &len);
+    if (!irq || len != 8)
+        return -1;
+    for (n = node; n >= 0 && !ip; n = fdt_parent_offset(fdt, n))
+        ip = fdt_getprop(fdt, n, "interrupt-parent", NULL);
+    if (!ip || fdt32_to_cpu(*ip) != phandle)
+        return -1;
+    *gsi = fdt32_to_cpu(irq[0]);
+    *edge_high = fdt32_to_cpu(irq[1]) == 3;
+    return 0;
+}
+
+static int mdv_dtb_cpus(const void *fdt, struct mdesc_view *v)
+{
+    int cpus = fdt_path_offset(fdt, "/cpus"), node, len;
+
+    if (cpus < 0 || fdt_address_cells(fdt, cpus) != 1 ||
+        fdt_size_cells(fdt, cpus) != 0)
+        FAIL("dtb: /cpus missing or wrong cells");
+    fdt_for_each_subnode(node, fdt, cpus) {
+        const char *dt = fdt_getprop(fdt, node, "device_type", NULL);
+        const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+        if (!dt || strcmp(dt, "cpu") || !reg || len != 4)
+            FAIL("dtb: %s is not a cpu with a 1-cell reg",
+                 fdt_get_name(fdt, node, NULL));
+        if (v->ncpus >= MDV_MAX_CPUS)
+            FAIL("dtb: too many cpus");
+        v->apic_id[v->ncpus++] = (uint8_t)fdt32_to_cpu(*reg);
+    }
+    return 0;
+}
+
+static int mdv_dtb_apics(const void *fdt, struct mdesc_view *v,
+                         uint32_t *phandle)
+{
+    int io = fdt_node_offset_by_compatible(fdt, -1, "intel,ce4100-ioapic");
+    int la = fdt_node_offset_by_compatible(fdt, -1, "intel,ce4100-lapic");
+    const fdt32_t *ic;
+    uint64_t size;
+
+    if (io < 0 || la < 0)
+        FAIL("dtb: no IOAPIC or no local APIC node");
+    if (fdt_node_offset_by_compatible(fdt, io, "intel,ce4100-ioapic") >= 0)
+        FAIL("dtb: two IOAPICs");
+    ic = fdt_getprop(fdt, io, "#interrupt-cells", NULL);
+    if (!fdt_getprop(fdt, io, "interrupt-controller", NULL) || !ic ||
+        fdt32_to_cpu(*ic) != 2)
+        FAIL("dtb: IOAPIC is not a 2-cell interrupt controller");
+    *phandle = fdt_get_phandle(fdt, io);
+    if (!*phandle || mdv_reg(fdt, io, &v->ioapic_addr, &size) < 0 ||
+        mdv_reg(fdt, la, &v->lapic_addr, &size) < 0)
+        FAIL("dtb: bad IOAPIC/LAPIC reg or phandle");
+    return 0;
+}
+
+static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
+                           uint32_t ph)
+{
+    int node, len, parent;
+    const fdt32_t *reg;
+    const char *compat;
+
+    for (node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
+         node >= 0;
+         node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio")) {
+        struct mdv_win *w = &v->win[v->nwin];
+
+        if (v->nwin >= MDV_MAX_WIN)
+            FAIL("dtb: too many virtio nodes");
+        if (mdv_reg(fdt, node, &w->base, &w->size) < 0 ||
+            mdv_irq(fdt, node, ph, &w->gsi, &w->edge_high) < 0 ||
+            !fdt_getprop(fdt, node, "dma-coherent", NULL))
+            FAIL("dtb: %s: bad reg/interrupts or no dma-coherent",
+                 fdt_get_name(fdt, node, NULL));
+        v->nwin++;
+    }
+    node = fdt_node_offset_by_compatible(fdt, -1, "ns16550a");
+    if (node < 0)
+        return 0;
+    parent = fdt_parent_offset(fdt, node);
+    compat = fdt_getprop(fdt, parent, "compatible", NULL);
+    reg = fdt_getprop(fdt, node, "reg", &len);
+    if (!compat || strcmp(compat, "isa") || !reg || len != 12 ||
+        fdt32_to_cpu(reg[0]) != 1)
+        FAIL("dtb: serial is not an I/O-space device on an isa bus");
+    v->serial = true;
+    v->serial_port = fdt32_to_cpu(reg[1]);
+    {
+        bool eh;
+
+        if (mdv_irq(fdt, node, ph, &v->serial_gsi, &eh) < 0 || !eh)
+            FAIL("dtb: serial interrupts");
+    }
+    return 0;
+}
+
+static int mdv_dtb_chosen(const void *fdt, struct mdesc_view *v)
+{
+    int node, len;
+    const fdt32_t *s, *e;
+    const char *args;
+
+    fdt_for_each_subnode(node, fdt, 0) {
+        const char *dt = fdt_getprop(fdt, node, "device_type", NULL);
+
+        if (!dt || strcmp(dt, "memory"))
+            continue;
+        if (v->nmem >= 16 ||
+            mdv_reg(fdt, node, &v->mem[v->nmem].base,
+                    &v->mem[v->nmem].size) < 0)
+            FAIL("dtb: bad memory node");
+        v->nmem++;
+    }
+    node = fdt_path_offset(fdt, "/chosen");
+    if (node < 0)
+        FAIL("dtb: no /chosen");
+    args = fdt_getprop(fdt, node, "bootargs", &len);
+    if (args)
+        snprintf(v->bootargs, sizeof(v->bootargs), "%s", args);
+    s = fdt_getprop(fdt, node, "linux,initrd-start", &len);
+    e = fdt_getprop(fdt, node, "linux,initrd-end", NULL);
+    if (s && e && len == 8) {
+        v->has_initrd = true;
+        v->initrd_start = mdv_cells(s, 2);
+        v->initrd_end = mdv_cells(e, 2);
+    }
+    return 0;
+}
+
+int mdv_parse_dtb(const void *fdt, struct mdesc_view *v)
+{
+    uint32_t ph;
+
+    if (fdt_check_header(fdt) != 0)
+        FAIL("dtb: bad header");
+    if (fdt_address_cells(fdt, 0) != 2 || fdt_size_cells(fdt, 0) != 2)
+        FAIL("dtb: root cells are not 2/2");
+    if (mdv_dtb_cpus(fdt, v) < 0 || mdv_dtb_apics(fdt, v, &ph) < 0 ||
+        mdv_dtb_devices(fdt, v, ph) < 0 || mdv_dtb_chosen(fdt, v) < 0)
+        return -1;
+    return 0;
 }
