@@ -89,8 +89,10 @@ void aml_string(struct aml *a, const char *s)
 
 void aml_eisaid(struct aml *a, const char *id)
 {
-    /* Three letters of 5 bits each ('A' = 1), then four hex nibbles,
-     * stored big-endian within a little-endian DWORD. */
+    /*
+     * Three letters of 5 bits each ('A' = 1), then four hex nibbles,
+     * stored big-endian within a little-endian DWORD.
+     */
     uint32_t l = (uint32_t)(id[0] - '@') << 10 | (uint32_t)(id[1] - '@') << 5 |
                  (uint32_t)(id[2] - '@');
     uint32_t hex = 0;
@@ -141,11 +143,13 @@ void aml_end(struct aml *a, size_t mark)
     if (a->overflow)
         return;
     body = a->len - mark - AML_PKGLEN_MAX;
-    /* PkgLength counts itself: 1 byte up to 63, else 2-4 bytes with the
-     * low nibble in the lead byte and 8 more bits per follow byte. */
+    /*
+     * PkgLength counts itself: 1 byte up to 63, else 2-4 bytes with the
+     * low nibble in the lead byte and 8 more bits per follow byte.
+     */
     for (n = 1; n <= AML_PKGLEN_MAX; n++) {
         total = body + n;
-        if ((n == 1 && total < 0x40) || (n > 1 && total < 1ULL << (4 + 8 * (n - 1))))
+        if (n == 1 ? total < 0x40 : total < 1ULL << (4 + 8 * (n - 1)))
             break;
     }
     if (n > AML_PKGLEN_MAX) {
@@ -244,8 +248,10 @@ void aml_res_mem32_fixed(struct aml_res *r, uint32_t base, uint32_t size)
 void aml_res_interrupt(struct aml_res *r, uint32_t gsi, bool edge,
                        bool active_low)
 {
-    /* Large item 0x09 (extended interrupt), 6 bytes: flags (bit 0
-     * consumer, 1 edge, 2 active-low; exclusive), count 1, the GSI. */
+    /*
+     * Large item 0x09 (extended interrupt), 6 bytes: flags (bit 0
+     * consumer, 1 edge, 2 active-low; exclusive), count 1, the GSI.
+     */
     uint8_t d[9] = { 0x89, 6, 0,
                      (uint8_t)(0x01 | (edge ? 0x02 : 0) |
                                (active_low ? 0x04 : 0)),

@@ -481,6 +481,7 @@ static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
     int node, len, parent;
     const fdt32_t *reg;
     const char *compat;
+    bool eh;
 
     for (node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
          node >= 0;
@@ -507,12 +508,8 @@ static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
         FAIL("dtb: serial is not an I/O-space device on an isa bus");
     v->serial = true;
     v->serial_port = fdt32_to_cpu(reg[1]);
-    {
-        bool eh;
-
-        if (mdv_irq(fdt, node, ph, &v->serial_gsi, &eh) < 0 || !eh)
-            FAIL("dtb: serial interrupts");
-    }
+    if (mdv_irq(fdt, node, ph, &v->serial_gsi, &eh) < 0 || !eh)
+        FAIL("dtb: serial interrupts");
     return 0;
 }
 

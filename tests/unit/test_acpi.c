@@ -259,7 +259,8 @@ static void test_iasl_one(unsigned ncpus, unsigned nvirtio)
     aml = mdv_slurp(path, &alen);
     snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
     orig = mdv_slurp(path, &olen);
-    CHECK(aml && orig && alen == olen && !memcmp(aml + 36, orig + 36, olen - 36),
+    CHECK(aml && orig && alen == olen &&
+              !memcmp(aml + 36, orig + 36, olen - 36),
           "recompiled AML body is identical (%zu bytes)", olen);
     free(aml);
     free(orig);
