@@ -32,9 +32,17 @@
 /* The cmdline is capped so a missing NUL cannot run through memory. */
 #define CMDLINE_MAX 0x10000
 
+/* Zero-page fields are unaligned (e820 entries are 20 bytes apart). */
+struct una32 {
+    uint32_t v;
+} __attribute__((packed));
+struct una64 {
+    uint64_t v;
+} __attribute__((packed));
+
 static uint8_t rd8(uint64_t a) { return *(const volatile uint8_t *)a; }
-static uint32_t rd32(uint64_t a) { return *(const volatile uint32_t *)a; }
-static uint64_t rd64(uint64_t a) { return *(const volatile uint64_t *)a; }
+static uint32_t rd32(uint64_t a) { return ((const struct una32 *)a)->v; }
+static uint64_t rd64(uint64_t a) { return ((const struct una64 *)a)->v; }
 
 static void set_cmdline(struct bootinfo *bi, uint64_t pa)
 {

@@ -25,47 +25,57 @@ static void check(struct checker *c, const char *name, bool ok,
         c->fails++;
 }
 
-static void check_e820(struct checker *c)
-{
-    const struct bootinfo *bi = &c->tg->bi;
-    bool sorted = true, disjoint = true, hole = true;
-    uint32_t bad = 0;
-    char d[96];
+/* Index of the first entry that breaks each rule, or -1. */
+struct e820_verdict {
+    int unsorted, overlap, in_hole;
+};
 
+static void e820_judge(const struct bootinfo *bi, struct e820_verdict *v)
+{
+    *v = (struct e820_verdict){ -1, -1, -1 };
     for (uint32_t i = 0; i < bi->e820_count; i++) {
         const struct e820_entry *e = &bi->e820[i];
         uint64_t end = e->addr + e->size;
 
-        if (end < e->addr) {
-            disjoint = false; /* wraps: overlaps everything */
-            bad = i;
-        }
-        if (i && e->addr < bi->e820[i - 1].addr && sorted) {
-            sorted = false;
-            bad = i;
-        }
-        for (uint32_t j = 0; j < i; j++) {
+        if (i && e->addr < bi->e820[i - 1].addr && v->unsorted < 0)
+            v->unsorted = (int)i;
+        if (end < e->addr && v->overlap < 0)
+            v->overlap = (int)i; /* wraps: overlaps everything */
+        for (uint32_t j = 0; j < i && v->overlap < 0; j++) {
             const struct e820_entry *o = &bi->e820[j];
 
-            if (e->addr < o->addr + o->size && o->addr < end && disjoint) {
-                disjoint = false;
-                bad = i;
-            }
+            if (e->addr < o->addr + o->size && o->addr < end)
+                v->overlap = (int)i;
         }
         if (e->type == E820_RAM && e->addr < HOLE_END && end > HOLE_START &&
-            hole) {
-            hole = false;
-            bad = i;
-        }
+            v->in_hole < 0)
+            v->in_hole = (int)i;
     }
+}
+
+static void check_rule(struct checker *c, const char *name, int bad,
+                       const char *ok_detail)
+{
+    char d[32];
+
+    fmt(d, sizeof(d), "entry=%d", bad);
+    check(c, name, bad < 0, bad < 0 ? ok_detail : d);
+}
+
+static void check_e820(struct checker *c)
+{
+    const struct bootinfo *bi = &c->tg->bi;
+    struct e820_verdict v;
+    char d[64];
+
+    e820_judge(bi, &v);
     fmt(d, sizeof(d), "entries=%u dropped=%u", bi->e820_count,
         bi->e820_dropped);
     check(c, "e820_present", bi->e820_count && !bi->e820_dropped, d);
-    fmt(d, sizeof(d), "entry=%u", bad);
-    check(c, "e820_sorted", sorted,
-          !sorted ? d : bi->e820_sanitized ? "sanitized" : "-");
-    check(c, "e820_disjoint", disjoint, disjoint ? "-" : d);
-    check(c, "e820_hole", hole, hole ? "-" : d);
+    check_rule(c, "e820_sorted", v.unsorted,
+               bi->e820_sanitized ? "sanitized" : "-");
+    check_rule(c, "e820_disjoint", v.overlap, "-");
+    check_rule(c, "e820_hole", v.in_hole, "-");
 }
 
 /* Parses key's value; a present but malformed value is itself a FAIL. */
