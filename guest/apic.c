@@ -50,15 +50,13 @@ uint32_t apic_id(uint64_t base)
     return mmio_read32(base + APIC_ID) >> 24;
 }
 
-void apic_ipi(uint64_t base, uint32_t dest, uint32_t icr,
-              const struct timer *t)
+void apic_ipi(uint64_t base, uint32_t dest, uint32_t icr, const struct timer *t)
 {
     uint64_t end = timer_deadline(t, 10000);
 
     mmio_write32(base + APIC_ICR_HI, dest << 24);
     mmio_write32(base + APIC_ICR_LO, icr);
-    while ((mmio_read32(base + APIC_ICR_LO) & ICR_BUSY) &&
-           !timer_expired(end))
+    while ((mmio_read32(base + APIC_ICR_LO) & ICR_BUSY) && !timer_expired(end))
         cpu_relax();
 }
 

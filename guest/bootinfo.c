@@ -40,9 +40,20 @@ struct una64 {
     uint64_t v;
 } __attribute__((packed));
 
-static uint8_t rd8(uint64_t a) { return *(const volatile uint8_t *)a; }
-static uint32_t rd32(uint64_t a) { return ((const struct una32 *)a)->v; }
-static uint64_t rd64(uint64_t a) { return ((const struct una64 *)a)->v; }
+static uint8_t rd8(uint64_t a)
+{
+    return *(const volatile uint8_t *)a;
+}
+
+static uint32_t rd32(uint64_t a)
+{
+    return ((const struct una32 *)a)->v;
+}
+
+static uint64_t rd64(uint64_t a)
+{
+    return ((const struct una64 *)a)->v;
+}
 
 static void set_cmdline(struct bootinfo *bi, uint64_t pa)
 {
@@ -60,7 +71,7 @@ static void add_e820(struct bootinfo *bi, uint64_t addr, uint64_t size,
         bi->e820_dropped++;
         return;
     }
-    bi->e820[bi->e820_count++] = (struct e820_entry){ addr, size, type };
+    bi->e820[bi->e820_count++] = (struct e820_entry){addr, size, type};
 }
 
 int bootinfo_from_zeropage(struct bootinfo *bi, uint64_t zp)

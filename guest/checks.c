@@ -32,7 +32,7 @@ struct e820_verdict {
 
 static void e820_judge(const struct bootinfo *bi, struct e820_verdict *v)
 {
-    *v = (struct e820_verdict){ -1, -1, -1 };
+    *v = (struct e820_verdict){-1, -1, -1};
     for (uint32_t i = 0; i < bi->e820_count; i++) {
         const struct e820_entry *e = &bi->e820[i];
         uint64_t end = e->addr + e->size;
@@ -145,11 +145,10 @@ static void check_initrd(struct checker *c)
 
 uint32_t checks_run(struct tg *tg)
 {
-    struct checker c = { tg, 0 };
+    struct checker c = {tg, 0};
     char d[64];
 
-    check(&c, "bootinfo", tg->bootinfo_ok,
-          tg->bootinfo_ok ? "-" : "bad magic");
+    check(&c, "bootinfo", tg->bootinfo_ok, tg->bootinfo_ok ? "-" : "bad magic");
     check_e820(&c);
     check_initrd(&c);
     fmt(d, sizeof(d), "online=%u described=%u", tg->smp.online,

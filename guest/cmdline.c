@@ -56,8 +56,8 @@ bool cmdline_has(const char *cl, size_t len, const char *word)
     return find(cl, len, word, true, NULL, NULL);
 }
 
-bool cmdline_get(const char *cl, size_t len, const char *key,
-                 const char **val, size_t *vlen)
+bool cmdline_get(const char *cl, size_t len, const char *key, const char **val,
+                 size_t *vlen)
 {
     return find(cl, len, key, false, val, vlen);
 }

@@ -16,7 +16,7 @@ bool cmdline_has(const char *cl, size_t len, const char *word);
  * Finds key=value; stores the value's start and length. Later words win
  * over earlier ones, as in Linux.
  */
-bool cmdline_get(const char *cl, size_t len, const char *key,
-                 const char **val, size_t *vlen);
+bool cmdline_get(const char *cl, size_t len, const char *key, const char **val,
+                 size_t *vlen);
 
 #endif

@@ -28,16 +28,20 @@ $(B)/guest/%.o: guest/%.S
 
 $(B)/tiny-guest.elf: $(GUEST_OBJS) guest/guest.ld
 	$(GUEST_LD) -nostdlib -static --build-id=none -z noexecstack \
-	    -z max-page-size=4096 --no-warn-rwx-segments -T guest/guest.ld -o $@ $(GUEST_OBJS)
+	    -z max-page-size=4096 --no-warn-rwx-segments -T guest/guest.ld \
+	    -o $@ $(GUEST_OBJS)
 
 # The setup header needs sizes from the link: pass them as -D values.
+GUEST_SYM = nm $(B)/tiny-guest.elf | awk -v s=$(1) '$$3 == s { print $$1 }' \
+            | sed q
+
 $(B)/tiny-guest: guest/setup.S $(B)/tiny-guest.elf
 	$(GUEST_OBJCOPY) -O binary $(B)/tiny-guest.elf $(B)/guest/pm.bin
 	$(GUEST_CC) -c -o $(B)/guest/setup.o guest/setup.S \
 	    -DPM_BIN='"$(B)/guest/pm.bin"' \
 	    -DPM_SIZE=$$(stat -c %s $(B)/guest/pm.bin) \
-	    -DINIT_SIZE=0x$$(nm $(B)/tiny-guest.elf | awk '$$3 == "_init_size" { print $$1 }') \
-	    -DKINFO_OFF=0x$$(nm $(B)/tiny-guest.elf | awk '$$3 == "_kernel_info_offset" { print $$1 }')
+	    -DINIT_SIZE=0x$$($(call GUEST_SYM,_init_size)) \
+	    -DKINFO_OFF=0x$$($(call GUEST_SYM,_kernel_info_offset))
 	$(GUEST_OBJCOPY) -O binary -j .text $(B)/guest/setup.o $@
 
 all: $(B)/tiny-guest.elf

@@ -95,9 +95,21 @@ int parse_u64(const char *s, size_t len, bool suffixes, uint64_t *out)
     }
     if (suffixes && len > i) {
         switch (s[len - 1]) {
-        case 'k': case 'K': mult = 1ULL << 10; len--; break;
-        case 'm': case 'M': mult = 1ULL << 20; len--; break;
-        case 'g': case 'G': mult = 1ULL << 30; len--; break;
+        case 'k':
+        case 'K':
+            mult = 1ULL << 10;
+            len--;
+            break;
+        case 'm':
+        case 'M':
+            mult = 1ULL << 20;
+            len--;
+            break;
+        case 'g':
+        case 'G':
+            mult = 1ULL << 30;
+            len--;
+            break;
         }
     }
     if (i >= len)
@@ -147,7 +159,7 @@ static void out_num(struct out *o, uint64_t v, unsigned base, int width,
 
 int vfmt(char *buf, size_t size, const char *f, va_list ap)
 {
-    struct out o = { buf, size, 0 };
+    struct out o = {buf, size, 0};
 
     for (; *f; f++) {
         int width = 0, prec = -1, lng = 0;
@@ -176,9 +188,7 @@ int vfmt(char *buf, size_t size, const char *f, va_list ap)
                 out_c(&o, s[i]);
             break;
         }
-        case 'c':
-            out_c(&o, (char)va_arg(ap, int));
-            break;
+        case 'c': out_c(&o, (char)va_arg(ap, int)); break;
         case 'd': {
             int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
 
@@ -198,11 +208,8 @@ int vfmt(char *buf, size_t size, const char *f, va_list ap)
             out_c(&o, 'x');
             out_num(&o, (uintptr_t)va_arg(ap, void *), 16, 0, ' ', false);
             break;
-        case '%':
-            out_c(&o, '%');
-            break;
-        default:
-            return (int)o.len; /* unknown conversion: stop, don't guess */
+        case '%': out_c(&o, '%'); break;
+        default: return (int)o.len; /* unknown conversion: stop, don't guess */
         }
     }
     if (o.size)

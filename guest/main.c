@@ -9,8 +9,8 @@
 #include "guest/exit.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
-#include "guest/trap.h"
 #include "guest/tg.h"
+#include "guest/trap.h"
 #include "guest/user.h"
 
 #define GIB4 0x100000000ULL
@@ -77,8 +77,7 @@ void tg_main(int proto, uint64_t info)
     report_mem(&tg);
 
     timer_init(&tg.timer);
-    tg_printf("tg: tsc khz=%lu src=%s\n", tg.timer.tsc_khz,
-              tg.timer.source);
+    tg_printf("tg: tsc khz=%lu src=%s\n", tg.timer.tsc_khz, tg.timer.source);
     sum_initrd(&tg);
     report_initrd(&tg);
 

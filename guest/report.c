@@ -8,7 +8,7 @@
 
 void mem_totals(const struct bootinfo *bi, struct mem_totals *m)
 {
-    *m = (struct mem_totals){ 0, 0, 0 };
+    *m = (struct mem_totals){0, 0, 0};
     for (uint32_t i = 0; i < bi->e820_count; i++) {
         const struct e820_entry *e = &bi->e820[i];
         uint64_t end = e->addr + e->size;

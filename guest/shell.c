@@ -63,13 +63,13 @@ static void cmd_exit(struct tg *tg, const char *args, size_t len)
 }
 
 static const struct shell_cmd cmds[] = {
-    { "help", "list commands", cmd_help },
-    { "mem", "RAM totals from the e820 map", cmd_mem },
-    { "e820", "the e820 map", cmd_e820 },
-    { "cmdline", "the kernel command line", cmd_cmdline },
-    { "cpus", "CPU tables and CPUs online", cmd_cpus },
-    { "initrd", "initrd location, size and checksum", cmd_initrd },
-    { "exit", "[N] leave with status N (default: verdict)", cmd_exit },
+    {"help", "list commands", cmd_help},
+    {"mem", "RAM totals from the e820 map", cmd_mem},
+    {"e820", "the e820 map", cmd_e820},
+    {"cmdline", "the kernel command line", cmd_cmdline},
+    {"cpus", "CPU tables and CPUs online", cmd_cpus},
+    {"initrd", "initrd location, size and checksum", cmd_initrd},
+    {"exit", "[N] leave with status N (default: verdict)", cmd_exit},
 };
 
 static void cmd_help(struct tg *tg, const char *args, size_t len)
@@ -101,8 +101,7 @@ static void shell_exec(struct tg *tg, const char *line, size_t len)
         cmds[c].run(tg, line + n, len - n);
         return;
     }
-    tg_printf("tg: error unknown command \"%.*s\" (try help)\n", (int)n,
-              line);
+    tg_printf("tg: error unknown command \"%.*s\" (try help)\n", (int)n, line);
 }
 
 void shell_run(struct tg *tg)

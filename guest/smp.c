@@ -42,8 +42,7 @@ static const uint8_t *mp_scan(uint64_t start, uint64_t len)
     for (uint64_t a = start; a + 16 <= start + len; a += 16) {
         const uint8_t *p = (const uint8_t *)a;
 
-        if (*(const uint32_t *)p == 0x5f504d5f && p[8] == 1 &&
-            !sum8(p, 16))
+        if (*(const uint32_t *)p == 0x5f504d5f && p[8] == 1 && !sum8(p, 16))
             return p;
     }
     return NULL;
@@ -51,8 +50,8 @@ static const uint8_t *mp_scan(uint64_t start, uint64_t len)
 
 static void mp_parse(struct smp_table *t)
 {
-    uint64_t ebda = (uint64_t)*(const uint16_t *)phys(BDA_EBDA_SEG) << 4;
-    uint64_t base = (uint64_t)*(const uint16_t *)phys(BDA_BASE_KB) << 10;
+    uint64_t ebda = (uint64_t) * (const uint16_t *)phys(BDA_EBDA_SEG) << 4;
+    uint64_t base = (uint64_t) * (const uint16_t *)phys(BDA_BASE_KB) << 10;
     const uint8_t *fp = NULL, *ct, *e, *end;
     uint32_t len;
 
@@ -64,7 +63,7 @@ static void mp_parse(struct smp_table *t)
         fp = mp_scan(BIOS_ROM, 0x10000);
     if (!fp || !*(const uint32_t *)(fp + 4))
         return; /* no table, or a default configuration (unsupported) */
-    ct = (const uint8_t *)(uint64_t)*(const uint32_t *)(fp + 4);
+    ct = (const uint8_t *)(uint64_t) * (const uint32_t *)(fp + 4);
     len = *(const uint16_t *)(ct + 4);
     if (*(const uint32_t *)ct != 0x504d4350 || len < 44 || len > TABLE_MAX ||
         sum8(ct, len))

@@ -49,7 +49,7 @@ void trap_init(void)
     struct {
         uint16_t limit;
         uint64_t base;
-    } __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)idt };
+    } __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)idt};
 
     tss.rsp[0] = (uint64_t)fault_stack_top;
     tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 gets no ports */

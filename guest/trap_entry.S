@@ -14,7 +14,8 @@ trap_stubs:
     .rept 32
     .balign 16
     /* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
-    .if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30
+    .if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || \
+        vec == 21 || vec == 29 || vec == 30
     .else
     pushq $0
     .endif

@@ -16,8 +16,7 @@ struct trap_frame;
  */
 void user_exit_trap(const struct trap_frame *f);
 /* Runs fn(a, b) in ring 3 and returns its result. BSP only. */
-uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a,
-                   uint64_t b);
+uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b);
 /*
  * Sum of p[0..n) as little-endian 32-bit words, the last partial word
  * zero-padded (perl: unpack("%32V*", $data)), computed in ring 3.

@@ -61,14 +61,12 @@ static void test_parse(void)
 
     CHECK(!parse_u64("64M", 3, true, &v) && v == 64ULL << 20, "64M");
     CHECK(!parse_u64("3g", 2, true, &v) && v == 3ULL << 30, "3g");
-    CHECK(!parse_u64("0x29c0e8fd", 10, false, &v) && v == 0x29c0e8fd,
-          "hex");
+    CHECK(!parse_u64("0x29c0e8fd", 10, false, &v) && v == 0x29c0e8fd, "hex");
     CHECK(parse_u64("64M", 3, false, &v), "suffix refused without suffixes");
     CHECK(parse_u64("", 0, true, &v), "empty refused");
     CHECK(parse_u64("0x", 2, false, &v), "bare 0x refused");
     CHECK(parse_u64("12a", 3, false, &v), "junk refused");
-    CHECK(parse_u64("18446744073709551616", 20, false, &v),
-          "2^64 overflows");
+    CHECK(parse_u64("18446744073709551616", 20, false, &v), "2^64 overflows");
     CHECK(parse_u64("17179869184G", 12, true, &v), "suffix overflow");
 }
 
@@ -77,7 +75,8 @@ static void test_fmt(void)
     char b[32];
     int n;
 
-    n = fmt(b, sizeof(b), "%08x|%lu|%d|%s", 0xbeefu, (uint64_t)1 << 40, -5, "x");
+    n = fmt(b, sizeof(b), "%08x|%lu|%d|%s", 0xbeefu, (uint64_t)1 << 40, -5,
+            "x");
     CHECK(n == 27 && !tg_strncmp(b, "0000beef|1099511627776|-5|x", 32),
           "conversions: %s", b);
     n = fmt(b, 8, "%s", "0123456789");
@@ -117,8 +116,15 @@ static uint8_t *low_map(void)
     return p == (void *)LOW ? p : NULL;
 }
 
-static void put32(uint8_t *p, uint32_t v) { tg_memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { tg_memcpy(p, &v, 8); }
+static void put32(uint8_t *p, uint32_t v)
+{
+    tg_memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    tg_memcpy(p, &v, 8);
+}
 
 static void zp_e820(uint8_t *zp, int i, uint64_t a, uint64_t s, uint32_t t)
 {
@@ -188,9 +194,9 @@ static void test_pvh(uint8_t *low)
     static struct tg tg;
     uint8_t *si = low + 0x4000, *map = low + 0x5000, *mod = low + 0x6000;
     static const uint64_t ents[][3] = {
-        { 0, 0x9fc00, 1 },         { 0x100000, 0x3f00000, 1 },
-        { 0x9fc00, 0x400, 2 },     { 0xfeffc000, 0x4000, 2 },
-        { 0, 0, 0 },
+        {0, 0x9fc00, 1},     {0x100000, 0x3f00000, 1},
+        {0x9fc00, 0x400, 2}, {0xfeffc000, 0x4000, 2},
+        {0, 0, 0},
     };
 
     tg_memset(si, 0, 0x3000);
@@ -207,10 +213,9 @@ static void test_pvh(uint8_t *low)
         put64(map + 24 * i + 8, ents[i][1]);
         put32(map + 24 * i + 16, (uint32_t)ents[i][2]);
     }
-    CHECK(!bootinfo_from_pvh(&tg.bi, (uintptr_t)si) &&
-              tg.bi.e820_count == 4 && tg.bi.e820[1].addr == 0x9fc00 &&
-              tg.bi.e820[2].addr == 0x100000 && tg.bi.initrd_size == 1001 &&
-              tg.bi.cmdline_len == 0,
+    CHECK(!bootinfo_from_pvh(&tg.bi, (uintptr_t)si) && tg.bi.e820_count == 4 &&
+              tg.bi.e820[1].addr == 0x9fc00 && tg.bi.e820[2].addr == 0x100000 &&
+              tg.bi.initrd_size == 1001 && tg.bi.cmdline_len == 0,
           "PVH: memmap sanitized (sorted, empty entry gone), module 0");
     put32(si, 0);
     CHECK(bootinfo_from_pvh(&tg.bi, (uintptr_t)si) == -1, "PVH: bad magic");
