@@ -7,6 +7,7 @@
 #include "guest/apic.h"
 #include "guest/cmdline.h"
 #include "guest/exit.h"
+#include "guest/io.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
@@ -63,6 +64,7 @@ static void hold(struct tg *tg)
 void tg_main(int proto, uint64_t info)
 {
     static struct tg tg;
+    uint64_t t0 = rdtsc();
     int r;
 
     trap_init();
@@ -86,6 +88,8 @@ void tg_main(int proto, uint64_t info)
     report_cpus(&tg);
 
     checks_run(&tg);
+    tg_printf("tg: elapsed us=%lu\n",
+              (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
     if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell")) {
         idle_init(&tg);

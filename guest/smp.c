@@ -5,13 +5,16 @@
 #include "guest/io.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
+#include "guest/user.h"
 
 #define BDA_EBDA_SEG 0x40e
 #define BDA_BASE_KB 0x413
 #define BIOS_ROM 0xf0000
 #define ACPI_SCAN 0xe0000
 #define LOW_1M 0x100000
-#define TABLE_MAX 0x10000 /* larger tables are treated as corrupt */
+#define TABLE_MAX 0x10000
+#define MP_SIG 0x5f504d5f   /* "_MP_" */
+#define RSDP_SIG 0x20445352 /* "RSD " */ /* larger tables are treated as corrupt */
 
 #define ICR_INIT 0x4500 /* INIT, level assert */
 #define ICR_SIPI 0x4600 /* start-up */
@@ -36,14 +39,21 @@ static void table_add(struct smp_table *t, uint32_t id)
     t->count++;
 }
 
-/* Finds "_MP_" on a 16-byte boundary in [start, start + len). */
-static const uint8_t *mp_scan(uint64_t start, uint64_t len)
+/*
+ * Finds a valid "_MP_" floating pointer on a 16-byte boundary in
+ * [start, start + len). The scan itself runs in ring 3 (native speed);
+ * ring 0 only validates the candidates.
+ */
+static const uint8_t *mp_scan(uint64_t start, uint32_t len)
 {
-    for (uint64_t a = start; a + 16 <= start + len; a += 16) {
+    uint64_t end = start + len, a;
+
+    while ((a = user_find_sig(start, (uint32_t)(end - start), MP_SIG))) {
         const uint8_t *p = (const uint8_t *)a;
 
-        if (*(const uint32_t *)p == 0x5f504d5f && p[8] == 1 && !sum8(p, 16))
+        if (a + 16 <= end && p[8] == 1 && !sum8(p, 16))
             return p;
+        start = a + 16;
     }
     return NULL;
 }
@@ -94,11 +104,11 @@ static const uint8_t *acpi_rsdp(uint64_t rsdp)
         if (!memcmp(p, "RSD PTR ", 8) && !sum8(p, 20))
             return p;
     }
-    for (uint64_t a = ACPI_SCAN; a < LOW_1M; a += 16) {
+    for (uint64_t a = ACPI_SCAN;
+         (a = user_find_sig(a, (uint32_t)(LOW_1M - a), RSDP_SIG)); a += 16) {
         const uint8_t *p = (const uint8_t *)a;
 
-        if (*(const uint32_t *)p == 0x20445352 && !memcmp(p, "RSD PTR ", 8) &&
-            !sum8(p, 20))
+        if (a + 20 <= LOW_1M && !memcmp(p, "RSD PTR ", 8) && !sum8(p, 20))
             return p;
     }
     return NULL;

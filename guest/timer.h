@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Time for bounded waits: the TSC, calibrated once against PIT channel 0,
- * falling back to the hypervisor's or CPU's stated frequency.
+ * Time for bounded waits: the TSC, at the frequency the hypervisor or CPU
+ * states (CPUID 0x40000010, 0x16), else calibrated against PIT channel 0.
  */
 #ifndef TG_TIMER_H
 #define TG_TIMER_H

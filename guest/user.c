@@ -32,6 +32,24 @@ sum32_ring3(uint64_t addr, uint64_t n)
     return s + last;
 }
 
+/* a = start, b = length << 32 | signature. */
+__attribute__((section(".text.user"))) static uint64_t
+find_sig_ring3(uint64_t a, uint64_t b)
+{
+    uint64_t end = a + (b >> 32);
+    uint32_t sig = (uint32_t)b;
+
+    for (; a + 4 <= end; a += 16)
+        if (*(const volatile uint32_t *)a == sig)
+            return a;
+    return 0;
+}
+
+uint64_t user_find_sig(uint64_t start, uint32_t len, uint32_t sig)
+{
+    return user_call(find_sig_ring3, start, (uint64_t)len << 32 | sig);
+}
+
 uint32_t user_sum32(uint64_t p, uint64_t n)
 {
     return (uint32_t)user_call(sum32_ring3, p, n);

@@ -23,4 +23,10 @@ uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b);
  */
 uint32_t user_sum32(uint64_t p, uint64_t n);
 
+/*
+ * First 16-byte-aligned address in [start, start + len) holding the
+ * 32-bit value sig, or 0; scanned in ring 3. start must be 16-aligned.
+ */
+uint64_t user_find_sig(uint64_t start, uint32_t len, uint32_t sig);
+
 #endif
