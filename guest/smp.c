@@ -65,9 +65,15 @@ static void mp_parse(struct smp_table *t)
     const uint8_t *fp = NULL, *ct, *e, *end;
     uint32_t len;
 
+    /*
+     * A loader that fills no BIOS data area (kvmini) leaves both words 0:
+     * then the last KiB of 640K is where the table is (MP spec 1.4, 4).
+     */
     if (ebda >= 0x80000 && ebda < 0xa0000)
         fp = mp_scan(ebda, 1024);
-    if (!fp && base >= 0x80000 && base <= 0xa0000)
+    if (base < 0x80000 || base > 0xa0000)
+        base = 0xa0000;
+    if (!fp)
         fp = mp_scan(base - 1024, 1024);
     if (!fp)
         fp = mp_scan(BIOS_ROM, 0x10000);
