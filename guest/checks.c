@@ -143,6 +143,26 @@ static void check_initrd(struct checker *c)
     check(c, "initrd_in_ram", in_ram && c->tg->initrd_summed, d);
 }
 
+/* When both tables exist they must describe the same APIC IDs. */
+static void check_smp_tables(struct checker *c)
+{
+    const struct smp_table *mp = &c->tg->smp.mp, *madt = &c->tg->smp.madt;
+    bool same = mp->count == madt->count && mp->nids == madt->nids;
+    char d[64];
+
+    if (!mp->found || !madt->found)
+        return;
+    for (uint32_t i = 0; same && i < mp->nids; i++) {
+        bool seen = false;
+
+        for (uint32_t j = 0; j < madt->nids; j++)
+            seen |= mp->apic_id[i] == madt->apic_id[j];
+        same = seen;
+    }
+    fmt(d, sizeof(d), "mptable=%u madt=%u", mp->count, madt->count);
+    check(c, "smp_tables_agree", same, d);
+}
+
 uint32_t checks_run(struct tg *tg)
 {
     struct checker c = {tg, 0};
@@ -154,6 +174,7 @@ uint32_t checks_run(struct tg *tg)
     fmt(d, sizeof(d), "online=%u described=%u", tg->smp.online,
         tg->smp.described);
     check(&c, "smp_all_online", tg->smp.online == tg->smp.described, d);
+    check_smp_tables(&c);
     check_expectations(&c);
     tg->fails = c.fails;
     return c.fails;
