@@ -16,7 +16,14 @@ static int worker_serve(struct vworker *w)
 {
     struct vdev *d = w->d;
     struct vq *q = &d->vq[w->qi];
+    uint64_t before = __atomic_load_n(&q->st.chains, __ATOMIC_RELAXED);
     int more = d->ops->process(d, w->qi);
+    log_cat(LOG_CAT_VIRTIO, "%s: q%u served %llu chain(s)%s", d->ops->name,
+            w->qi,
+            (unsigned long long)(__atomic_load_n(&q->st.chains,
+                                                 __ATOMIC_RELAXED) -
+                                 before),
+            more ? ", more pending" : "");
     /* Completions of this round go out in one interrupt, raised even if
      * the queue broke meanwhile: those chains are finished. */
     if (vq_want_irq(q))

@@ -52,17 +52,35 @@ int fg_irq_wait(struct fg_irq *i, uint64_t seen)
     return r;
 }
 
-int fg_init(struct fake_guest *g, uint64_t size)
+static int fg_map(struct fake_guest *g, uint64_t size, bool identity)
 {
+    int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     memset(g, 0, sizeof(*g));
-    g->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* Identity RAM goes at FG_BASE when that is free, so addresses stay
+     * below 2^44 and legacy's 32-bit QueuePFN can name them. */
+    g->ram = identity ? mmap((void *)(uintptr_t)FG_BASE, size,
+                             PROT_READ | PROT_WRITE,
+                             fl | MAP_FIXED_NOREPLACE, -1, 0)
+                      : MAP_FAILED;
+    if (g->ram == MAP_FAILED)
+        g->ram = mmap(NULL, size, PROT_READ | PROT_WRITE, fl, -1, 0);
     if (g->ram == MAP_FAILED)
         return -errno;
+    g->base = identity ? (uint64_t)(uintptr_t)g->ram : FG_BASE;
     g->size = size;
-    g->brk = 0x1000; /* leave page 0 unused: address FG_BASE is valid */
+    g->brk = 0x1000; /* leave page 0 unused: address base is valid */
     fg_irq_init(&g->irq);
-    return gmem_add(&g->mem, FG_BASE, size, g->ram);
+    return gmem_add(&g->mem, g->base, size, g->ram);
+}
+
+int fg_init(struct fake_guest *g, uint64_t size)
+{
+    return fg_map(g, size, false);
+}
+
+int fg_init_identity(struct fake_guest *g, uint64_t size)
+{
+    return fg_map(g, size, true);
 }
 
 void fg_fini(struct fake_guest *g)
@@ -90,7 +108,7 @@ uint64_t fg_alloc(struct fake_guest *g, uint64_t size, uint64_t align)
         abort(); /* a test bug, not a device behaviour */
     g->brk = at + size;
     memset(g->ram + at, 0, size);
-    return FG_BASE + at;
+    return g->base + at;
 }
 
 void *fg_host(struct fake_guest *g, uint64_t gpa)

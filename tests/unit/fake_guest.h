@@ -57,7 +57,8 @@ struct fg_queue {
 struct fake_guest {
     struct gmem mem;
     uint8_t *ram;
-    uint64_t size, brk;    /* bump allocator over [FG_BASE, +size) */
+    uint64_t base;         /* guest-physical address of ram[0] */
+    uint64_t size, brk;    /* bump allocator over [base, base+size) */
     struct fg_irq irq;
     struct vmmio *m;
     bool legacy;
@@ -67,6 +68,9 @@ struct fake_guest {
 
 /* Map size bytes of fake RAM at FG_BASE. 0 or -errno. */
 int fg_init(struct fake_guest *g, uint64_t size);
+/* The same, but guest-physical == host virtual address, for driver code
+ * (Linux's virtio_ring) that puts virt_to_phys(p) == p in descriptors. */
+int fg_init_identity(struct fake_guest *g, uint64_t size);
 /* Destroy the transport (joins workers) and unmap. */
 void fg_fini(struct fake_guest *g);
 
