@@ -31,6 +31,7 @@
 
 /* The cmdline is capped so a missing NUL cannot run through memory. */
 #define CMDLINE_MAX 0x10000
+#define GIB4 0x100000000ULL
 
 /* Zero-page fields are unaligned (e820 entries are 20 bytes apart). */
 struct una32 {
@@ -58,7 +59,7 @@ static uint64_t rd64(uint64_t a)
 static void set_cmdline(struct bootinfo *bi, uint64_t pa)
 {
     /* Address 0 is "no command line"; everything we map is identity. */
-    if (!pa || pa >= (1ULL << 32))
+    if (!pa || pa >= GIB4 - CMDLINE_MAX)
         return;
     bi->cmdline = (const char *)pa;
     bi->cmdline_len = (uint32_t)strnlen(bi->cmdline, CMDLINE_MAX);
@@ -133,7 +134,7 @@ int bootinfo_from_pvh(struct bootinfo *bi, uint64_t si)
     uint64_t map;
 
     bi->proto = PROTO_PVH;
-    if (!si || si >= (1ULL << 32) || rd32(si) != PVH_MAGIC)
+    if (!si || si >= GIB4 - 64 || rd32(si) != PVH_MAGIC)
         return -1;
     ver = rd32(si + PVH_VERSION);
     set_cmdline(bi, rd64(si + PVH_CMDLINE));
@@ -143,14 +144,21 @@ int bootinfo_from_pvh(struct bootinfo *bi, uint64_t si)
         /* The first module is the initrd, as Linux's PVH entry treats it. */
         uint64_t mod = rd64(si + PVH_MODLIST);
 
-        bi->initrd_addr = rd64(mod);
-        bi->initrd_size = rd64(mod + 8);
+        if (mod && mod < GIB4 - PVH_MOD_SIZE) {
+            bi->initrd_addr = rd64(mod);
+            bi->initrd_size = rd64(mod + 8);
+        }
     }
     /* Version 0 has no memory map; the e820 checks then report it. */
     if (ver < 1)
         return 0;
     map = rd64(si + PVH_MEMMAP);
     nmap = rd32(si + PVH_MEMMAP_ENTRIES);
+    /* Only what lies in the mapped 4 GiB is read; beyond is "dropped". */
+    if (map >= GIB4 || nmap > (GIB4 - map) / PVH_MAP_SIZE) {
+        bi->e820_dropped = nmap;
+        nmap = 0;
+    }
     for (uint32_t i = 0; map && i < nmap; i++) {
         uint64_t e = map + PVH_MAP_SIZE * (uint64_t)i;
 

@@ -63,7 +63,7 @@ static void mp_parse(struct smp_table *t)
     uint64_t ebda = (uint64_t) * (const uint16_t *)phys(BDA_EBDA_SEG) << 4;
     uint64_t base = (uint64_t) * (const uint16_t *)phys(BDA_BASE_KB) << 10;
     const uint8_t *fp = NULL, *ct, *e, *end;
-    uint32_t len;
+    uint32_t len, pa;
 
     /*
      * A loader that fills no BIOS data area (kvmini) leaves both words 0:
@@ -77,9 +77,13 @@ static void mp_parse(struct smp_table *t)
         fp = mp_scan(base - 1024, 1024);
     if (!fp)
         fp = mp_scan(BIOS_ROM, 0x10000);
-    if (!fp || !*(const uint32_t *)(fp + 4))
-        return; /* no table, or a default configuration (unsupported) */
-    ct = (const uint8_t *)(uint64_t) * (const uint32_t *)(fp + 4);
+    if (!fp)
+        return;
+    pa = *(const uint32_t *)(fp + 4);
+    /* 0: a default configuration (unsupported); near 4 GiB: unmapped. */
+    if (!pa || pa > (1ULL << 32) - TABLE_MAX)
+        return;
+    ct = (const uint8_t *)(uint64_t)pa;
     len = *(const uint16_t *)(ct + 4);
     if (*(const uint32_t *)ct != 0x504d4350 || len < 44 || len > TABLE_MAX ||
         sum8(ct, len))
