@@ -168,10 +168,9 @@ static void queue_ready_write(struct vmmio *m, struct vmmio_qregs *r,
 {
     unsigned i = m->queue_sel;
     if (!v) {
-        /* Queue reset needs VIRTIO_F_RING_RESET, which we do not offer;
-         * before DRIVER_OK it just withdraws the setup. */
-        if (!(m->status & VIRTIO_STATUS_DRIVER_OK))
-            r->ready = false;
+        /* Before DRIVER_OK this just withdraws the setup. */
+        r->ready = false;
+        vq_clear(&m->vq[i]);
         return;
     }
     if (r->ready)
@@ -240,11 +239,17 @@ static void queue_reg_write(struct vmmio *m, uint64_t off, uint32_t v)
         return;
     }
     struct vmmio_qregs *r = &m->qr[m->queue_sel];
+    /* Frozen while workers may run: no VIRTIO_F_RING_RESET here. */
+    if (m->status & VIRTIO_STATUS_DRIVER_OK) {
+        log_warn_rl("%s: queue register 0x%llx after DRIVER_OK ignored",
+                    m->dev.ops->name, (unsigned long long)off);
+        return;
+    }
     if (off == VMMIO_QUEUE_READY && !m->legacy)
         return queue_ready_write(m, r, v);
     if (off == VMMIO_QUEUE_PFN && m->legacy)
         return legacy_pfn_write(m, r, v);
-    if (r->ready || (m->status & VIRTIO_STATUS_DRIVER_OK))
+    if (r->ready)
         return;
     switch (off) {
     case VMMIO_QUEUE_NUM: r->num = v; break;
@@ -388,7 +393,7 @@ int vmmio_access(void *opaque, uint64_t off, void *data, uint32_t len,
 int vmmio_create(struct vmmio **out, const struct vdev_ops *ops, void *priv,
                  const struct gmem *mem, struct irq_line *irq, bool legacy)
 {
-    if (!ops || !ops->process || !ops->cfg_read ||
+    if (!ops || !ops->process || (ops->cfg_size && !ops->cfg_read) ||
         ops->nqueues == 0 || ops->nqueues > VDEV_MAX_QUEUES ||
         ops->qsize_max == 0 || ops->qsize_max > VQ_MAX_SIZE ||
         (ops->qsize_max & (ops->qsize_max - 1)) ||

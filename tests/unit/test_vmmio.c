@@ -83,6 +83,11 @@ static void test_status_machine(void)
     CHECK(d->acked == (V1 | EV),
           "feature write after FEATURES_OK had no effect");
     CHECK(fg_queue_setup(&g, 1, 8) == -EIO, "queue setup after DRIVER_OK");
+    fg_wr(&g, VMMIO_QUEUE_SEL, 0);
+    fg_wr(&g, VMMIO_QUEUE_READY, 0);
+    fg_wr(&g, VMMIO_QUEUE_NUM, 4);
+    CHECK(fg_rd(&g, VMMIO_QUEUE_READY) == 1 && d->vq[0].num == 8,
+          "live queue's registers frozen after DRIVER_OK");
     fg_wr(&g, VMMIO_STATUS, 0);
     CHECK(fg_status(&g) == 0 && d->acked == 0, "write 0 resets");
     fg_wr(&g, VMMIO_QUEUE_SEL, 0);
@@ -132,7 +137,12 @@ static void test_queue_regs(void)
     fg_wr(&g, VMMIO_QUEUE_READY, 1); /* all addresses 0: below RAM */
     CHECK(fg_rd(&g, VMMIO_QUEUE_READY) == 0, "ring at GPA 0 refused");
     fg_wr(&g, VMMIO_QUEUE_NOTIFY, 999);
-    CHECK(true, "QueueNotify 999 survived");
+    uint64_t kicked = 0, cnt;
+    for (unsigned q = 0; q < NQ; q++)
+        if (read(vmmio_kick_fd(g.m, q), &cnt, 8) == 8)
+            kicked += cnt;
+    CHECK(kicked == 0 && vmmio_kick_fd(g.m, NQ) == -EINVAL,
+          "QueueNotify 999 kicks no queue");
     fg_fini(&g);
 }
 
@@ -342,6 +352,10 @@ static void test_legacy_io(void)
     CHECK(fg_irq_wait(&g.irq, c) == 0 && fg_get_used(&g, 0, &id, &len) == 1 &&
               *(uint32_t *)fg_host(&g, buf + 8) == 0x1e9ac7,
           "legacy ring echoes an indirect request");
+    fg_wr(&g, VMMIO_QUEUE_SEL, 0);
+    fg_wr(&g, VMMIO_QUEUE_PFN, 0);
+    CHECK(fg_rd(&g, VMMIO_QUEUE_PFN) != 0,
+          "legacy QueuePFN write after DRIVER_OK ignored");
     fg_negotiate(&g, 0);
     fg_wr(&g, VMMIO_GUEST_PAGE_SIZE, 4096);
     fg_wr(&g, VMMIO_QUEUE_SEL, 0);
