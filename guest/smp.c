@@ -168,10 +168,13 @@ static void madt_parse(struct smp_table *t, uint64_t rsdp_pa)
         end = madt + *(const uint32_t *)(madt + 4);
         for (e = madt + 44; e + 2 <= end && e[1] >= 2 && e + e[1] <= end;
              e += e[1]) {
-            /* Local APIC (0) / x2APIC (9); enabled or online-capable. */
-            if (e[0] == 0 && e[1] >= 8 && (e[4] & 3))
+            /*
+             * Local APIC (0) / x2APIC (9), enabled. Online-capable but
+             * disabled ones are hot-plug slots, not CPUs to start.
+             */
+            if (e[0] == 0 && e[1] >= 8 && (e[4] & 1))
                 table_add(t, e[3]);
-            else if (e[0] == 9 && e[1] >= 16 && (e[8] & 3))
+            else if (e[0] == 9 && e[1] >= 16 && (e[8] & 1))
                 table_add(t, *(const uint32_t *)(e + 4));
         }
         return;
