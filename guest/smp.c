@@ -12,9 +12,9 @@
 #define BIOS_ROM 0xf0000
 #define ACPI_SCAN 0xe0000
 #define LOW_1M 0x100000
-#define TABLE_MAX 0x10000
+#define TABLE_MAX 0x10000   /* larger tables are treated as corrupt */
 #define MP_SIG 0x5f504d5f   /* "_MP_" */
-#define RSDP_SIG 0x20445352 /* "RSD " */ /* larger tables are treated as corrupt */
+#define RSDP_SIG 0x20445352 /* "RSD " */
 
 #define ICR_INIT 0x4500 /* INIT, level assert */
 #define ICR_SIPI 0x4600 /* start-up */
@@ -48,7 +48,8 @@ static const uint8_t *mp_scan(uint64_t start, uint32_t len)
 {
     uint64_t end = start + len, a;
 
-    while ((a = user_find_sig(start, (uint32_t)(end - start), MP_SIG))) {
+    while (start < end &&
+           (a = user_find_sig(start, (uint32_t)(end - start), MP_SIG))) {
         const uint8_t *p = (const uint8_t *)a;
 
         if (a + 16 <= end && p[8] == 1 && !sum8(p, 16))
@@ -60,8 +61,8 @@ static const uint8_t *mp_scan(uint64_t start, uint32_t len)
 
 static void mp_parse(struct smp_table *t)
 {
-    uint64_t ebda = (uint64_t) * (const uint16_t *)phys(BDA_EBDA_SEG) << 4;
-    uint64_t base = (uint64_t) * (const uint16_t *)phys(BDA_BASE_KB) << 10;
+    const uint16_t *bda_ebda = phys(BDA_EBDA_SEG), *bda_kb = phys(BDA_BASE_KB);
+    uint64_t ebda = (uint64_t)*bda_ebda << 4, base = (uint64_t)*bda_kb << 10;
     const uint8_t *fp = NULL, *ct, *e, *end;
     uint32_t len, pa;
 
