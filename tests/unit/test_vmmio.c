@@ -309,8 +309,9 @@ static void test_reset_in_flight(void)
         for (unsigned q = 0; q < NQ; q++)
             fg_queue_setup(&g, q, 64);
         fg_driver_ok(&g);
-        uint64_t b = fg_alloc(&g, 64, 16);
+        uint64_t b0 = fg_alloc(&g, 16 * NQ, 16);
         for (unsigned q = 0; q < NQ; q++) {
+            uint64_t b = b0 + 16 * q; /* one buffer per queue's worker */
             struct fg_seg ss[2] = { { b, 4, false }, { b + 8, 4, true } };
             while (fg_post(&g, q, ss, 2, round & 1) >= 0)
                 ;
