@@ -31,6 +31,7 @@ struct vcons {
     int in_fd, out_fd;
     struct vdev *d;
     struct vcons_cfg cfg;   /* under d->cfg_lock */
+    uint16_t win_cols, win_rows; /* last TIOCGWINSZ: vcons_update_size */
     _Atomic bool running;   /* between start and stop */
     bool in_eof;            /* RX worker only */
     bool out_broken;        /* TX worker only */
@@ -221,6 +222,8 @@ int vcons_create(struct vcons **out, int in_fd, int out_fd, uint16_t cols,
     }
     c->cfg = (struct vcons_cfg){ .cols = cols, .rows = rows,
                                  .max_nr_ports = 1 };
+    c->win_cols = cols;
+    c->win_rows = rows;
     *out = c;
     return 0;
 }
@@ -252,6 +255,10 @@ void vcons_update_size(struct vcons *c)
     if (winsize(c->out_fd, &cols, &rows) < 0 &&
         winsize(c->in_fd, &cols, &rows) < 0)
         return;
-    if (cols != c->cfg.cols || rows != c->cfg.rows)
-        vcons_resize(c, cols, rows);
+    /* Compared with our own copy, not cfg, which is under cfg_lock. */
+    if (cols == c->win_cols && rows == c->win_rows)
+        return;
+    c->win_cols = cols;
+    c->win_rows = rows;
+    vcons_resize(c, cols, rows);
 }

@@ -40,7 +40,9 @@ const struct vdev_ops *vcons_ops(void);
  * negotiated VIRTIO_CONSOLE_F_SIZE. Any thread. */
 void vcons_resize(struct vcons *c, uint16_t cols, uint16_t rows);
 
-/* Re-read the size with TIOCGWINSZ and vcons_resize if it changed. */
+/* Re-read the size with TIOCGWINSZ and vcons_resize if it changed.
+ * Call from one thread (the main loop after SIGWINCH), never from the
+ * signal handler itself: it takes a lock. */
 void vcons_update_size(struct vcons *c);
 
 #endif

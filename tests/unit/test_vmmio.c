@@ -54,6 +54,33 @@ static void test_ident(void)
     fg_fini(&g);
 }
 
+/* --debug virtio: every register access is printed with its name. */
+static void test_debug_log(void)
+{
+    struct fake_guest g;
+    new_guest(&g, false);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    unsigned old = log_cats;
+    log_cats = LOG_CAT_VIRTIO;
+    fg_rd(&g, VMMIO_MAGIC);
+    fg_wr(&g, VMMIO_QUEUE_NOTIFY, 1);
+    log_cats = old;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[512] = { 0 };
+    rewind(tmp);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, tmp);
+    fclose(tmp);
+    CHECK(n > 0 && strstr(buf, "echo: read  MagicValue = 0x74726976") &&
+              strstr(buf, "echo: write QueueNotify = 0x1"),
+          "--debug virtio names register accesses");
+    fg_fini(&g);
+}
+
 static void test_status_machine(void)
 {
     struct fake_guest g;
@@ -476,6 +503,7 @@ int main(void)
     if (getenv("KVMINI_DEBUG_VIRTIO"))
         log_cats = LOG_CAT_VIRTIO;
     test_ident();
+    test_debug_log();
     test_status_machine();
     test_queue_regs();
     test_config_and_isr();
