@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for virtio-console over pipes, driven by the fake guest. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,44 @@ static void test_size(void)
     rig_down(&r);
 }
 
+/* The SIGWINCH path: size from TIOCGWINSZ on a pty, then a change. */
+static void test_tty_size(void)
+{
+    int mfd = posix_openpt(O_RDWR | O_NOCTTY);
+    if (mfd < 0 || grantpt(mfd) || unlockpt(mfd)) {
+        printf("ok %d # SKIP no pty: %s\n", ++tap_n, strerror(errno));
+        return;
+    }
+    int sfd = open(ptsname(mfd), O_RDWR | O_NOCTTY);
+    struct winsize ws = { .ws_row = 30, .ws_col = 90 };
+    struct fake_guest g;
+    struct vcons *c;
+    if (sfd < 0 || ioctl(sfd, TIOCSWINSZ, &ws) ||
+        vcons_create(&c, -1, sfd, 0, 0) || fg_init(&g, RAM) ||
+        fg_attach(&g, vcons_ops(), c, false) ||
+        fg_negotiate(&g, V1 | VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE)) ||
+        fg_queue_setup(&g, RXQ, 8) || fg_queue_setup(&g, TXQ, 8) ||
+        fg_driver_ok(&g))
+        abort();
+    uint32_t size = 0;
+    vmmio_access(g.m, VMMIO_CONFIG, &size, 4, false);
+    CHECK(size == (30u << 16 | 90u), "size taken from the tty: 90x30");
+    uint64_t n = fg_irq_count(&g.irq);
+    vcons_update_size(c);
+    CHECK(fg_irq_count(&g.irq) == n, "unchanged size: no interrupt");
+    ws = (struct winsize){ .ws_row = 35, .ws_col = 120 };
+    ioctl(sfd, TIOCSWINSZ, &ws);
+    vcons_update_size(c);
+    vmmio_access(g.m, VMMIO_CONFIG, &size, 4, false);
+    CHECK(fg_irq_wait(&g.irq, n) == 0 && (fg_ack(&g) & VIRTIO_ISR_CONFIG) &&
+              size == (35u << 16 | 120u),
+          "tty resized to 120x35: config interrupt, new size");
+    fg_fini(&g);
+    vcons_destroy(c);
+    close(sfd);
+    close(mfd);
+}
+
 static void test_eof_and_bad_rx(void)
 {
     struct rig r;
@@ -285,6 +324,7 @@ int main(void)
     test_no_lost_bytes();
     test_tx();
     test_size();
+    test_tty_size();
     test_eof_and_bad_rx();
     return tap_done();
 }
