@@ -184,6 +184,19 @@ static void test_zeropage(uint8_t *low)
     if (tap_fail)
         DIAG("guest output: %s", out);
 
+    /* Hostile fields: too many entries, a cmdline beyond 4 GiB. */
+    zp[0x1e8] = 200;
+    put32(zp + 0x0c8, 1); /* ext_cmd_line_ptr: cmdline above 4 GiB */
+    tg_memset(&tg.bi, 0, sizeof(tg.bi));
+    bootinfo_from_zeropage(&tg.bi, (uintptr_t)zp);
+    CHECK(tg.bi.e820_count == 128 && tg.bi.e820_dropped == 72 &&
+              !tg.bi.cmdline && !tg.bi.cmdline_len,
+          "200 e820 entries: 128 kept, 72 dropped; high cmdline ignored");
+    out_reset();
+    checks_run(&tg);
+    CHECK(has("tg: check e820_present FAIL entries=128 dropped=72"),
+          "dropped entries fail e820_present");
+
     put32(zp + 0x202, 0);
     CHECK(bootinfo_from_zeropage(&tg.bi, (uintptr_t)zp) == -1,
           "no HdrS: refused");
@@ -217,6 +230,12 @@ static void test_pvh(uint8_t *low)
               tg.bi.e820[1].addr == 0x9fc00 && tg.bi.e820[2].addr == 0x100000 &&
               tg.bi.initrd_size == 1001 && tg.bi.cmdline_len == 0,
           "PVH: memmap sanitized (sorted, empty entry gone), module 0");
+    put64(si + 40, 0x100000000ULL); /* memmap above 4 GiB */
+    put64(si + 16, 0xfffffff0ULL);  /* modlist at the 4 GiB edge */
+    tg_memset(&tg.bi, 0, sizeof(tg.bi));
+    CHECK(!bootinfo_from_pvh(&tg.bi, (uintptr_t)si) && !tg.bi.e820_count &&
+              tg.bi.e820_dropped == 5 && !tg.bi.initrd_size,
+          "PVH: memmap and modlist outside 4 GiB are not read");
     put32(si, 0);
     CHECK(bootinfo_from_pvh(&tg.bi, (uintptr_t)si) == -1, "PVH: bad magic");
 }
