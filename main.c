@@ -13,43 +13,78 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/sysinfo.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/bzimage.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/cmdline_devs.h"
+#include "arch/x86/fdt.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/machine.h"
+#include "arch/x86/tables.h"
 #include "hw/file.h"
 #include "hw/log.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
+#include "hw/term.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
+#include "virtio/console.h"
+#include "virtio/mmio.h"
+#include "virtio/virtio_spec.h"
 
 #define KVMINI_VERSION "0.1"
 #define DEFAULT_RAM (256ULL << 20)
 #define KERNEL_MAX (512ULL << 20)
-#define CTRL_A 0x01
+
+enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
 
 struct options {
     const char *kernel, *initrd, *cmdline, *name, *kvm_dev;
+    const char *dump_dtb, *dump_acpi;
     uint64_t ram;
     unsigned cpus;
-    bool stats;
+    enum console_kind console;
+    bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
+};
+
+/* One virtio-mmio transport and the interrupt line it raises. */
+struct vm_virtio {
+    struct vmmio *transport;
+    struct irq_line irq;
+};
+
+/* Host input on its way to the guest console (stdin is read only by the
+ * main loop, so Ctrl-A x works whichever device is the console). */
+struct console_in {
+    bool open;
+    int pipe_w;            /* virtio console: our end of its input pipe */
+    uint8_t pending[PIPE_BUF + 1];
+    size_t npending;       /* bytes read but not yet taken by the pipe */
 };
 
 struct vm {
     struct options opt;
     struct kvm_vm kvm;
+    struct machine mach;
+    struct bzimage bz;
     struct serial com1;
     struct irq_line com1_irq;
     struct sysports ports;
+    struct vm_virtio virtio[LAYOUT_VIRTIO_MAX];
+    unsigned nvirtio;
+    struct vcons *vcons;
+    int vcons_in;          /* read end of the virtio console's input pipe */
+    struct console_in cin;
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
-    bool tty;
-    struct termios saved_tio;
+    char cmdline[LAYOUT_CMDLINE_MAX];
+    struct term term;
     int sig_fd;
 };
 
@@ -64,6 +99,16 @@ static void usage(FILE *f)
             "(no suffix: MiB)\n"
             "  -c, --cpus N          vCPUs, 1..KVM's maximum, default 1\n"
             "      --name NAME       VM name (letters, digits, . _ -)\n"
+            "      --console KIND    serial (8250, default) or virtio: which "
+            "device gets stdin\n"
+            "      --no-acpi         no ACPI tables (then virtio devices go "
+            "on the cmdline)\n"
+            "      --no-dtb          no SETUP_DTB device tree\n"
+            "      --no-cmdline-devices  never add virtio_mmio.device= "
+            "entries\n"
+            "      --cmdline-devices add them even with ACPI\n"
+            "      --dump-dtb FILE   write the device tree to FILE\n"
+            "      --dump-acpi DIR   write the ACPI tables to DIR/*.dat\n"
             "      --stats           print exit and device counters at exit\n"
             "      --debug LIST      debug output: io,kvm,virtio,all\n"
             "      --kvm-device PATH KVM device, default /dev/kvm\n"
@@ -163,7 +208,19 @@ static int parse_debug(const char *s)
     return 0;
 }
 
-enum { OPT_NAME = 256, OPT_STATS, OPT_DEBUG, OPT_KVM_DEV, OPT_VERSION };
+enum {
+    OPT_NAME = 256,
+    OPT_STATS,
+    OPT_DEBUG,
+    OPT_KVM_DEV,
+    OPT_CONSOLE,
+    OPT_NO_ACPI,
+    OPT_NO_DTB,
+    OPT_NO_CMDLINE_DEVS,
+    OPT_CMDLINE_DEVS,
+    OPT_DUMP_DTB,
+    OPT_DUMP_ACPI,
+};
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -177,6 +234,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "stats", no_argument, NULL, OPT_STATS },
         { "debug", required_argument, NULL, OPT_DEBUG },
         { "kvm-device", required_argument, NULL, OPT_KVM_DEV },
+        { "console", required_argument, NULL, OPT_CONSOLE },
+        { "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+        { "no-dtb", no_argument, NULL, OPT_NO_DTB },
+        { "no-cmdline-devices", no_argument, NULL, OPT_NO_CMDLINE_DEVS },
+        { "cmdline-devices", no_argument, NULL, OPT_CMDLINE_DEVS },
+        { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+        { "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -233,6 +297,34 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_KVM_DEV:
             o->kvm_dev = optarg;
             break;
+        case OPT_CONSOLE:
+            if (!strcmp(optarg, "serial")) {
+                o->console = CONSOLE_SERIAL;
+            } else if (!strcmp(optarg, "virtio")) {
+                o->console = CONSOLE_VIRTIO;
+            } else {
+                log_err("--console %s: use serial or virtio", optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_NO_ACPI:
+            o->no_acpi = true;
+            break;
+        case OPT_NO_DTB:
+            o->no_dtb = true;
+            break;
+        case OPT_NO_CMDLINE_DEVS:
+            o->no_cmdline_devs = true;
+            break;
+        case OPT_CMDLINE_DEVS:
+            o->cmdline_devs = true;
+            break;
+        case OPT_DUMP_DTB:
+            o->dump_dtb = optarg;
+            break;
+        case OPT_DUMP_ACPI:
+            o->dump_acpi = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -249,6 +341,11 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (optind < argc) {
         log_err("unexpected argument '%s'; see kvmini run --help",
                 argv[optind]);
+        return -EINVAL;
+    }
+    if (o->cmdline_devs && o->no_cmdline_devs) {
+        log_err("--cmdline-devices and --no-cmdline-devices contradict "
+                "each other; choose one");
         return -EINVAL;
     }
     if (!o->kernel) {
@@ -300,26 +397,6 @@ static void vm_stop_cb(void *ctx, int status, const char *why)
     kvm_request_stop(&vm->kvm, status);
 }
 
-/* Raw mode on a terminal so that every key reaches the guest. */
-static void term_raw(struct vm *vm)
-{
-    vm->tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO,
-                                                &vm->saved_tio) == 0;
-    if (!vm->tty)
-        return;
-    struct termios t = vm->saved_tio;
-    cfmakeraw(&t);
-    t.c_oflag |= OPOST | ONLCR; /* kvmini's own messages stay readable */
-    tcsetattr(STDIN_FILENO, TCSANOW, &t);
-}
-
-static void term_restore(struct vm *vm)
-{
-    if (vm->tty)
-        tcsetattr(STDIN_FILENO, TCSANOW, &vm->saved_tio);
-    vm->tty = false;
-}
-
 static int signals_setup(struct vm *vm)
 {
     sigset_t set;
@@ -328,6 +405,7 @@ static int signals_setup(struct vm *vm)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGWINCH);
     sigaddset(&set, SIGUSR1); /* vCPU kick: only vCPU threads take it */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL))
         return -EINVAL;
@@ -339,6 +417,103 @@ static int signals_setup(struct vm *vm)
     return vcpu_signals_init();
 }
 
+/* Decide which devices exist and the final kernel command line. */
+static int vm_describe(struct vm *vm)
+{
+    struct machine *m = &vm->mach;
+    const struct options *o = &vm->opt;
+    int r = machine_init(m, o->cpus);
+    if (r < 0) {
+        log_err("-c %u: kvmini describes at most %u vCPUs", o->cpus,
+                MACHINE_CPUS_MAX);
+        return r;
+    }
+    m->serial = true;
+    if (o->console == CONSOLE_VIRTIO &&
+        machine_add_virtio(m, VIRTIO_ID_CONSOLE) < 0) {
+        log_err("too many virtio devices: at most %u per VM",
+                LAYOUT_VIRTIO_MAX);
+        return -ENOSPC;
+    }
+    /* One source per device (docs/machine.md): ACPI kernels get no
+     * command-line entries unless asked for. */
+    bool entries = o->cmdline_devs || (o->no_acpi && !o->no_cmdline_devs);
+    size_t cap = (size_t)vm->bz.cmdline_size + 1;
+    if (cap > sizeof(vm->cmdline))
+        cap = sizeof(vm->cmdline);
+    m->cmdline = o->cmdline;
+    if (entries && m->nvirtio) {
+        r = cmdline_devs_render(m, vm->cmdline, cap);
+        if (r < 0) {
+            log_err("kernel command line too long for this kernel (%u "
+                    "bytes) once the virtio_mmio.device= entries are "
+                    "added; shorten -p or use --no-cmdline-devices",
+                    vm->bz.cmdline_size);
+            return r;
+        }
+    } else {
+        snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", o->cmdline);
+    }
+    m->cmdline = vm->cmdline;
+    return 0;
+}
+
+static int vm_dump_tables(struct vm *vm)
+{
+    int r;
+    if (vm->opt.dump_dtb) {
+        r = fdt_machine_dump(&vm->mach, vm->opt.dump_dtb);
+        if (r < 0) {
+            log_err("--dump-dtb %s: %s", vm->opt.dump_dtb, strerror(-r));
+            return r;
+        }
+    }
+    if (vm->opt.dump_acpi) {
+        r = acpi_dump(&vm->mach, vm->opt.dump_acpi);
+        if (r < 0) {
+            log_err("--dump-acpi %s: %s (the directory must exist)",
+                    vm->opt.dump_acpi, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static int vm_add_virtio(struct vm *vm, const struct vdev_ops *ops,
+                         void *priv)
+{
+    unsigned i = vm->nvirtio;
+    const struct machine_virtio *mv = &vm->mach.virtio[i];
+    struct vm_virtio *v = &vm->virtio[i];
+    struct kvm_vm *k = &vm->kvm;
+    kvm_irq_line_init(k, &v->irq, mv->gsi);
+    int r = vmmio_create(&v->transport, ops, priv, &k->mem, &v->irq, false);
+    if (r < 0)
+        return r;
+    vm->nvirtio++;
+    r = io_bus_add(&k->mmio, mv->base, VMMIO_WINDOW, vmmio_access,
+                   v->transport);
+    /* QueueNotify writes wake the queue's worker inside KVM: no exit. */
+    for (unsigned q = 0; r == 0 && q < vmmio_nqueues(v->transport); q++)
+        r = kvm_ioeventfd(k, mv->base + VMMIO_QUEUE_NOTIFY, q,
+                          vmmio_kick_fd(v->transport, q), true);
+    return r;
+}
+
+static int vm_setup_virtio_console(struct vm *vm)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    vm->vcons_in = p[0];
+    vm->cin.pipe_w = p[1];
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    int r = vcons_create(&vm->vcons, p[0], STDOUT_FILENO, 0, 0);
+    if (r == 0)
+        r = vm_add_virtio(vm, vcons_ops(), vm->vcons);
+    return r;
+}
+
 static int vm_setup_devices(struct vm *vm)
 {
     struct kvm_vm *k = &vm->kvm;
@@ -347,8 +522,17 @@ static int vm_setup_devices(struct vm *vm)
     if (r == 0)
         r = io_bus_add(&k->pio, LAYOUT_COM1_PORT, 8, serial_io, &vm->com1);
     vm->ports = (struct sysports){ .stop = vm_stop_cb, .ctx = vm };
+    struct sysports_config pc = {
+        .exit_port = LAYOUT_EXIT_PORT,
+        .sleep_port = vm->opt.no_acpi ? 0 : LAYOUT_ACPI_SLEEP_PORT,
+        .sleep_status_port = LAYOUT_ACPI_SLEEP_STATUS_PORT,
+        .sleep_s5 = ACPI_SLEEP_S5,
+        .sleep_mask = ACPI_SLP_EN | ACPI_SLP_TYP_MASK,
+    };
     if (r == 0)
-        r = sysports_register(&vm->ports, &k->pio, LAYOUT_EXIT_PORT);
+        r = sysports_register(&vm->ports, &k->pio, &pc);
+    if (r == 0 && vm->opt.console == CONSOLE_VIRTIO)
+        r = vm_setup_virtio_console(vm);
     if (r < 0)
         log_err("device setup failed: %s", strerror(-r));
     return r;
@@ -356,22 +540,30 @@ static int vm_setup_devices(struct vm *vm)
 
 static int vm_load_guest(struct vm *vm)
 {
-    struct bzimage bz;
     const char *why = NULL;
-    if (bzimage_parse(vm->kernel_img, vm->kernel_len, &bz, &why) < 0) {
-        log_err("kernel %s: %s", vm->opt.kernel, why);
-        return -ENOEXEC;
-    }
     struct boot_config cfg = {
         .initrd = vm->initrd_img,
         .initrd_len = vm->initrd_len,
-        .cmdline = vm->opt.cmdline,
+        .cmdline = vm->cmdline,
         .ram_size = vm->opt.ram,
     };
     struct boot_info bi;
-    int r = boot_load(&vm->kvm.mem, &bz, &cfg, &bi, &why);
+    int r = boot_load(&vm->kvm.mem, &vm->bz, &cfg, &bi, &why);
     if (r < 0) {
         log_err("cannot boot %s: %s", vm->opt.kernel, why);
+        return r;
+    }
+    struct tables_config tc = { .acpi = !vm->opt.no_acpi,
+                                .dtb = !vm->opt.no_dtb };
+    r = tables_describe(&vm->mach, &bi, vm->initrd_len);
+    if (r == 0)
+        r = vm_dump_tables(vm);
+    if (r == 0)
+        r = tables_install(&vm->kvm.mem, &vm->mach, &bi, &tc);
+    if (r < 0) {
+        if (r != -EIO)
+            log_err("cannot describe the machine to the guest: %s",
+                    strerror(-r));
         return r;
     }
     struct kvm_vm *k = &vm->kvm;
@@ -387,66 +579,103 @@ static int vm_load_guest(struct vm *vm)
     return cpu_setup_boot(k, k->vcpus[0], bi.entry, bi.zero_page);
 }
 
-/* stdin -> COM1, honouring Ctrl-A x on a terminal. */
-static void vm_console_input(struct vm *vm, bool *stdin_open, bool *escape)
+/* How many bytes the console device can take from stdin right now. */
+static size_t console_room(struct vm *vm)
 {
-    uint8_t buf[SERIAL_RX_FIFO], out[SERIAL_RX_FIFO + 1];
+    if (vm->vcons)
+        return vm->cin.npending ? 0 : PIPE_BUF;
     size_t room = serial_rx_room(&vm->com1);
-    /* Leave one byte spare for a pending Ctrl-A we pass through. */
-    if (room < 2)
+    return room > 1 ? room - 1 : 0; /* one spare for a passed-on Ctrl-A */
+}
+
+static void console_deliver(struct vm *vm, const uint8_t *b, size_t n)
+{
+    if (!vm->vcons) {
+        serial_rx_push(&vm->com1, b, n); /* room was checked */
         return;
-    ssize_t n = read(STDIN_FILENO, buf, room - 1);
+    }
+    memcpy(vm->cin.pending + vm->cin.npending, b, n);
+    vm->cin.npending += n;
+}
+
+/* Push pending virtio-console input into its pipe without blocking. */
+static void console_flush(struct vm *vm)
+{
+    struct console_in *c = &vm->cin;
+    if (!c->npending)
+        return;
+    ssize_t w = write(c->pipe_w, c->pending, c->npending);
+    if (w > 0) {
+        memmove(c->pending, c->pending + w, c->npending - w);
+        c->npending -= w;
+    }
+}
+
+static void vm_console_input(struct vm *vm)
+{
+    uint8_t buf[PIPE_BUF], out[PIPE_BUF + 1];
+    size_t room = console_room(vm);
+    if (!room)
+        return;
+    ssize_t n = read(STDIN_FILENO, buf, room < sizeof(buf) ? room
+                                                          : sizeof(buf));
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        *stdin_open = false;
+        vm->cin.open = false;
         return;
     }
-    size_t o = 0;
-    for (ssize_t i = 0; i < n; i++) {
-        uint8_t b = buf[i];
-        if (vm->tty && *escape) {
-            *escape = false;
-            if (b == 'x' || b == 'X') {
-                vm_stop_cb(vm, 0, "Ctrl-A x: stopping the VM");
-                return;
-            }
-            if (b != CTRL_A)
-                out[o++] = CTRL_A;
-        } else if (vm->tty && b == CTRL_A) {
-            *escape = true;
-            continue;
-        }
-        out[o++] = b;
+    if (n < 0)
+        return;
+    bool quit;
+    size_t o = term_filter(&vm->term, buf, n, out, &quit);
+    console_deliver(vm, out, o);
+    console_flush(vm);
+    if (quit)
+        vm_stop_cb(vm, 0, "Ctrl-A x: stopping the VM");
+}
+
+static void vm_handle_signal(struct vm *vm)
+{
+    struct signalfd_siginfo si;
+    if (read(vm->sig_fd, &si, sizeof(si)) != sizeof(si))
+        return;
+    if (si.ssi_signo == SIGWINCH) {
+        if (vm->vcons)
+            vcons_update_size(vm->vcons);
+        return;
     }
-    serial_rx_push(&vm->com1, out, o);
+    log_info("signal %u: stopping the VM", si.ssi_signo);
+    kvm_request_stop(&vm->kvm, 128 + (int)si.ssi_signo);
 }
 
 static void vm_main_loop(struct vm *vm)
 {
-    bool stdin_open = true, escape = false;
+    vm->cin.open = true;
     while (!atomic_load(&vm->kvm.stopping)) {
         struct pollfd p[3] = {
             { .fd = vm->sig_fd, .events = POLLIN },
             { .fd = vm->kvm.stop_fd, .events = POLLIN },
             { .fd = -1, .events = POLLIN },
         };
-        if (stdin_open)
-            p[2].fd = serial_rx_room(&vm->com1) > 1 ? STDIN_FILENO
-                                                     : vm->com1.rx_space_fd;
+        /* Read stdin only when the console can take it; otherwise wait
+         * for the guest to make room, so no byte is ever dropped. */
+        if (vm->cin.npending)
+            p[2] = (struct pollfd){ .fd = vm->cin.pipe_w, .events = POLLOUT };
+        else if (vm->cin.open)
+            p[2].fd = console_room(vm) ? STDIN_FILENO : vm->com1.rx_space_fd;
         if (poll(p, 3, -1) < 0 && errno != EINTR)
             break;
-        if (p[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(vm->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-                log_info("signal %u: stopping the VM", si.ssi_signo);
-                kvm_request_stop(&vm->kvm, 128 + (int)si.ssi_signo);
-            }
-        }
-        if (p[2].fd == vm->com1.rx_space_fd && p[2].revents) {
+        if (p[0].revents & POLLIN)
+            vm_handle_signal(vm);
+        if (!p[2].revents)
+            continue;
+        if (p[2].fd == vm->cin.pipe_w) {
+            console_flush(vm);
+        } else if (p[2].fd == vm->com1.rx_space_fd) {
             uint64_t v;
             if (read(vm->com1.rx_space_fd, &v, sizeof(v)) < 0)
                 continue;
-        } else if (p[2].fd == STDIN_FILENO && p[2].revents) {
-            vm_console_input(vm, &stdin_open, &escape);
+        } else {
+            vm_console_input(vm);
         }
     }
 }
@@ -458,6 +687,36 @@ static void vm_print_stats(struct vm *vm)
     fprintf(stderr, "serial: tx %llu rx %llu\n",
             (unsigned long long)vm->com1.tx_bytes,
             (unsigned long long)vm->com1.rx_bytes);
+    for (unsigned i = 0; i < vm->nvirtio; i++)
+        vmmio_stats_print(vm->virtio[i].transport, stderr);
+}
+
+static void vm_teardown(struct vm *vm, int status)
+{
+    struct kvm_vm *k = &vm->kvm;
+    kvm_request_stop(k, status); /* no-op unless we failed mid-way */
+    for (unsigned i = 0; i < k->nvcpus; i++)
+        vcpu_join(k->vcpus[i]);
+    term_restore(&vm->term);
+    if (vm->opt.stats)
+        vm_print_stats(vm);
+    for (unsigned i = 0; i < vm->nvirtio; i++)
+        vmmio_destroy(vm->virtio[i].transport);
+    if (vm->vcons)
+        vcons_destroy(vm->vcons);
+    for (unsigned i = 0; i < k->nvcpus; i++)
+        vcpu_destroy(k->vcpus[i]);
+    if (vm->com1.rx_space_fd >= 0)
+        serial_destroy(&vm->com1);
+    kvm_close(k);
+    if (vm->sig_fd >= 0)
+        close(vm->sig_fd);
+    if (vm->vcons_in >= 0)
+        close(vm->vcons_in);
+    if (vm->cin.pipe_w >= 0)
+        close(vm->cin.pipe_w);
+    file_unmap(vm->kernel_img, vm->kernel_len);
+    file_unmap(vm->initrd_img, vm->initrd_len);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -465,7 +724,7 @@ static int cmd_run(int argc, char **argv)
     struct vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return KVMINI_EXIT_ERROR;
-    vm->sig_fd = -1;
+    vm->sig_fd = vm->vcons_in = vm->cin.pipe_w = -1;
     vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.stop_fd = -1;
     vm->com1.rx_space_fd = -1;
     int status = KVMINI_EXIT_ERROR;
@@ -482,13 +741,12 @@ static int cmd_run(int argc, char **argv)
                   &vm->initrd_len) < 0)
         goto out;
     /* Validate the kernel before touching KVM: bad input fails fast. */
-    struct bzimage bz;
     const char *why;
-    if (bzimage_parse(vm->kernel_img, vm->kernel_len, &bz, &why) < 0) {
+    if (bzimage_parse(vm->kernel_img, vm->kernel_len, &vm->bz, &why) < 0) {
         log_err("kernel %s: %s", vm->opt.kernel, why);
         goto out;
     }
-    if (kvm_open(k, vm->opt.kvm_dev) < 0)
+    if (vm_describe(vm) < 0 || kvm_open(k, vm->opt.kvm_dev) < 0)
         goto out;
     if (vm->opt.cpus > k->max_vcpus) {
         log_err("-c %u: this KVM supports at most %u vCPUs", vm->opt.cpus,
@@ -503,7 +761,7 @@ static int cmd_run(int argc, char **argv)
         vm_setup_devices(vm) < 0 || vm_load_guest(vm) < 0)
         goto out;
 
-    term_raw(vm);
+    term_init(&vm->term, STDIN_FILENO, true);
     for (unsigned i = 0; i < k->nvcpus; i++)
         if (vcpu_start(k->vcpus[i]) < 0) {
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
@@ -513,21 +771,7 @@ static int cmd_run(int argc, char **argv)
     kvm_request_stop(k, KVMINI_EXIT_OK); /* no-op if already stopping */
     status = k->exit_status;
 out:
-    kvm_request_stop(k, status); /* no-op unless we failed mid-way */
-    for (unsigned i = 0; i < k->nvcpus; i++)
-        vcpu_join(k->vcpus[i]);
-    term_restore(vm);
-    if (vm->opt.stats)
-        vm_print_stats(vm);
-    for (unsigned i = 0; i < k->nvcpus; i++)
-        vcpu_destroy(k->vcpus[i]);
-    if (vm->com1.rx_space_fd >= 0)
-        serial_destroy(&vm->com1);
-    kvm_close(k);
-    if (vm->sig_fd >= 0)
-        close(vm->sig_fd);
-    file_unmap(vm->kernel_img, vm->kernel_len);
-    file_unmap(vm->initrd_img, vm->initrd_len);
+    vm_teardown(vm, status);
     free(vm);
     return status;
 }

@@ -52,13 +52,48 @@ static int sysports_post(void *opaque, uint64_t off, void *data,
     return 0;
 }
 
-int sysports_register(struct sysports *sp, struct io_bus *pio,
-                      uint16_t exit_port)
+/* ACPI sleep control: only S5 (soft off) is supported; other sleep
+ * states are ignored, so the guest sees them fail and carries on. */
+static int sysports_sleep(void *opaque, uint64_t off, void *data,
+                          uint32_t len, bool write)
 {
+    struct sysports *sp = opaque;
+    (void)off;
+    if (!write) {
+        memset(data, 0, len);
+        return 0;
+    }
+    if ((*(uint8_t *)data & sp->sleep_mask) == sp->sleep_s5)
+        sp->stop(sp->ctx, 0, "guest powered off (ACPI S5)");
+    return 0;
+}
+
+/* ACPI sleep status: reads 0 (no wake event), writes are accepted. */
+static int sysports_sleep_status(void *opaque, uint64_t off, void *data,
+                                 uint32_t len, bool write)
+{
+    (void)opaque;
+    (void)off;
+    if (!write)
+        memset(data, 0, len);
+    return 0;
+}
+
+int sysports_register(struct sysports *sp, struct io_bus *pio,
+                      const struct sysports_config *cfg)
+{
+    sp->sleep_s5 = cfg->sleep_s5;
+    sp->sleep_mask = cfg->sleep_mask;
     int r = io_bus_add(pio, I8042_DATA, I8042_CMD - I8042_DATA + 1,
                        sysports_i8042, sp);
     if (r == 0)
-        r = io_bus_add(pio, exit_port, 1, sysports_exit, sp);
+        r = io_bus_add(pio, cfg->exit_port, 1, sysports_exit, sp);
+    if (r == 0 && cfg->sleep_port) {
+        r = io_bus_add(pio, cfg->sleep_port, 1, sysports_sleep, sp);
+        if (r == 0)
+            r = io_bus_add(pio, cfg->sleep_status_port, 1,
+                           sysports_sleep_status, sp);
+    }
     if (r == 0)
         r = io_bus_add(pio, POST_PORT, 1, sysports_post, sp);
     return r;

@@ -223,7 +223,7 @@ void kvm_request_stop(struct kvm_vm *vm, int status)
     if (atomic_compare_exchange_strong(&vm->stopping, &expected, true)) {
         vm->exit_status = status;
         uint64_t one = 1;
-        if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+        if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
             log_warn("stop eventfd: %s", strerror(errno));
     }
     for (unsigned i = 0; i < vm->nvcpus; i++)

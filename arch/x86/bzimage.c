@@ -76,7 +76,8 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
     if (bz->setup_len >= len)
         return bz_fail(why, "truncated: file ends inside the setup code");
     uint64_t syssize = (uint64_t)rd32(img + BZ_SYSSIZE) * 16;
-    if (syssize == 0 || syssize > len - bz->setup_len)
+    /* syssize counts 16-byte paragraphs, rounded up: allow the slack. */
+    if (syssize == 0 || syssize > len - bz->setup_len + 15)
         return bz_fail(why, "truncated: protected-mode kernel shorter "
                             "than the header's syssize");
 
