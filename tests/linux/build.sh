@@ -178,6 +178,7 @@ L2_TIMEOUT=${RIG_L2_TIMEOUT}
 VMMS="$vmms"
 ONLY="${RIG_ONLY:-}"
 REPEAT=${RIG_REPEAT:-1}
+L2_APPEND="${RIG_L2_APPEND:-}"
 CFG
 cpio_dir "$run" "$out/l1-run.cpio"
 # The kernel unpacks concatenated newc archives in order, later files win.

@@ -8,7 +8,8 @@
 # RIG_ONLY (scenario names; default all), RIG_L2_TIMEOUT (s per L2 boot),
 # RIG_REPEAT (boot the whole list N times: boot-time statistics),
 # RIG_KVMINI (the binary; default ./kvmini), KVMINI_RIG_CACHE (package and
-# image cache), RIG_KEEP_LOG (print the whole L1 log).
+# image cache), RIG_KEEP_LOG (print the whole L1 log), RIG_L1_APPEND and
+# RIG_L2_APPEND (more kernel parameters, e.g. "loglevel=7" to see a hang).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/linux
@@ -67,15 +68,19 @@ sed 's/^/# /' $out/build.log
 deadline=$(( 300 + nboots * (RIG_L2_TIMEOUT + 30) ))
 rm -f $log
 start=$(date +%s)
+# Each serial line is stamped with host seconds since L1 started: the
+# boot times below come from these, not from L1's clock.
 nice -n 10 timeout -s KILL $deadline qemu-system-x86_64 \
     -accel tcg -cpu max -M pc -m 2048 -smp 2 \
     -nodefaults -no-user-config -display none -no-reboot \
-    -serial file:$log -kernel $out/vmlinuz -initrd $out/l1.cpio \
+    -serial stdio -kernel $out/vmlinuz -initrd $out/l1.cpio \
     -append "console=ttyS0 quiet tsc_early_khz=$RIG_TSC_KHZ tsc=reliable \
-panic=-1 mitigations=off" </dev/null >$out/qemu.log 2>&1
-qrc=$?
-tr -d '\r' <$log >$log.txt 2>/dev/null || : >$log.txt
-echo "# L1 ran $(( $(date +%s) - start ))s (QEMU status $qrc); log: $log.txt"
+panic=-1 mitigations=off ${RIG_L1_APPEND:-}" </dev/null 2>$out/qemu.log |
+    perl -MTime::HiRes=time -ne 'BEGIN { $| = 1; $t0 = time }
+        s/\r//g; printf "%.2f %s", time - $t0, $_' >$log
+qrc=${PIPESTATUS[0]}
+sed 's/^[0-9.]* //' $log >$log.txt
+echo "# L1 ran $(( $(date +%s) - start ))s (QEMU status $qrc); log: $log"
 [ -z "${RIG_KEEP_LOG:-}" ] || sed 's/^/# | /' $log.txt
 
 n=1
@@ -114,21 +119,22 @@ for t in "${plan[@]}"; do
     fi
 done
 grep -E '^RIG: [a-z]+ [a-z0-9-]+ info ' $log.txt | sed 's/^RIG: /# /'
-# Boot times per VMM and scenario: the VMM's whole run (start to exit after
-# the guest's reboot) and the L2 kernel's uptime when /init started.
-awk '/^RIG: [a-z]+ [a-z0-9-]+ info time / {
-         split($6, a, "="); k = $2 " " $3; t[k] = t[k] " " a[2] }
-     /^RIG: [a-z]+ [a-z0-9-]+ ok init / {
-         split($6, a, "="); k = $2 " " $3; u[k] = u[k] " " a[2] }
-     function med(s,   v, n, i, j, x) {
+# Boot times per VMM and scenario, host clock: VMM start to L2's /init, and
+# VMM start to the VMM's exit after the guest's reboot -f.
+awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
+     $2 == "RIG:" && $5 == "ok" && $6 == "init" {
+         k = $3 " " $4; i[k] = i[k] " " ($1 - t0[k]) }
+     $2 == "RIG:" && $5 == "info" && $6 == "time" {
+         k = $3 " " $4; e[k] = e[k] " " ($1 - t0[k]) }
+     function med(s,   v, n, a, b, x) {
          n = split(s, v, " ")
-         for (i = 2; i <= n; i++)
-             for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-                 x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+         for (a = 2; a <= n; a++)
+             for (b = a; b > 1 && v[b - 1] + 0 > v[b] + 0; b--) {
+                 x = v[b]; v[b] = v[b - 1]; v[b - 1] = x }
          return n ? sprintf("median %.1f s (%.1f-%.1f, n=%d)",
                             (v[int((n + 1) / 2)] + v[int(n / 2) + 1]) / 2,
                             v[1], v[n], n) : "none" }
-     END { for (k in t)
-               printf "# times: %s: VMM run %s; L2 uptime at /init %s\n",
-                      k, med(t[k]), med(u[k]) }' $log.txt | sort
+     END { for (k in t0)
+               printf "# times: %s: to /init %s; to exit %s\n",
+                      k, med(i[k]), med(e[k]) }' $log | sort
 exit 0
