@@ -746,13 +746,15 @@ static int cmd_run(int argc, char **argv)
         log_err("kernel %s: %s", vm->opt.kernel, why);
         goto out;
     }
-    if (vm_describe(vm) < 0 || kvm_open(k, vm->opt.kvm_dev) < 0)
+    if (kvm_open(k, vm->opt.kvm_dev) < 0)
         goto out;
     if (vm->opt.cpus > k->max_vcpus) {
         log_err("-c %u: this KVM supports at most %u vCPUs", vm->opt.cpus,
                 k->max_vcpus);
         goto out;
     }
+    if (vm_describe(vm) < 0)
+        goto out;
     if (signals_setup(vm) < 0) {
         log_err("signal setup failed");
         goto out;
@@ -779,7 +781,8 @@ out:
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        log_err("no command; usage: kvmini run -k KERNEL [options] (see "
+                "kvmini --help)");
         return KVMINI_EXIT_ERROR;
     }
     if (!strcmp(argv[1], "run"))

@@ -56,6 +56,12 @@ int kvm_open(struct kvm_vm *vm, const char *path)
         return -e;
     }
     int v = ioctl(vm->sys_fd, KVM_GET_API_VERSION, 0);
+    if (v < 0) {
+        log_err("%s: not a KVM device (KVM_GET_API_VERSION: %s); use "
+                "/dev/kvm",
+                path, strerror(errno));
+        goto err;
+    }
     if (v != KVM_API_VERSION) {
         log_err("%s: KVM API version %d, kvmini needs %d", path, v,
                 KVM_API_VERSION);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The tiny guest boots through the bzImage loader and passes its checks:
+# CPUs, RAM sizes around the MMIO hole, cmdline, initrd checksum.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+for c in 1 2; do
+    run_vm 60 cpus$c -k "$GUEST" -c "$c" -p "expect_cpus=$c"
+    check "-c $c: guest sees $c CPUs online and passes" guest_passed cpus$c
+    check "-c $c: MP table and MADT describe $c CPUs" \
+        has cpus$c "^tg: cpus described=$c online=$c"
+done
+
+for m in 64M 3G 5G; do
+    run_vm 60 mem$m -k "$GUEST" -m "$m" -p "expect_mem=$m"
+    check "-m $m: e820 RAM matches and avoids the hole" guest_passed mem$m
+done
+check "-m 5G: RAM above 4 GiB reported" has mem5G '^tg: mem .* above4g=2147483648'
+check "-m 3G: no RAM above 4 GiB" has mem3G '^tg: mem .* above4g=0$'
+
+# A 1 KiB command line with quotes and a backslash, byte for byte.
+word='q="a b c" x=\y'
+line="$word"
+while [ ${#line} -lt 1000 ]; do line="$line pad$((${#line} % 97))"; done
+line="${line:0:1000} expect_cmdline_len=XXXX"
+len=${#line}
+line="${line/XXXX/$(printf %04d "$len")}"
+run_vm 60 cmdline -k "$GUEST" -p "$line"
+check "1 KiB cmdline ($len bytes) accepted by the guest" guest_passed cmdline
+check "quotes and backslash arrive intact" \
+    has cmdline '^tg: cmdline len='"$len"' "q="a b c" x=\\\\y '
+
+head -c $((4 << 20)) /dev/urandom >"$TMP/initrd"
+sum=$(initrd_sum "$TMP/initrd")
+run_vm 120 initrd -k "$GUEST" -i "$TMP/initrd" -p "expect_initrd_sum=$sum"
+check "4 MiB initrd checksum verified by the guest ($sum)" guest_passed initrd
+check "initrd placed page-aligned below 2 GiB" \
+    has initrd '^tg: initrd addr=0x[0-9a-f]*000 size=4194304 '
+
+run_vm 60 odd -k "$GUEST" -i "$TMP/initrd" -m 64M \
+    -p "expect_initrd_sum=0x00000000"
+check "a wrong expected checksum makes the guest fail (exit 1)" \
+    test "$RC" -eq 1
+
+done_testing
