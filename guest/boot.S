@@ -39,8 +39,26 @@ pvh_start32:                       /* 0x100000, also code32_start */
     .code64
     .globl startup_64
 startup_64:                        /* 0x100200: bzImage 64-bit entry */
+    /*
+     * Record the state the loader left (entry.c checks it) before
+     * changing any of it; only RSP is replaced first, for pushfq.
+     */
+    movq $boot_stack_top, %rsp
+    pushfq
+    popq entry_regs                /* RFLAGS */
     cli
     cld
+    movq %cr0, %rax
+    movq %rax, entry_regs + 8
+    movq %cr3, %rax
+    movq %rax, entry_regs + 16
+    movq %cr4, %rax
+    movq %rax, entry_regs + 24
+    movl $MSR_EFER, %ecx
+    rdmsr
+    movl %eax, entry_regs + 32
+    movl %edx, entry_regs + 36
+    movq $1, entry_regs + 40       /* valid */
     movl $BOOT_PROTO_BZIMAGE, %edi
     jmp common64
 
@@ -90,6 +108,11 @@ common64:
     .popsection
 
     .section .data
+    .balign 8
+    .globl entry_regs
+entry_regs:                        /* struct entry_regs; not in .bss */
+    .fill 6, 8, 0
+
     .balign 16
     .globl gdt, gdt_end, gdt_desc
 gdt:

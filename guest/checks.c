@@ -11,6 +11,8 @@
 #define MIB 0x100000ULL
 #define HOLE_START 0xc0000000ULL
 #define HOLE_END 0x100000000ULL
+#define CR0_PG_BIT 0x80000000ULL
+#define GIB4 0x100000000ULL
 
 struct checker {
     struct tg *tg;
@@ -163,12 +165,31 @@ static void check_smp_tables(struct checker *c)
     check(c, "smp_tables_agree", same, d);
 }
 
+/*
+ * The 64-bit boot protocol's promises: long mode with paging, interrupts
+ * off, the first 4 GiB identity-mapped by the loader's tables.
+ */
+static void check_loader_state(struct checker *c)
+{
+    const struct entry_state *e = &c->tg->entry;
+    bool irq_off = !(e->regs.rflags & RFLAGS_IF);
+    bool lma = e->regs.efer & EFER_LMA, pg = e->regs.cr0 & CR0_PG_BIT;
+    char d[96];
+
+    if (!e->regs.valid)
+        return;
+    fmt(d, sizeof(d), "if=%u lma=%u pg=%u idmap_end=0x%lx cr3=0x%lx",
+        !irq_off, lma, pg, e->idmap_end, e->regs.cr3);
+    check(c, "loader_state", irq_off && lma && pg && e->idmap_end >= GIB4, d);
+}
+
 uint32_t checks_run(struct tg *tg)
 {
     struct checker c = {tg, 0};
     char d[64];
 
     check(&c, "bootinfo", tg->bootinfo_ok, tg->bootinfo_ok ? "-" : "bad magic");
+    check_loader_state(&c);
     check_e820(&c);
     check_initrd(&c);
     fmt(d, sizeof(d), "online=%u described=%u", tg->smp.online,

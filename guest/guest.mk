@@ -49,7 +49,8 @@ all: $(B)/tiny-guest.elf
 # Host build of the guest's portable parts for `make test`; the guest's
 # mem*/str* would clash with libc, so they are renamed to tg_*.
 GUEST_HOST_SRCS := guest/lib.c guest/cmdline.c guest/bootinfo.c \
-                   guest/checks.c guest/report.c guest/host/test_guest.c
+                   guest/checks.c guest/report.c guest/entry.c \
+                   guest/host/test_guest.c
 GUEST_RENAME := $(foreach f,memset memcpy memmove memcmp strlen strnlen \
                   strncmp,-D$(f)=tg_$(f))
 

@@ -73,6 +73,7 @@ void tg_main(int proto, uint64_t info)
     else
         r = bootinfo_from_zeropage(&tg.bi, info);
     tg.bootinfo_ok = r == 0;
+    entry_probe(&tg.entry);
     report_hello(&tg);
     report_cmdline(&tg);
     report_e820(&tg);

@@ -10,12 +10,14 @@
 #include <stdint.h>
 
 #include "guest/bootinfo.h"
+#include "guest/entry.h"
 #include "guest/smp.h"
 #include "guest/timer.h"
 
 struct tg {
     struct bootinfo bi;
     bool bootinfo_ok;
+    struct entry_state entry; /* bzImage entry only (entry.regs.valid) */
     struct timer timer;
     struct smp smp;
     bool initrd_summed; /* false: none, or not addressable */

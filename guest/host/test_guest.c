@@ -12,9 +12,11 @@
 
 #include "guest/bootinfo.h"
 #include "guest/cmdline.h"
+#include "guest/entry.h"
 #include "guest/lib.h"
 #include "guest/serial.h"
 #include "guest/tg.h"
+#include "guest/user.h"
 #include "tests/unit/tap.h"
 
 /* The guest's console, captured. */
@@ -38,6 +40,15 @@ int serial_getc(void)
 {
     return -1;
 }
+
+/* Ring 3 is just a call here. */
+uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b)
+{
+    return fn(a, b);
+}
+
+/* What boot.S would have recorded at the bzImage entry. */
+struct entry_regs entry_regs;
 
 static void out_reset(void)
 {
@@ -240,11 +251,64 @@ static void test_pvh(uint8_t *low)
     CHECK(bootinfo_from_pvh(&tg.bi, (uintptr_t)si) == -1, "PVH: bad magic");
 }
 
+/* Page tables in the low map: PML4 at +0x10000, PDPT, 4 PDs. */
+static uint64_t build_idmap(uint8_t *low, bool gib_pages)
+{
+    uint64_t *pml4 = (uint64_t *)(low + 0x10000), *pdpt = pml4 + 512;
+    uint64_t *pd = pdpt + 512;
+
+    tg_memset(pml4, 0, 6 * 4096);
+    pml4[0] = (uintptr_t)pdpt | 3;
+    for (int i = 0; i < 4; i++)
+        pdpt[i] = gib_pages ? (uint64_t)i << 30 | 0x83
+                            : ((uintptr_t)(pd + 512 * i)) | 3;
+    for (uint64_t i = 0; i < 2048; i++)
+        pd[i] = i << 21 | 0x83 | (i & 1) << 12; /* PAT bit: not address */
+    return (uintptr_t)pml4;
+}
+
+static void test_entry(uint8_t *low)
+{
+    static struct tg tg;
+    uint64_t cr3 = build_idmap(low, false), *pd = (uint64_t *)(cr3 + 0x2000);
+
+    entry_regs = (struct entry_regs){ .rflags = 0x2, .cr0 = 0x80050033,
+                                      .cr3 = cr3, .efer = 0x500, .valid = 1 };
+    entry_probe(&tg.entry);
+    CHECK(tg.entry.idmap_end == 1ULL << 32, "2 MiB identity map: 4 GiB");
+    out_reset();
+    checks_run(&tg);
+    CHECK(has("tg: check loader_state ok if=0 lma=1 pg=1"),
+          "good entry state passes");
+
+    pd[1000] += 1ULL << 21; /* 2000 MiB maps to 2002 MiB */
+    entry_probe(&tg.entry);
+    CHECK(tg.entry.idmap_end == 1000ULL << 21, "wrong frame found");
+    pd[1000] -= 1ULL << 21;
+    pd[2047] = 0;
+    entry_probe(&tg.entry);
+    CHECK(tg.entry.idmap_end == 2047ULL << 21, "missing top 2 MiB found");
+    out_reset();
+    checks_run(&tg);
+    CHECK(has("tg: check loader_state FAIL"), "short map fails");
+
+    cr3 = build_idmap(low, true);
+    entry_regs.cr3 = cr3;
+    entry_regs.rflags = 0x202;
+    entry_probe(&tg.entry);
+    CHECK(tg.entry.idmap_end == 1ULL << 32, "1 GiB pages: 4 GiB");
+    out_reset();
+    checks_run(&tg);
+    CHECK(has("tg: check loader_state FAIL if=1"), "IF set at entry fails");
+    entry_regs.valid = 0;
+}
+
 /* The built image: header fields a 64-bit loader depends on. */
 static void test_image(void)
 {
     FILE *f = fopen("build/tiny-guest", "rb");
-    static uint8_t img[1 << 20];
+    static uint8_t img[1 << 20], pm[1 << 20];
+    size_t pm_len;
     size_t n = f ? fread(img, 1, sizeof(img), f) : 0;
     uint32_t syssize, init_size;
     uint64_t pref;
@@ -268,8 +332,16 @@ static void test_image(void)
     CHECK(syssize * 16 >= n - setup && syssize * 16 < n - setup + 16,
           "syssize matches the file (%u paragraphs)", syssize);
     CHECK(init_size >= n - setup, "init_size covers the image");
-    CHECK(img[setup + 0x200] == 0xfa && img[setup + 0x201] == 0xfc,
-          "64-bit entry (cli; cld) at 0x200 of the protected-mode part");
+    f = fopen("build/guest/pm.bin", "rb");
+    pm_len = f ? fread(pm, 1, sizeof(pm), f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(pm_len == n - setup && !tg_memcmp(img + setup, pm, pm_len),
+          "protected-mode image follows the setup sectors unchanged");
+    /* startup_64 begins "mov $boot_stack_top, %rsp" (48 c7 c4 imm32). */
+    CHECK(img[setup + 0x200] == 0x48 && img[setup + 0x201] == 0xc7 &&
+              img[setup + 0x202] == 0xc4,
+          "64-bit entry at 0x200 of the protected-mode part");
 }
 
 int main(void)
@@ -282,6 +354,7 @@ int main(void)
     if (low) {
         test_zeropage(low);
         test_pvh(low);
+        test_entry(low);
     } else {
         CHECK(0, "map guest memory at 0x%lx", LOW);
     }
