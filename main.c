@@ -584,7 +584,7 @@ static size_t console_room(struct vm *vm)
 {
     if (vm->vcons)
         return vm->cin.npending ? 0 : PIPE_BUF;
-    size_t room = serial_rx_room(&vm->com1);
+    size_t room = serial_rx_room(&vm->com1, 2);
     return room > 1 ? room - 1 : 0; /* one spare for a passed-on Ctrl-A */
 }
 

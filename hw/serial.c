@@ -98,8 +98,10 @@ static uint8_t serial_rx_get(struct serial *s)
         return 0;
     uint8_t b = s->rx[s->rx_head];
     s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO;
-    if (s->rx_count-- == SERIAL_RX_FIFO) {
+    s->rx_count--;
+    if (s->rx_waiting) {
         uint64_t one = 1;
+        s->rx_waiting = false;
         if (write(s->rx_space_fd, &one, sizeof(one)) < 0)
             log_warn_rl("rx eventfd: %s", strerror(errno));
     }
@@ -220,10 +222,12 @@ int serial_io(void *opaque, uint64_t off, void *data, uint32_t len,
     return 0;
 }
 
-size_t serial_rx_room(struct serial *s)
+size_t serial_rx_room(struct serial *s, size_t need)
 {
     pthread_mutex_lock(&s->lock);
     size_t room = SERIAL_RX_FIFO - s->rx_count;
+    if (room < need)
+        s->rx_waiting = true;
     pthread_mutex_unlock(&s->lock);
     return room;
 }

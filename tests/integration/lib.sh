@@ -13,7 +13,7 @@ trap 'rm -rf "$TMP"' EXIT
 ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
 skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
-diag() { sed 's/^/# /' "$@"; }
+diag() { awk '{ print "# " $0 }' "$@"; }
 check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
     local d=$1; shift
     if "$@"; then ok "$d"; else not_ok "$d"; fi

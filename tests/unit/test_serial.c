@@ -68,20 +68,28 @@ int main(void)
     memset(in, 'k', sizeof(in));
     CHECK(serial_rx_push(&s, in, sizeof(in)) == SERIAL_RX_FIFO,
           "push takes only what fits (caller keeps the rest)");
-    CHECK(serial_rx_room(&s) == 0 && irq.level == 1 &&
+    CHECK(serial_rx_room(&s, 1) == 0 && irq.level == 1 &&
               (rd(&s, 2) & 0x0f) == 0x04,
           "FIFO full, RX interrupt");
     struct pollfd pf = { .fd = s.rx_space_fd, .events = POLLIN };
     CHECK(poll(&pf, 1, 0) == 0, "no space event while full");
     CHECK(rd(&s, 0) == 'k', "guest reads a byte");
-    CHECK(poll(&pf, 1, 0) == 1 && serial_rx_room(&s) == 1,
-          "space event after draining from full");
+    CHECK(poll(&pf, 1, 0) == 1 && serial_rx_room(&s, 0) == 1,
+          "space event after the guest reads while the reader waits");
+    uint64_t ev;
+    CHECK(read(s.rx_space_fd, &ev, sizeof(ev)) == sizeof(ev), "drain event");
+    CHECK(serial_rx_room(&s, 8) == 1 && poll(&pf, 1, 0) == 0,
+          "room below need arms the event, not yet fired");
+    rd(&s, 0);
+    CHECK(poll(&pf, 1, 0) == 1, "fires on the next byte read (not only "
+                                "from completely full)");
+    CHECK(read(s.rx_space_fd, &ev, sizeof(ev)) == sizeof(ev), "drain");
     int n = 0;
     while ((rd(&s, 5) & 0x01) && n < 1000) {
         rd(&s, 0);
         n++;
     }
-    CHECK(n == SERIAL_RX_FIFO - 1 && irq.level == 0,
+    CHECK(n == SERIAL_RX_FIFO - 2 && irq.level == 0,
           "every queued byte delivered once, then idle");
 
     CHECK(read(p[0], out, sizeof(out)) == 1 && out[0] == 'x', "'x' output");

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The serial console both ways, the test-exit port, Ctrl-A x on a
+# terminal, and signals stopping a VM whose vCPU sleeps inside KVM_RUN.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+printf 'help\rcpus\rexit 7\r' >"$TMP/keys"
+VM_STDIN=$TMP/keys run_vm 60 shell -k "$GUEST" -p shell -c 2
+check "typed 'exit 7' reached the guest shell: kvmini exits 7" test "$RC" -eq 7
+check "the shell answered 'help' on COM1" has shell 'exit'
+check "the shell answered 'cpus'" has shell '^tg: cpus described=2 online=2'
+
+# Typed-ahead input larger than the UART FIFO is held back, not dropped.
+{ for i in $(seq 1 60); do printf 'cpus\r'; done; printf 'exit 9\r'; } >"$TMP/many"
+VM_STDIN=$TMP/many run_vm 120 many -k "$GUEST" -p shell
+check "300 bytes typed ahead all arrive in order (exit 9)" test "$RC" -eq 9
+check "every one of the 60 commands ran" \
+    test "$(grep -c '^tg: cpus described' "$TMP/many.out")" -ge 60
+
+# Ctrl-A x on a terminal (script(1) gives kvmini a pty).
+{ sleep 2; printf '\001x'; } |
+    timeout -k 5 60 script -qefc "$KVMINI run -k $GUEST -p shell" /dev/null \
+        >"$TMP/tty.out" 2>&1
+rc=$?
+check "Ctrl-A x stops the VM with status 0 (got $rc)" test "$rc" -eq 0
+check "Ctrl-A x is reported" grep -q "Ctrl-A x: stopping the VM" "$TMP/tty.out"
+
+# Signals: the guest holds in hlt, so its vCPU sleeps inside KVM_RUN.
+for sig in TERM INT; do
+    timeout -k 5 60 "$KVMINI" run -k "$GUEST" -c 2 -p hold=60 </dev/null \
+        >"$TMP/sig.out" 2>"$TMP/sig.err" &
+    pid=$!
+    for _ in $(seq 1 100); do grep -q '^tg: holding' "$TMP/sig.out" && break; sleep 0.1; done
+    start=$(date +%s)
+    kill -s "$sig" "$(pgrep -P "$pid" kvmini || echo "$pid")"
+    wait "$pid"
+    rc=$?
+    took=$(( $(date +%s) - start ))
+    want=$(( 128 + $(kill -l "$sig") ))
+    check "SIG$sig stops a holding 2-vCPU guest with status $want (got $rc in ${took}s)" \
+        test "$rc" -eq "$want"
+    check "SIG$sig is reported on stderr" grep -q "signal $(kill -l "$sig"): stopping the VM" "$TMP/sig.err"
+done
+done_testing
