@@ -179,6 +179,7 @@ VMMS="$vmms"
 ONLY="${RIG_ONLY:-}"
 REPEAT=${RIG_REPEAT:-1}
 L2_APPEND="${RIG_L2_APPEND:-}"
+KVMINI_ARGS="${RIG_KVMINI_ARGS:-}"
 CFG
 cpio_dir "$run" "$out/l1-run.cpio"
 # The kernel unpacks concatenated newc archives in order, later files win.

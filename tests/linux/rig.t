@@ -9,7 +9,9 @@
 # RIG_REPEAT (boot the whole list N times: boot-time statistics),
 # RIG_KVMINI (the binary; default ./kvmini), KVMINI_RIG_CACHE (package and
 # image cache), RIG_KEEP_LOG (print the whole L1 log), RIG_L1_APPEND and
-# RIG_L2_APPEND (more kernel parameters, e.g. "loglevel=7" to see a hang).
+# RIG_L2_APPEND (more kernel parameters, e.g. "loglevel=7" to see a hang;
+# "rig.profile=1": L2 lists the largest gaps in its boot log), RIG_KVMINI_ARGS
+# (more kvmini options, e.g. "--stats").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/linux
@@ -120,10 +122,12 @@ for t in "${plan[@]}"; do
 done
 grep -E '^RIG: [a-z]+ [a-z0-9-]+ info ' $log.txt | sed 's/^RIG: /# /'
 # Boot times per VMM and scenario, host clock: VMM start to L2's /init, and
-# VMM start to the VMM's exit after the guest's reboot -f.
+# VMM start to the VMM's exit after the guest's reboot -f; and L2's own
+# uptime when its /init started (kernel boot without the VMM's setup).
 awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
      $2 == "RIG:" && $5 == "ok" && $6 == "init" {
-         k = $3 " " $4; i[k] = i[k] " " ($1 - t0[k]) }
+         k = $3 " " $4; i[k] = i[k] " " ($1 - t0[k])
+         sub(/uptime=/, "", $7); u[k] = u[k] " " $7 }
      $2 == "RIG:" && $5 == "info" && $6 == "time" {
          k = $3 " " $4; e[k] = e[k] " " ($1 - t0[k]) }
      function med(s,   v, n, a, b, x) {
@@ -135,6 +139,7 @@ awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
                             (v[int((n + 1) / 2)] + v[int(n / 2) + 1]) / 2,
                             v[1], v[n], n) : "none" }
      END { for (k in t0)
-               printf "# times: %s: to /init %s; to exit %s\n",
-                      k, med(i[k]), med(e[k]) }' $log | sort
+               printf "# times: %s: to /init %s; to exit %s; " \
+                      "L2 uptime at /init %s\n",
+                      k, med(i[k]), med(e[k]), med(u[k]) }' $log | sort
 exit 0
