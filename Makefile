@@ -62,8 +62,12 @@ include guest/guest.mk
 include tests/linux/linux.mk
 -include $(wildcard tests/unit/*.mk)
 
-test: $(UNIT_BINS) $(EXTRA_UNIT_BINS)
-	prove -f --exec '' $(UNIT_BINS) $(EXTRA_UNIT_BINS)
+# Real bzImages for the header tests: ours, and Debian's kernel if cached
+# (make check fetches it first).
+test: $(UNIT_BINS) $(EXTRA_UNIT_BINS) $(B)/tiny-guest
+	KVMINI_BZIMAGES="$(B)/tiny-guest$$(k=$$(tests/debian-kernel.sh --cached \
+	    2>/dev/null) && echo ":$$k")" \
+	    prove -f --exec '' $(UNIT_BINS) $(EXTRA_UNIT_BINS)
 
 integration: all
 	prove -f --exec bash tests/integration/*.t
@@ -72,6 +76,7 @@ deps:
 	@bash .ci/install-deps
 
 check: deps
+	tests/debian-kernel.sh >/dev/null
 	$(MAKE) all
 	$(MAKE) test
 	$(MAKE) integration
