@@ -50,6 +50,7 @@ struct options {
     uint64_t ram;
     unsigned cpus;
     enum console_kind console;
+    bool console_legacy; /* virtio-mmio Version 1 for old kernels */
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
 };
 
@@ -99,8 +100,9 @@ static void usage(FILE *f)
             "(no suffix: MiB)\n"
             "  -c, --cpus N          vCPUs, 1..KVM's maximum, default 1\n"
             "      --name NAME       VM name (letters, digits, . _ -)\n"
-            "      --console KIND    serial (8250, default) or virtio: which "
-            "device gets stdin\n"
+            "      --console KIND    serial (8250, default), virtio or "
+            "virtio,legacy (virtio-mmio\n"
+            "                        version 1): which device gets stdin\n"
             "      --no-acpi         no ACPI tables (then virtio devices go "
             "on the cmdline)\n"
             "      --no-dtb          no SETUP_DTB device tree\n"
@@ -302,8 +304,12 @@ static int parse_options(int argc, char **argv, struct options *o)
                 o->console = CONSOLE_SERIAL;
             } else if (!strcmp(optarg, "virtio")) {
                 o->console = CONSOLE_VIRTIO;
+            } else if (!strcmp(optarg, "virtio,legacy")) {
+                o->console = CONSOLE_VIRTIO;
+                o->console_legacy = true;
             } else {
-                log_err("--console %s: use serial or virtio", optarg);
+                log_err("--console %s: use serial, virtio or virtio,legacy",
+                        optarg);
                 return -EINVAL;
             }
             break;
@@ -480,14 +486,14 @@ static int vm_dump_tables(struct vm *vm)
 }
 
 static int vm_add_virtio(struct vm *vm, const struct vdev_ops *ops,
-                         void *priv)
+                         void *priv, bool legacy)
 {
     unsigned i = vm->nvirtio;
     const struct machine_virtio *mv = &vm->mach.virtio[i];
     struct vm_virtio *v = &vm->virtio[i];
     struct kvm_vm *k = &vm->kvm;
     kvm_irq_line_init(k, &v->irq, mv->gsi);
-    int r = vmmio_create(&v->transport, ops, priv, &k->mem, &v->irq, false);
+    int r = vmmio_create(&v->transport, ops, priv, &k->mem, &v->irq, legacy);
     if (r < 0)
         return r;
     vm->nvirtio++;
@@ -510,7 +516,7 @@ static int vm_setup_virtio_console(struct vm *vm)
     fcntl(p[1], F_SETFL, O_NONBLOCK);
     int r = vcons_create(&vm->vcons, p[0], STDOUT_FILENO, 0, 0);
     if (r == 0)
-        r = vm_add_virtio(vm, vcons_ops(), vm->vcons);
+        r = vm_add_virtio(vm, vcons_ops(), vm->vcons, vm->opt.console_legacy);
     return r;
 }
 

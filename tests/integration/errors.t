@@ -71,7 +71,7 @@ expect_error "unknown flag" "unknown option '--frobnicate'" \
     run -k "$G" --frobnicate
 expect_error "flag without its value" "needs a value" run -k "$G" -m
 expect_error "stray argument" "unexpected argument 'extra'" run -k "$G" extra
-expect_error "bad --console" "--console tty: use serial or virtio" \
+expect_error "bad --console" "--console tty: use serial, virtio or virtio,legacy" \
     run -k "$G" --console tty
 expect_error "bad --name" "--name" run -k "$G" --name 'a b'
 expect_error "contradicting cmdline-device flags" "contradict" \
