@@ -282,6 +282,9 @@ int vcpu_start(struct vcpu *v)
         log_err("vcpu%u: pthread_create: %s", v->id, strerror(r));
         return -r;
     }
+    char name[16];
+    snprintf(name, sizeof(name), "vcpu%u", v->id);
+    pthread_setname_np(v->thread, name); /* for top -H, gdb, perf */
     v->started = true;
     return 0;
 }
