@@ -61,6 +61,7 @@ EXTRA_UNIT_BINS :=
 include guest/guest.mk
 include tests/linux/linux.mk
 -include $(wildcard tests/unit/*.mk)
+-include bench/bench.mk
 
 # Real bzImages for the header tests: ours, and Debian's kernel if cached
 # (make check fetches it first).
