@@ -61,3 +61,16 @@ bool cmdline_get(const char *cl, size_t len, const char *key, const char **val,
 {
     return find(cl, len, key, false, val, vlen);
 }
+
+bool cmdline_next(const char *cl, size_t len, size_t *pos, const char *key,
+                  const char **val, size_t *vlen)
+{
+    while (*pos < len) {
+        size_t i = *pos, n = is_space(cl[i]) ? 1 : word_len(cl, len, i);
+
+        *pos = i + n;
+        if (n > 1 && find(cl + i, n, key, false, val, vlen))
+            return true;
+    }
+    return false;
+}

@@ -18,5 +18,12 @@ bool cmdline_has(const char *cl, size_t len, const char *word);
  */
 bool cmdline_get(const char *cl, size_t len, const char *key, const char **val,
                  size_t *vlen);
+/*
+ * Iterates over every key=value word in order (for repeatable keys):
+ * start with *pos = 0; each true return stores one value and advances
+ * *pos past its word.
+ */
+bool cmdline_next(const char *cl, size_t len, size_t *pos, const char *key,
+                  const char **val, size_t *vlen);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "guest/apic.h"
 #include "guest/cmdline.h"
+#include "guest/devices.h"
 #include "guest/exit.h"
 #include "guest/io.h"
 #include "guest/layout.h"
@@ -41,6 +42,8 @@ void tg_idle(struct tg *tg)
 /* Before a long wait: a 10 ms tick lets the idle loop halt. */
 static void idle_init(struct tg *tg)
 {
+    if (tg->tick)
+        return; /* already running (started for the console checks) */
     tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
     tg_printf("tg: idle %s\n", tg->tick ? "hlt" : "spin");
 }
@@ -87,8 +90,15 @@ void tg_main(int proto, uint64_t info)
     smp_discover(&tg.smp, tg.bi.rsdp);
     smp_start_aps(&tg.smp, &tg.timer);
     report_cpus(&tg);
+    devices_discover(&tg.dev, &tg.bi);
+    devices_report(&tg.dev);
 
     checks_run(&tg);
+    devices_checks(&tg);
+    if (vcons_wanted(&tg)) {
+        idle_init(&tg);
+        vcons_checks(&tg);
+    }
     tg_printf("tg: elapsed us=%lu\n",
               (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");

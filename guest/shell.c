@@ -4,9 +4,11 @@
  * guest echoes what it reads. Commands live in one table; a later
  * feature adds a row (devices, dt, blk read SECTOR, stats).
  */
+#include "guest/devices.h"
 #include "guest/exit.h"
 #include "guest/io.h"
 #include "guest/lib.h"
+#include "guest/power.h"
 #include "guest/serial.h"
 #include "guest/tg.h"
 
@@ -70,6 +72,13 @@ static const struct shell_cmd cmds[] = {
     {"cpus", "CPU tables and CPUs online", cmd_cpus},
     {"initrd", "initrd location, size and checksum", cmd_initrd},
     {"exit", "[N] leave with status N (default: verdict)", cmd_exit},
+    {"devices", "virtio-mmio devices found", devices_cmd},
+    {"dt", "the SETUP_DTB device tree", devices_cmd_dt},
+    {"vcons", "say TEXT: send a line on the virtio console", vcons_cmd},
+    {"reboot", "i8042 reset (0xfe to port 0x64)", power_cmd_reboot},
+    {"poweroff", "ACPI S5 (0x34 to port 0x600)", power_cmd_poweroff},
+    {"triplefault", "empty IDT, then ud2", power_cmd_triplefault},
+    {"spin", "loop forever, interrupts off", power_cmd_spin},
 };
 
 static void cmd_help(struct tg *tg, const char *args, size_t len)

@@ -10,11 +10,13 @@
 #include <stdint.h>
 
 #include "guest/bootinfo.h"
+#include "guest/devices.h"
 #include "guest/entry.h"
 #include "guest/smp.h"
 #include "guest/timer.h"
 
 struct tg {
+    struct devices dev; /* virtio devices; page-aligned rings first */
     struct bootinfo bi;
     bool bootinfo_ok;
     struct entry_state entry; /* bzImage entry only (entry.regs.valid) */

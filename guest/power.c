@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Reset, power-off, triple fault and a stuck CPU on request. */
+#include "guest/io.h"
+#include "guest/lib.h"
+#include "guest/power.h"
+#include "guest/tg.h"
+
+#define I8042_CMD 0x64
+#define I8042_RESET 0xfe
+/* docs/machine.md: SLP_EN | SLP_TYP 5 (\_S5) on the sleep control port. */
+#define ACPI_SLEEP_PORT 0x600
+#define ACPI_SLEEP_S5 0x34
+#define NO_EFFECT_US 1000000
+
+/* The port write should have ended the VM; say so if it did not. */
+static void no_effect(struct tg *tg, const char *what)
+{
+    timer_delay_us(&tg->timer, NO_EFFECT_US);
+    tg_printf("tg: error %s had no effect\n", what);
+}
+
+void power_cmd_reboot(struct tg *tg, const char *args, size_t len)
+{
+    (void)args, (void)len;
+    outb(I8042_CMD, I8042_RESET);
+    no_effect(tg, "reboot");
+}
+
+void power_cmd_poweroff(struct tg *tg, const char *args, size_t len)
+{
+    (void)args, (void)len;
+    outb(ACPI_SLEEP_PORT, ACPI_SLEEP_S5);
+    no_effect(tg, "poweroff");
+}
+
+/*
+ * With an empty IDT every exception escalates: #UD cannot be delivered
+ * (#GP), nor can the #GP (#DF), nor the #DF: shutdown. ud2, since `int N`
+ * stops this machine's emulator instead of faulting.
+ */
+void power_cmd_triplefault(struct tg *tg, const char *args, size_t len)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) idtr = {0, 0};
+
+    (void)tg, (void)args, (void)len;
+    __asm__ volatile("cli; lidt %0; ud2" : : "m"(idtr) : "memory");
+    __builtin_unreachable();
+}
+
+void power_cmd_spin(struct tg *tg, const char *args, size_t len)
+{
+    (void)tg, (void)args, (void)len;
+    tg_printf("tg: spinning\n");
+    __asm__ volatile("cli; 1: jmp 1b" ::: "memory");
+    __builtin_unreachable();
+}

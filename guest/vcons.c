@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* The virtio-console driver and its checks (vcons_hello, vcons_echo). */
+#include "guest/cmdline.h"
+#include "guest/devices.h"
+#include "guest/lib.h"
+#include "guest/tg.h"
+#include "guest/vcons.h"
+
+#define Q_RX 0
+#define Q_TX 1
+#define TX_WAIT_US 5000000ULL
+#define ECHO_IDLE_US 120000000ULL /* no input for 2 min: give up */
+
+/* Hands receive buffer i (back) to the device. */
+static int post_rx(struct vcons *c, int i)
+{
+    struct vq_seg s = {c->rxbuf[i], VCONS_RX_LEN, true};
+
+    return vq_post(&c->rx, &s, 1) < 0 ? -1 : 0;
+}
+
+int vcons_start(struct vcons *c, struct vdev *d, const char **why)
+{
+    c->dev = NULL;
+    c->cur = -1;
+    if (vdev_start(d, 0, why) || vq_setup(&c->rx, d, Q_RX, 16, why) ||
+        vq_setup(&c->tx, d, Q_TX, 4, why))
+        return -1;
+    /* Buffers may be posted before DRIVER_OK; the device looks after it. */
+    for (int i = 0; i < VCONS_RX_BUFS; i++)
+        if (post_rx(c, i)) {
+            *why = "receiveq-too-small";
+            vdev_reset(d);
+            return -1;
+        }
+    vdev_driver_ok(d);
+    vq_kick(&c->rx);
+    c->dev = d;
+    return 0;
+}
+
+int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
+               const char **why)
+{
+    struct vq_seg seg = {c->txbuf, (uint32_t)n, false};
+    uint16_t head;
+    uint32_t len;
+    int h, r;
+
+    if (n > VCONS_TX_LEN || !n) {
+        *why = "bad-length";
+        return -1;
+    }
+    memcpy(c->txbuf, s, n);
+    h = vq_post(&c->tx, &seg, 1);
+    if (h < 0) {
+        *why = "transmitq-full";
+        return -1;
+    }
+    vq_kick(&c->tx);
+    r = vq_wait_used(&c->tx, tg, TX_WAIT_US, &head, &len);
+    if (r <= 0 || head != h) {
+        *why = r == 0 ? "transmit-timeout" : "transmit-wrong-buffer";
+        return -1;
+    }
+    return 0;
+}
+
+/* Next received byte: 1, 0 after idle_us without one, -1 on a bad ring. */
+static int get_byte(struct vcons *c, struct tg *tg, uint64_t idle_us,
+                    char *out, const char **why)
+{
+    while (c->cur < 0 || c->cur_off == c->cur_len) {
+        uint16_t head;
+        uint32_t len;
+        int r;
+
+        if (c->cur >= 0) { /* consumed: give it back */
+            if (post_rx(c, c->cur))
+                goto bad;
+            vq_kick(&c->rx);
+            c->cur = -1;
+        }
+        r = vq_wait_used(&c->rx, tg, idle_us, &head, &len);
+        if (r == 0) {
+            *why = "receive-timeout";
+            return 0;
+        }
+        /* Map the descriptor back to our buffer through its address. */
+        if (r < 0 || head >= c->rx.num)
+            goto bad;
+        c->cur = (int)((const char *)c->rx.desc[head].addr - c->rxbuf[0]) /
+                 VCONS_RX_LEN;
+        if (c->cur < 0 || c->cur >= VCONS_RX_BUFS)
+            goto bad;
+        c->cur_off = 0;
+        c->cur_len = len < VCONS_RX_LEN ? len : VCONS_RX_LEN;
+    }
+    *out = c->rxbuf[c->cur][c->cur_off++];
+    return 1;
+bad:
+    c->cur = -1;
+    *why = "receiveq-corrupt";
+    return -1;
+}
+
+int vcons_read_line(struct vcons *c, struct tg *tg, char *out, size_t max,
+                    uint64_t idle_us, const char **why)
+{
+    size_t n = 0;
+    char b;
+    int r;
+
+    while ((r = get_byte(c, tg, idle_us, &b, why)) == 1 && b != '\n')
+        if (n + 1 < max)
+            out[n++] = b;
+    if (r != 1)
+        return -1;
+    if (n && out[n - 1] == '\r')
+        n--;
+    out[n] = 0;
+    return (int)n;
+}
+
+bool vcons_wanted(const struct tg *tg)
+{
+    return cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_hello") ||
+           cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_echo");
+}
+
+/* The console, started once; NULL with *why set if there is none. */
+static struct vcons *console(struct tg *tg, const char **why)
+{
+    struct vcons *c = &tg->dev.vcons;
+    struct vdev *d;
+
+    if (c->dev)
+        return c;
+    d = devices_find(&tg->dev, VIRTIO_ID_CONSOLE);
+    if (!d) {
+        *why = "no-console";
+        return NULL;
+    }
+    return vcons_start(c, d, why) ? NULL : c;
+}
+
+static void check_hello(struct tg *tg)
+{
+    static const char hello[] = "tg-vcons: hello\n";
+    const char *why = "-";
+    struct vcons *c = console(tg, &why);
+    bool ok = c && !vcons_send(c, tg, hello, sizeof(hello) - 1, &why);
+
+    devices_check(tg, "vcons_hello", ok, why);
+}
+
+/* Echoes lines until "quit"; each echo is one transmit. */
+static void check_echo(struct tg *tg)
+{
+    static const char ready[] = "tg-vcons: ready\n";
+    char line[VCONS_LINE_MAX], out[VCONS_LINE_MAX + 8], d[64];
+    const char *why = "-";
+    struct vcons *c = console(tg, &why);
+    uint32_t lines = 0;
+    int n;
+
+    if (!c || vcons_send(c, tg, ready, sizeof(ready) - 1, &why)) {
+        devices_check(tg, "vcons_echo", false, why);
+        return;
+    }
+    while ((n = vcons_read_line(c, tg, line, sizeof(line), ECHO_IDLE_US,
+                                &why)) >= 0) {
+        if (!strncmp(line, "quit", 5))
+            break;
+        n = fmt(out, sizeof(out), "echo: %s\n", line);
+        if (vcons_send(c, tg, out, (size_t)n, &why)) {
+            n = -1;
+            break;
+        }
+        lines++;
+    }
+    fmt(d, sizeof(d), "lines=%u%s%s", lines, n < 0 ? " " : "",
+        n < 0 ? why : "");
+    devices_check(tg, "vcons_echo", n >= 0, d);
+}
+
+void vcons_checks(struct tg *tg)
+{
+    if (cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_hello"))
+        check_hello(tg);
+    if (cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_echo"))
+        check_echo(tg);
+}
+
+void vcons_cmd(struct tg *tg, const char *args, size_t len)
+{
+    const char *why = "-";
+    struct vcons *c;
+    char out[VCONS_TX_LEN];
+    int n;
+
+    if (len < 4 || strncmp(args, "say ", 4)) {
+        tg_printf("tg: error usage: vcons say TEXT\n");
+        return;
+    }
+    c = console(tg, &why);
+    n = fmt(out, sizeof(out), "%.*s\n", (int)(len - 4), args + 4);
+    if (n >= (int)sizeof(out))
+        n = sizeof(out) - 1;
+    if (!c || vcons_send(c, tg, out, (size_t)n, &why))
+        tg_printf("tg: vcons say FAIL %s\n", why);
+    else
+        tg_printf("tg: vcons say ok bytes=%d\n", n);
+}

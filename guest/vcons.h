@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-console (device id 3) driver, single port: receiveq 0 and
+ * transmitq 1, no features beyond VERSION_1. Received bytes are read
+ * line by line; transmits wait until the device has used the buffer.
+ */
+#ifndef TG_VCONS_H
+#define TG_VCONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest/virtio.h"
+
+#define VCONS_RX_BUFS 8
+#define VCONS_RX_LEN 64
+#define VCONS_TX_LEN 256
+#define VCONS_LINE_MAX 128
+
+struct vcons {
+    struct vq rx, tx; /* page-aligned rings first */
+    struct vdev *dev; /* NULL until vcons_start() succeeded */
+    char rxbuf[VCONS_RX_BUFS][VCONS_RX_LEN];
+    char txbuf[VCONS_TX_LEN];
+    int cur;          /* rx buffer being consumed, -1: none */
+    uint32_t cur_off, cur_len;
+};
+
+struct tg;
+
+/*
+ * Drives d (a console found by devices.c): negotiation, both queues,
+ * DRIVER_OK, all receive buffers posted. 0, or -1 with *why set.
+ */
+int vcons_start(struct vcons *c, struct vdev *d, const char **why);
+/*
+ * Sends s[0..n) (at most VCONS_TX_LEN bytes) and waits up to 5 s until
+ * the device returns that buffer. 0, or -1 with *why set.
+ */
+int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
+               const char **why);
+/*
+ * Reads one line (without its "\n" or "\r\n"; longer lines are cut at
+ * max - 1 bytes, the rest dropped) into out, NUL-terminated. Waits up to
+ * idle_us for each byte. Returns the length, or -1 with *why set.
+ */
+int vcons_read_line(struct vcons *c, struct tg *tg, char *out, size_t max,
+                    uint64_t idle_us, const char **why);
+
+/* The checks the cmdline asks for: vcons_hello and vcons_echo. */
+void vcons_checks(struct tg *tg);
+/* True if the command line asks for a console check (idle first). */
+bool vcons_wanted(const struct tg *tg);
+
+/* Shell: "vcons say TEXT" */
+void vcons_cmd(struct tg *tg, const char *args, size_t len);
+
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver side of virtio-mmio (virtio 1.2 section 4.2.2, modern layout
+ * only) and split virtqueues: device status handshake, feature
+ * negotiation, queue set-up, posting chains, and polling the used ring.
+ * Completion is polled in RAM (every register access is a VM exit), with
+ * the caller's idle function between looks. A device driver (vcons.c,
+ * later blk, net) owns a struct vdev it found and the struct vq it sets up.
+ */
+#ifndef TG_VIRTIO_H
+#define TG_VIRTIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VIRTIO_MAGIC 0x74726976 /* "virt" */
+#define VIRTIO_WINDOW_MIN 0x100 /* registers before the config space */
+
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLK 2
+#define VIRTIO_ID_CONSOLE 3
+
+#define VIRTIO_F_VERSION_1 32
+
+#define VQ_SIZE_MAX 32 /* ring entries we allocate at most */
+
+struct tg;
+
+/* One virtio-mmio window as discovered, and what its registers said. */
+struct vdev {
+    uint64_t base, size;
+    uint32_t irq;
+    const char *src; /* "dt" or "cmdline" */
+    uint32_t magic, version, device_id, vendor_id;
+    uint64_t features; /* negotiated, after vdev_start() */
+};
+
+struct vq_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+struct vq_avail {
+    uint16_t flags, idx, ring[];
+};
+
+struct vq_used_elem {
+    uint32_t id, len;
+};
+
+struct vq_used {
+    uint16_t flags, idx;
+    struct vq_used_elem ring[];
+};
+
+/* One buffer of a chain to post. */
+struct vq_seg {
+    const void *p;
+    uint32_t len;
+    bool dev_writes;
+};
+
+struct vq {
+    /* Rings live here: desc, then avail, then used (4-byte aligned). */
+    uint8_t mem[4096] __attribute__((aligned(4096)));
+    struct vq_desc *desc;
+    volatile struct vq_avail *avail;
+    volatile struct vq_used *used;
+    const struct vdev *dev;
+    uint16_t index, num;
+    uint16_t free_head, nfree;
+    uint16_t avail_idx, last_used; /* our copies of the two indices */
+};
+
+/* Reads MagicValue, Version, DeviceID and VendorID (4 exits). */
+void vdev_probe(struct vdev *d);
+/*
+ * Reset, ACKNOWLEDGE, DRIVER, features (VERSION_1 plus the subset of
+ * `want` the device offers), FEATURES_OK read back. Returns 0, or -1 with
+ * *why set (the device is then left FAILED).
+ */
+int vdev_start(struct vdev *d, uint64_t want, const char **why);
+/* Sets DRIVER_OK once every queue is set up. */
+void vdev_driver_ok(struct vdev *d);
+/* Writes 0 to Status: the device forgets queues and features. */
+void vdev_reset(struct vdev *d);
+
+/*
+ * Sets up queue `index` with at most `want` entries (a power of two,
+ * capped at QueueNumMax and VQ_SIZE_MAX) and marks it ready. Returns 0
+ * or -1 with *why set.
+ */
+int vq_setup(struct vq *q, const struct vdev *d, uint16_t index,
+             uint16_t want, const char **why);
+/*
+ * Posts a chain of n buffers (readable ones first) and publishes it.
+ * Returns the head descriptor index, or -1 without enough free entries.
+ * Does not notify: call vq_kick() after one or more posts.
+ */
+int vq_post(struct vq *q, const struct vq_seg *s, unsigned n);
+/* Notifies the device unless it asked not to be (VRING_USED_F_NO_NOTIFY). */
+void vq_kick(struct vq *q);
+/*
+ * Takes one used element if there is one: 1 with *head and *len set (the
+ * chain's descriptors are freed), 0 if none, -1 if the device returned a
+ * head we never posted.
+ */
+int vq_get_used(struct vq *q, uint16_t *head, uint32_t *len);
+/*
+ * vq_get_used() until something arrives or timeout_us pass, idling with
+ * tg_idle() between looks. Returns 1, 0 on timeout, -1 as above.
+ */
+int vq_wait_used(struct vq *q, struct tg *tg, uint64_t timeout_us,
+                 uint16_t *head, uint32_t *len);
+
+#endif
