@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# virtio-mmio as the tiny guest sees it: every configured device found with
+# its id, window and IRQ from the device tree (default) and from the
+# virtio_mmio.device= command-line words (--no-dtb --no-acpi); the guest's
+# FDT reader agrees with dtc; a virtio-console round trip through stdin.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+KVMINI_VENDOR=0x494d564b # "KVMI", little-endian
+DEV0='base=0xd0000000 size=0x200 irq=5 id=3 vendor='$KVMINI_VENDOR' version=2'
+
+# --- discovery, both sources ----------------------------------------------
+run_vm 60 dt -k "$GUEST" --console virtio \
+    -p "expect_devices=1 expect_dev=3@0xd0000000:5"
+check "DTB: guest finds the console and passes" guest_passed dt
+check "DTB: device line has id 3, window 0xd0000000+0x200, IRQ 5" \
+    has dt "^tg: virtio dev=0 src=dt $DEV0 name=console\$"
+check "DTB: one device, from the device tree" \
+    has dt '^tg: devices n=1 src=dt unusable=0 dropped=0$'
+check "DTB: no virtio_mmio.device= words were added under ACPI" \
+    bash -c "! grep -q 'virtio_mmio.device=' '$TMP/dt.out'"
+
+run_vm 60 cl -k "$GUEST" --console virtio --no-dtb --no-acpi \
+    -p "expect_devices=1 expect_dev=3@0xd0000000:5"
+check "cmdline: guest finds the console and passes" guest_passed cl
+check "cmdline: kvmini appended the virtio_mmio.device= word" \
+    has cl '^tg: cmdline .* virtio_mmio\.device=0x200@0xd0000000:5"$'
+check "cmdline: the guest got no DTB" has cl "^tg: dtb none\$"
+check "cmdline: id 3, window 0xd0000000+0x200, IRQ 5, from the cmdline" \
+    has cl "^tg: virtio dev=0 src=cmdline $DEV0 name=console\$"
+
+run_vm 60 none -k "$GUEST" -p "expect_devices=0"
+check "no virtio device configured: the guest finds none" guest_passed none
+check "no device: the DTB is still there" \
+    has none '^tg: devices n=0 src=dt unusable=0'
+
+run_vm 60 nosrc -k "$GUEST" --console virtio --no-dtb --no-acpi \
+    --no-cmdline-devices -p "expect_devices=0"
+check "--no-dtb --no-acpi --no-cmdline-devices: no source, no device" \
+    guest_passed nosrc
+check "... and the guest says src=none" has nosrc '^tg: devices n=0 src=none'
+
+# The checks can fail: a wrong IRQ, a wrong count.
+run_vm 60 wrong -k "$GUEST" --console virtio \
+    -p "expect_devices=2 expect_dev=3@0xd0000000:6"
+check "wrong expectations fail the guest (exit 1)" test "$RC" -eq 1
+check "... expect_dev names the missing device" \
+    has wrong '^tg: check expect_dev FAIL id=3 base=0xd0000000 irq=6 missing'
+check "... expect_devices reports the count" \
+    has wrong '^tg: check expect_devices FAIL n=1 want=2'
+
+# Hostile command-line entries: malformed, above 4 GiB, too small are
+# skipped; an empty window (no device: reads all-ones) fails virtio_magic.
+run_vm 60 junk -k "$GUEST" --no-dtb -p "virtio_mmio.device=bogus \
+virtio_mmio.device=0x200@0x100000000:6 virtio_mmio.device=0x10@0xd0000400:6 \
+virtio_mmio.device=1@@: virtio_mmio.device=0x200@0xd0000000:5"
+check "junk entries: the guest survives and fails (exit 1)" test "$RC" -eq 1
+check "junk entries: 4 unusable, the empty window probed" \
+    has junk '^tg: devices n=1 src=cmdline unusable=4 dropped=0$'
+check "junk entries: the empty window fails virtio_magic" \
+    has junk '^tg: check virtio_magic FAIL dev=0 magic=0xffffffff'
+
+# --- the device tree through dtc and through the guest's reader ------------
+printf 'dt\rexit 0\r' >"$TMP/dtkeys"
+VM_STDIN=$TMP/dtkeys run_vm 60 dump -k "$GUEST" --console serial \
+    --dump-dtb "$TMP/m.dtb" -c 2 -p shell
+check "--dump-dtb with a shell: guest exits 0" test "$RC" -eq 0
+if command -v dtc >/dev/null; then
+    dtc -I dtb -O dts "$TMP/m.dtb" >"$TMP/m.dts" 2>"$TMP/dtc.err"
+    check "dtc decodes the dumped DTB" test -s "$TMP/m.dts"
+    # Node names in document order, from dtc and from the guest's `dt`.
+    sed -n 's/^[[:space:]]*\([^ ]*\) {$/\1/p' "$TMP/m.dts" >"$TMP/dtc.nodes"
+    sed -n 's/^tg: dt  *\([^ ]*\).*/\1/p' "$TMP/dump.out" >"$TMP/tg.nodes"
+    check "the guest's FDT reader lists the same $(wc -l <"$TMP/dtc.nodes") nodes as dtc" \
+        cmp -s "$TMP/dtc.nodes" "$TMP/tg.nodes"
+    cmp -s "$TMP/dtc.nodes" "$TMP/tg.nodes" ||
+        diff "$TMP/dtc.nodes" "$TMP/tg.nodes" | diag
+    check "the guest reads cpu@1's reg" has dump '^tg: dt     cpu@1 reg=<0x1>$'
+else
+    not_ok "dtc missing (Debian package device-tree-compiler)"
+fi
+
+run_vm 60 vdump -k "$GUEST" --console virtio --dump-dtb "$TMP/v.dtb"
+dtc -I dtb -O dts "$TMP/v.dtb" >"$TMP/v.dts" 2>/dev/null
+check "dtc: the virtio node is in the dumped DTB" \
+    grep -q 'virtio_mmio@d0000000 {' "$TMP/v.dts"
+check "dtc: it is compatible with virtio,mmio" \
+    grep -q 'compatible = "virtio,mmio";' "$TMP/v.dts"
+check "dtc: window 0xd0000000 size 0x200, interrupt 5 edge" \
+    bash -c "grep -A4 'virtio_mmio@d0000000 {' '$TMP/v.dts' |
+             grep -q 'reg = <0x00 0xd0000000 0x00 0x200>;' &&
+             grep -A4 'virtio_mmio@d0000000 {' '$TMP/v.dts' |
+             grep -q 'interrupts = <0x05 0x03>;'"
+
+# --- virtio console round trip ---------------------------------------------
+printf 'hello world\nline two\r\n\nquit\nafter quit\n' >"$TMP/lines"
+for mode in dt cl; do
+    flags=()
+    [ "$mode" = cl ] && flags=(--no-dtb --no-acpi)
+    VM_STDIN=$TMP/lines run_vm 60 echo$mode -k "$GUEST" --console virtio \
+        "${flags[@]}" -p vcons_echo
+    check "$mode: vcons_echo: guest passes (exit 0)" guest_passed echo$mode
+    grep -E '^(echo: |tg-vcons: )' "$TMP/echo$mode.out" >"$TMP/echo$mode.got"
+    printf 'tg-vcons: ready\necho: hello world\necho: line two\necho: \n' \
+        >"$TMP/echo.want"
+    check "$mode: ready marker, then every line echoed in order, none after quit" \
+        cmp -s "$TMP/echo.want" "$TMP/echo$mode.got"
+    check "$mode: the guest counted 3 lines" \
+        has echo$mode '^tg: check vcons_echo ok lines=3$'
+done
+
+run_vm 60 hello -k "$GUEST" --console virtio -p vcons_hello
+check "vcons_hello: transmit returned by the device, guest passes" \
+    guest_passed hello
+check "vcons_hello: the text reached stdout" has hello '^tg-vcons: hello$'
+
+run_vm 60 nocons -k "$GUEST" -p vcons_hello
+check "vcons_hello without a virtio console fails (exit 1)" test "$RC" -eq 1
+check "... saying no-console" has nocons '^tg: check vcons_hello FAIL no-console'
+
+# Input ends without "quit": the guest must not pass.
+printf 'one\n' >"$TMP/noquit"
+timeout -k 5 4 "$KVMINI" run -k "$GUEST" --console virtio -p vcons_echo \
+    <"$TMP/noquit" >"$TMP/noquit.out" 2>"$TMP/noquit.err"
+rc=$?
+check "no quit line: the guest keeps waiting (timeout stops it: $rc)" \
+    test "$rc" -eq 124
+check "... after echoing what it got" has noquit '^echo: one$'
+
+done_testing
