@@ -221,6 +221,11 @@ tables() {
     done
 }
 
+# bullet TEXT...: a markdown list item wrapped at 78 columns
+bullet() {
+    echo "- $*" | fold -s -w 78 | sed -e 's/ *$//' -e '1!s/^/  /'
+}
+
 kvm_module() {
     if [ -d /sys/module/kvm_pvm ]; then echo "kvm_pvm (software-backed)"
     elif [ -d /sys/module/kvm_intel ]; then echo kvm_intel
@@ -238,13 +243,13 @@ section() {
             echo " (+ uncommitted source changes)" || true)
     echo "### $(date -u '+%Y-%m-%d %H:%M UTC'), kvmini at $rev$dirty"
     echo
-    echo "- Machine: $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' \
+    bullet "Machine: $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' \
         /proc/cpuinfo | head -n 1)), kernel $(uname -r), KVM module" \
         "$(kvm_module); shared with other jobs, runs at nice 10."
-    echo "- Versions: $("$KVMINI" --version 2>&1 | head -n 1)," \
+    bullet "Versions: $("$KVMINI" --version 2>&1 | head -n 1)," \
         "$("$QEMU" --version | head -n 1), $(${CC:-cc} --version |
         head -n 1)."
-    echo "- Command: \`$cmd_line\` ($runs timed runs per VMM and vCPU" \
+    bullet "Command: \`$cmd_line\` ($runs timed runs per VMM and vCPU" \
         "count, alternating; guest command line" \
         "\`expect_cpus=N expect_mem=$mem\`, -m $mem)."
     echo
