@@ -201,7 +201,8 @@ tables() {
         timed "last serial line → VMM exit, ms" "$c" "%.1f" 9 1000
         timed "peak RSS, MiB" "$c" "%.1f" 6 1024
         row "exits to userspace (kvmini: --stats; QEMU: perf)" "$c" "%d" \
-            "$(summary "$raw" kvmini "$c" 8 1)" "$(summary "$cnt" qemu "$c" 4 1)"
+            "$(summary "$raw" kvmini "$c" 8 1)" \
+            "$(summary "$cnt" qemu "$c" 4 1)"
     done
     ((have_perf)) || return 0
     echo
@@ -280,9 +281,9 @@ microvm,x-option-roms=off,rtc=off,isa-serial=on -accel kvm -nodefaults
 -no-user-config\` (its qboot firmware loads the ELF through fw_cfg). Both
 run the same command line and all checks (kvmini with \`--no-dtb\`, as
 QEMU's PVH boot gives the guest no device tree); every run must pass. The
-guest's own \`tg: elapsed\` is its TSC time from entry to the verdict. Exits are
-exits to userspace (KVM_RUN returning): kvmini's \`--stats\` counters in
-every timed run; for QEMU, and as a cross-check for kvmini, the
+guest's own \`tg: elapsed\` is its TSC time from entry to the verdict.
+Exits are exits to userspace (KVM_RUN returning): kvmini's \`--stats\`
+counters in every timed run; for QEMU, and as a cross-check for kvmini, the
 \`kvm:kvm_userspace_exit\` tracepoint under \`perf stat\` in separate untimed
 runs. On this machine's kvm_pvm, \`kvm:kvm_exit\` never fires, so exits
 handled inside KVM cannot be counted; \`kvm:kvm_pio\`/\`kvm:kvm_mmio\` count
