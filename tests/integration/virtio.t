@@ -128,4 +128,33 @@ check "no quit line: the guest keeps waiting (timeout stops it: $rc)" \
     test "$rc" -eq 124
 check "... after echoing what it got" has noquit '^echo: one$'
 
+# --- the same driver against a transport we did not write -----------------
+# QEMU's microvm (PVH entry, no ACPI) describes its virtio-mmio windows
+# only with virtio_mmio.device= words; modern layout on request.
+GUEST_ELF=${GUEST_ELF:-build/tiny-guest.elf}
+if command -v qemu-system-x86_64 >/dev/null; then
+    timeout -k 5 60 qemu-system-x86_64 \
+        -M microvm,x-option-roms=off,rtc=off,isa-serial=on,acpi=off \
+        -global virtio-mmio.force-legacy=false -accel kvm -m 128M \
+        -nodefaults -no-user-config -display none \
+        -serial file:"$TMP/qemu.serial" \
+        -device isa-debug-exit,iobase=0xf4,iosize=1 \
+        -device virtio-serial-device -chardev stdio,id=c0,signal=off \
+        -device virtconsole,chardev=c0 -kernel "$GUEST_ELF" \
+        -append "vcons_hello vcons_echo expect_devices=1" \
+        <"$TMP/lines" >"$TMP/qemu.out" 2>"$TMP/qemu.err"
+    rc=$?
+    check "QEMU microvm: the guest passes (isa-debug-exit 1 = status 0, got $rc)" \
+        test "$rc" -eq 1
+    [ "$rc" -eq 1 ] || grep -E "virtio|verdict|FAIL" "$TMP/qemu.serial" | diag
+    check "QEMU microvm: console found from QEMU's virtio_mmio.device= word" \
+        grep -Eq '^tg: virtio dev=0 src=cmdline .* id=3 vendor=0x554d4551 version=2' \
+        "$TMP/qemu.serial"
+    { echo 'tg-vcons: hello'; cat "$TMP/echo.want"; } >"$TMP/qemu.want"
+    check "QEMU microvm: hello, ready, and the three echoes on the virtconsole" \
+        cmp -s "$TMP/qemu.want" "$TMP/qemu.out"
+else
+    not_ok "qemu-system-x86_64 missing (Debian package qemu-system-x86)"
+fi
+
 done_testing
