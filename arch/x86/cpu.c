@@ -45,6 +45,37 @@ static int cpu_ioctl(struct vcpu *v, unsigned long req, void *arg,
     return 0;
 }
 
+#define CPUID_KVM_BASE 0x40000000u
+#define CPUID_TIMING 0x40000010u /* eax TSC kHz, ebx APIC bus kHz */
+#define KVM_APIC_BUS_KHZ 1000000u /* KVM's APIC timer ticks at 1 GHz */
+
+/*
+ * Tell the guest its TSC frequency in the hypervisor timing leaf, as
+ * other VMMs do, so it need not calibrate against the PIT (10 ms of
+ * emulated waiting per boot on our machines). No-op if KVM does not
+ * know the frequency or the table is full.
+ */
+static void cpu_add_timing_leaf(struct kvm_cpuid2 *c, uint32_t tsc_khz,
+                                unsigned cap)
+{
+    struct kvm_cpuid_entry2 *base = NULL;
+    for (uint32_t i = 0; i < c->nent; i++) {
+        if (c->entries[i].function == CPUID_TIMING)
+            return;
+        if (c->entries[i].function == CPUID_KVM_BASE)
+            base = &c->entries[i];
+    }
+    if (!base || !tsc_khz || c->nent >= cap)
+        return;
+    if (base->eax < CPUID_TIMING)
+        base->eax = CPUID_TIMING;
+    c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+        .function = CPUID_TIMING,
+        .eax = tsc_khz,
+        .ebx = KVM_APIC_BUS_KHZ,
+    };
+}
+
 static void cpu_patch_cpuid(struct kvm_cpuid2 *c, unsigned id, unsigned n)
 {
     for (uint32_t i = 0; i < c->nent; i++) {
@@ -80,6 +111,8 @@ static int cpu_setup_cpuid(struct kvm_vm *vm, struct vcpu *v, unsigned n)
         goto out;
     }
     cpu_patch_cpuid(c, v->id, n);
+    int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+    cpu_add_timing_leaf(c, khz > 0 ? (uint32_t)khz : 0, CPUID_MAX_ENTRIES);
     r = cpu_ioctl(v, KVM_SET_CPUID2, c, "KVM_SET_CPUID2");
 out:
     free(c);

@@ -11,6 +11,8 @@ for c in 1 2; do
     check "-c $c: MP table and MADT describe $c CPUs" \
         has cpus$c "^tg: cpus described=$c online=$c"
 done
+check "TSC frequency offered in CPUID leaf 0x40000010 (no calibration)" \
+    has cpus1 '^tg: tsc khz=[1-9][0-9]* src=cpuid'
 
 for m in 64M 3G 5G; do
     run_vm 60 mem$m -k "$GUEST" -m "$m" -p "expect_mem=$m"
