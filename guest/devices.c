@@ -4,6 +4,7 @@
 #include "guest/devices.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
+#include "guest/user.h"
 
 #define GIB4 0x100000000ULL
 
@@ -101,8 +102,16 @@ static void from_cmdline(struct devices *ds, const struct bootinfo *bi)
     }
 }
 
-void devices_discover(struct devices *ds, const struct bootinfo *bi)
+/*
+ * Runs in ring 3, where code runs natively (ring 0 is emulated here, and
+ * walking the tree twice there costs milliseconds): no port I/O, so no
+ * printing. It only reads the tree and the command line.
+ */
+static uint64_t scan_ring3(uint64_t dsp, uint64_t bip)
 {
+    struct devices *ds = (struct devices *)dsp;
+    const struct bootinfo *bi = (const struct bootinfo *)bip;
+
     dt_find(&ds->dt, bi);
     ds->src = "none";
     if (ds->dt.state == DT_OK) {
@@ -113,6 +122,12 @@ void devices_discover(struct devices *ds, const struct bootinfo *bi)
         if (ds->n || ds->bad)
             ds->src = "cmdline";
     }
+    return 0;
+}
+
+void devices_discover(struct devices *ds, const struct bootinfo *bi)
+{
+    user_call(scan_ring3, (uint64_t)ds, (uint64_t)bi);
     for (uint32_t i = 0; i < ds->n; i++)
         vdev_probe(&ds->dev[i]);
 }
