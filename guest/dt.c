@@ -140,16 +140,16 @@ uint32_t dt_virtio_each(const struct dt *dt,
         return 0;
     fdt_iter_init(&it, &dt->fdt);
     while (fdt_iter_next(&it, &t) > 0) {
-        if (t.kind == FDT_NODE && t.depth == 1) {
+        if (t.kind == FDT_TOK_NODE && t.depth == 1) {
             n = (struct node_props){.name = t.name, .depth = 1};
-        } else if (t.kind == FDT_PROP && t.depth == 0 && t.len == 4) {
+        } else if (t.kind == FDT_TOK_PROP && t.depth == 0 && t.len == 4) {
             if (prop_is(&t, "#address-cells"))
                 ac = fdt_cell(t.data, 0);
             else if (prop_is(&t, "#size-cells"))
                 sc = fdt_cell(t.data, 0);
-        } else if (t.kind == FDT_PROP && t.depth == 1) {
+        } else if (t.kind == FDT_TOK_PROP && t.depth == 1) {
             note_prop(&n, &t);
-        } else if (t.kind == FDT_NODE_END && t.depth == 1 && n.compat &&
+        } else if (t.kind == FDT_TOK_END_NODE && t.depth == 1 && n.compat &&
                    fdt_strlist_has(n.compat, n.compat_len, "virtio,mmio")) {
             struct dt_virtio v = {0};
 
@@ -224,13 +224,13 @@ void dt_print(const struct dt *dt)
         return;
     fdt_iter_init(&it, &dt->fdt);
     while (fdt_iter_next(&it, &t) > 0) {
-        if (t.kind == FDT_PROP) {
+        if (t.kind == FDT_TOK_PROP) {
             note_prop(&n, &t);
             continue;
         }
         /* Properties precede subnodes: the node line is complete now. */
         print_node(&n);
-        if (t.kind == FDT_NODE)
+        if (t.kind == FDT_TOK_NODE)
             n = (struct node_props){.name = t.name, .depth = t.depth,
                                     .pending = true};
     }

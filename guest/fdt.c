@@ -38,7 +38,7 @@ int fdt_open(struct fdt *f, const void *p, uint32_t avail)
     const uint8_t *b = p;
     uint32_t total, ver, last_comp;
 
-    if (avail < FDT_HDR_V16 || fdt_cell(b, 0) != FDT_MAGIC)
+    if (avail < FDT_HDR_V16 || fdt_cell(b, 0) != FDT_HEADER_MAGIC)
         return -1;
     total = fdt_cell(b, 1);
     ver = fdt_cell(b, 5);
@@ -103,7 +103,7 @@ static int read_prop(struct fdt_iter *it, struct fdt_tok *t)
         str_in(f->blob + f->strings_off + nameoff,
                f->strings_size - nameoff) < 0)
         return fail(it);
-    *t = (struct fdt_tok){FDT_PROP, it->depth - 1,
+    *t = (struct fdt_tok){FDT_TOK_PROP, it->depth - 1,
                           (const char *)f->blob + f->strings_off + nameoff,
                           s + it->off, len};
     it->off = align4(it->off + len); /* len <= struct_size: no overflow */
@@ -135,7 +135,7 @@ int fdt_iter_next(struct fdt_iter *it, struct fdt_tok *t)
                 (it->depth == 0 && it->rooted))
                 return fail(it);
             it->rooted = true;
-            *t = (struct fdt_tok){FDT_NODE, it->depth,
+            *t = (struct fdt_tok){FDT_TOK_NODE, it->depth,
                                   (const char *)s + it->off, NULL, 0};
             it->depth++;
             it->off = align4(it->off + (uint32_t)n + 1);
@@ -144,7 +144,7 @@ int fdt_iter_next(struct fdt_iter *it, struct fdt_tok *t)
             if (it->depth < 1)
                 return fail(it);
             it->depth--;
-            *t = (struct fdt_tok){FDT_NODE_END, it->depth, NULL, NULL, 0};
+            *t = (struct fdt_tok){FDT_TOK_END_NODE, it->depth, NULL, NULL, 0};
             return 1;
         case TOK_END:
             it->done = true;

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FDT_MAGIC 0xd00dfeed
+#define FDT_HEADER_MAGIC 0xd00dfeed
 #define FDT_DEPTH_MAX 16 /* deeper trees are rejected as malformed */
 
 struct fdt {
@@ -21,7 +21,7 @@ struct fdt {
     uint32_t strings_off, strings_size;
 };
 
-enum fdt_kind { FDT_NODE, FDT_PROP, FDT_NODE_END };
+enum fdt_kind { FDT_TOK_NODE, FDT_TOK_PROP, FDT_TOK_END_NODE };
 
 struct fdt_tok {
     enum fdt_kind kind;

@@ -61,3 +61,14 @@ $(B)/tests/test_guest: $(GUEST_HOST_SRCS) $(wildcard guest/*.h) \
 	    $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_HOST_SRCS)
 
 EXTRA_UNIT_BINS += $(B)/tests/test_guest
+
+# The device-tree reader against libfdt-written and corrupted trees.
+GUEST_FDT_SRCS := guest/lib.c guest/fdt.c guest/dt.c guest/host/test_fdt.c
+
+$(B)/tests/test_guest_fdt: $(GUEST_FDT_SRCS) $(wildcard guest/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	    $(FDT_CFLAGS) $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_FDT_SRCS) \
+	    $(FDT_LIBS)
+
+EXTRA_UNIT_BINS += $(B)/tests/test_guest_fdt
