@@ -22,17 +22,29 @@ trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 
 # The kernel: the unsigned image the cloud metapackage points at today; with
 # no package lists, the newest one already in the cache.
+cloud_dep() {
+    apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' |
+        head -n 1
+}
+
 kernel_deb() {
     local dep name deb
-    dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-          sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' |
-          head -n 1)
+    dep=$(cloud_dep)
+    # A fresh machine may have no package lists yet.
+    if [ -z "$dep" ] && [ "$(id -u)" -eq 0 ] &&
+        ! ls "$cache"/debs/linux-image-*-cloud-amd64-unsigned_*.deb \
+            >/dev/null 2>&1; then
+        say "apt-get update (no package lists)"
+        apt-get update -qq >&2 || true
+        dep=$(cloud_dep)
+    fi
     if [ -n "$dep" ]; then
         name=$dep-unsigned
         deb=$(ls "$cache"/debs/"${name}"_*.deb 2>/dev/null | tail -n 1)
         if [ -z "$deb" ]; then
             say "downloading $name"
-            (cd "$cache/debs" && apt-get download -q "$name" >&2 2>/dev/null ||
+            (cd "$cache/debs" && apt-get download -qq "$name" >&2 2>/dev/null ||
              apt-get download "$name" >&2) || die "apt-get download $name failed"
             deb=$(ls "$cache"/debs/"${name}"_*.deb | tail -n 1)
         fi
