@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Finds, probes, reports and checks the guest's virtio-mmio devices. */
-#include "guest/cmdline.h"
 #include "guest/devices.h"
+#include "guest/cmdline.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 #include "guest/user.h"
@@ -66,8 +66,8 @@ static int split_at(const char *s, size_t n, char c)
 }
 
 /* Linux's format: <size>@<baseaddr>:<irq>[:<id>], size with K/M/G. */
-static int parse_entry(const char *v, size_t n, uint64_t *base,
-                       uint64_t *size, uint64_t *irq)
+static int parse_entry(const char *v, size_t n, uint64_t *base, uint64_t *size,
+                       uint64_t *irq)
 {
     int at = split_at(v, n, '@'), colon, end;
 
@@ -159,8 +159,7 @@ struct vdev *devices_find(struct devices *ds, uint32_t device_id)
     return NULL;
 }
 
-void devices_check(struct tg *tg, const char *name, bool ok,
-                   const char *detail)
+void devices_check(struct tg *tg, const char *name, bool ok, const char *detail)
 {
     tg_printf("tg: check %s %s %s\n", name, ok ? "ok" : "FAIL", detail);
     if (!ok)
@@ -231,8 +230,8 @@ void devices_checks(struct tg *tg)
             devices_check(tg, "expect_devices", tg->dev.n == want, d);
         }
     }
-    while (cmdline_next(bi->cmdline, bi->cmdline_len, &pos, "expect_dev", &v,
-                        &n))
+    while (
+        cmdline_next(bi->cmdline, bi->cmdline_len, &pos, "expect_dev", &v, &n))
         check_expect_dev(tg, v, n);
 }
 

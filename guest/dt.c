@@ -203,8 +203,8 @@ static void print_node(struct node_props *p)
 
             while (i < p->compat_len && p->compat[i])
                 i++;
-            o += fmt(b + o, cap - o, "%s\"%.*s\"", s ? "," : "",
-                     (int)(i - s), (const char *)p->compat + s);
+            o += fmt(b + o, cap - o, "%s\"%.*s\"", s ? "," : "", (int)(i - s),
+                     (const char *)p->compat + s);
             i++;
         }
     }
@@ -231,7 +231,7 @@ void dt_print(const struct dt *dt)
         /* Properties precede subnodes: the node line is complete now. */
         print_node(&n);
         if (t.kind == FDT_TOK_NODE)
-            n = (struct node_props){.name = t.name, .depth = t.depth,
-                                    .pending = true};
+            n = (struct node_props){
+                .name = t.name, .depth = t.depth, .pending = true};
     }
 }

@@ -100,8 +100,8 @@ static int read_prop(struct fdt_iter *it, struct fdt_tok *t)
     nameoff = fdt_cell(s + it->off, 1);
     it->off += 8;
     if (!fits(it->off, len, f->struct_size) || nameoff >= f->strings_size ||
-        str_in(f->blob + f->strings_off + nameoff,
-               f->strings_size - nameoff) < 0)
+        str_in(f->blob + f->strings_off + nameoff, f->strings_size - nameoff) <
+            0)
         return fail(it);
     *t = (struct fdt_tok){FDT_TOK_PROP, it->depth - 1,
                           (const char *)f->blob + f->strings_off + nameoff,

@@ -16,7 +16,7 @@
 
 struct fdt {
     const uint8_t *blob;
-    uint32_t size;                    /* totalsize, checked against the buffer */
+    uint32_t size; /* totalsize, checked against the buffer */
     uint32_t struct_off, struct_size; /* structure block */
     uint32_t strings_off, strings_size;
 };
@@ -25,17 +25,17 @@ enum fdt_kind { FDT_TOK_NODE, FDT_TOK_PROP, FDT_TOK_END_NODE };
 
 struct fdt_tok {
     enum fdt_kind kind;
-    int depth;        /* root node is depth 0 */
-    const char *name; /* node name (root: ""), or property name */
+    int depth;           /* root node is depth 0 */
+    const char *name;    /* node name (root: ""), or property name */
     const uint8_t *data; /* property value (big-endian cells) */
     uint32_t len;
 };
 
 struct fdt_iter {
     const struct fdt *f;
-    uint32_t off;  /* next token, relative to the structure block */
-    int depth;     /* nodes open */
-    bool rooted;   /* the root node began */
+    uint32_t off; /* next token, relative to the structure block */
+    int depth;    /* nodes open */
+    bool rooted;  /* the root node began */
     bool done;
 };
 

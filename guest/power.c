@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Reset, power-off, triple fault and a stuck CPU on request. */
+#include "guest/power.h"
 #include "guest/io.h"
 #include "guest/lib.h"
-#include "guest/power.h"
 #include "guest/tg.h"
 
 #define I8042_CMD 0x64

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The virtio-console driver and its checks (vcons_hello, vcons_echo). */
+#include "guest/vcons.h"
 #include "guest/cmdline.h"
 #include "guest/devices.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
-#include "guest/vcons.h"
 
 #define Q_RX 0
 #define Q_TX 1
@@ -67,8 +67,8 @@ int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
 }
 
 /* Next received byte: 1, 0 after idle_us without one, -1 on a bad ring. */
-static int get_byte(struct vcons *c, struct tg *tg, uint64_t idle_us,
-                    char *out, const char **why)
+static int get_byte(struct vcons *c, struct tg *tg, uint64_t idle_us, char *out,
+                    const char **why)
 {
     while (c->cur < 0 || c->cur_off == c->cur_len) {
         uint16_t head;

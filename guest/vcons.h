@@ -23,7 +23,7 @@ struct vcons {
     struct vdev *dev; /* NULL until vcons_start() succeeded */
     char rxbuf[VCONS_RX_BUFS][VCONS_RX_LEN];
     char txbuf[VCONS_TX_LEN];
-    int cur;          /* rx buffer being consumed, -1: none */
+    int cur; /* rx buffer being consumed, -1: none */
     uint32_t cur_off, cur_len;
 };
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* virtio-mmio status handshake, queue set-up and the split-ring driver side. */
+#include "guest/virtio.h"
 #include "guest/io.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 #include "guest/timer.h"
-#include "guest/virtio.h"
 
 /* Register offsets of the modern (Version 2) layout. */
 #define R_MAGIC 0x000
@@ -124,12 +124,11 @@ int vdev_start(struct vdev *d, uint64_t want, const char **why)
 
 void vdev_driver_ok(struct vdev *d)
 {
-    wr(d, R_STATUS,
-       S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+    wr(d, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 }
 
-int vq_setup(struct vq *q, const struct vdev *d, uint16_t index,
-             uint16_t want, const char **why)
+int vq_setup(struct vq *q, const struct vdev *d, uint16_t index, uint16_t want,
+             const char **why)
 {
     uint32_t max, num = 1, avail_off, used_off;
 
@@ -220,8 +219,7 @@ int vq_get_used(struct vq *q, uint16_t *head, uint32_t *len)
     if (e.id >= q->num)
         return -1;
     /* Give the chain back to the free list; a cycle stops at num hops. */
-    for (i = (uint16_t)e.id; q->desc[i].flags & DESC_F_NEXT && n < q->num;
-         n++)
+    for (i = (uint16_t)e.id; q->desc[i].flags & DESC_F_NEXT && n < q->num; n++)
         i = q->desc[i].next;
     if (i >= q->num || q->nfree + n > q->num)
         return -1;

@@ -91,8 +91,8 @@ void vdev_reset(struct vdev *d);
  * capped at QueueNumMax and VQ_SIZE_MAX) and marks it ready. Returns 0
  * or -1 with *why set.
  */
-int vq_setup(struct vq *q, const struct vdev *d, uint16_t index,
-             uint16_t want, const char **why);
+int vq_setup(struct vq *q, const struct vdev *d, uint16_t index, uint16_t want,
+             const char **why);
 /*
  * Posts a chain of n buffers (readable ones first) and publishes it.
  * Returns the head descriptor index, or -1 without enough free entries.

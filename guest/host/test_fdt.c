@@ -71,12 +71,11 @@ static void *make_tree(uint32_t *size)
     fdt_setprop_string(fdt, 0, "compatible", "kvmini,x86");
     cpus = fdt_add_subnode(fdt, 0, "cpus");
     fdt_setprop_u32(fdt, fdt_add_subnode(fdt, cpus, "cpu@0"), "reg", 0);
-    virtio_node(fdt, 0, "virtio_mmio@d0000000", vm, sizeof(vm), 0xd0000000,
-                5);
+    virtio_node(fdt, 0, "virtio_mmio@d0000000", vm, sizeof(vm), 0xd0000000, 5);
     virtio_node(fdt, 0, "virtio_mmio@d0000200", two, sizeof(two), 0xd0000200,
                 6);
-    virtio_node(fdt, 0, "virtio_mmio@1d0000400", vm, sizeof(vm),
-                0x1d0000400ULL, 7);
+    virtio_node(fdt, 0, "virtio_mmio@1d0000400", vm, sizeof(vm), 0x1d0000400ULL,
+                7);
     bad = fdt_add_subnode(fdt, 0, "virtio_mmio@0");
     fdt_setprop(fdt, bad, "compatible", vm, sizeof(vm)); /* no reg */
     isa = fdt_add_subnode(fdt, 0, "isa");
@@ -142,8 +141,7 @@ static void test_good_tree(void)
     unusable = dt_virtio_each(&dt, collect, &f);
     CHECK(f.n == 3, "3 root-level virtio,mmio nodes (got %d)", f.n);
     /* libfdt adds each subnode first, so look the nodes up by base. */
-    CHECK(has_virtio(&f, 0xd0000000, 5),
-          "node d0000000: window 0x200, irq 5");
+    CHECK(has_virtio(&f, 0xd0000000, 5), "node d0000000: window 0x200, irq 5");
     CHECK(has_virtio(&f, 0xd0000200, 6),
           "node d0000200: found through the second string of compatible");
     CHECK(has_virtio(&f, 0x1d0000400ULL, 7),

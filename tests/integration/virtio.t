@@ -72,7 +72,8 @@ if command -v dtc >/dev/null; then
     # Node names in document order, from dtc and from the guest's `dt`.
     sed -n 's/^[[:space:]]*\([^ ]*\) {$/\1/p' "$TMP/m.dts" >"$TMP/dtc.nodes"
     sed -n 's/^tg: dt  *\([^ ]*\).*/\1/p' "$TMP/dump.out" >"$TMP/tg.nodes"
-    check "the guest's FDT reader lists the same $(wc -l <"$TMP/dtc.nodes") nodes as dtc" \
+    nodes=$(wc -l <"$TMP/dtc.nodes")
+    check "the guest's FDT reader lists the same $nodes nodes as dtc" \
         cmp -s "$TMP/dtc.nodes" "$TMP/tg.nodes"
     cmp -s "$TMP/dtc.nodes" "$TMP/tg.nodes" ||
         diff "$TMP/dtc.nodes" "$TMP/tg.nodes" | diag
@@ -104,7 +105,7 @@ for mode in dt cl; do
     grep -E '^(echo: |tg-vcons: )' "$TMP/echo$mode.out" >"$TMP/echo$mode.got"
     printf 'tg-vcons: ready\necho: hello world\necho: line two\necho: \n' \
         >"$TMP/echo.want"
-    check "$mode: ready marker, then every line echoed in order, none after quit" \
+    check "$mode: ready marker, each line echoed in order, none after quit" \
         cmp -s "$TMP/echo.want" "$TMP/echo$mode.got"
     check "$mode: the guest counted 3 lines" \
         has echo$mode '^tg: check vcons_echo ok lines=3$'
@@ -117,7 +118,8 @@ check "vcons_hello: the text reached stdout" has hello '^tg-vcons: hello$'
 
 run_vm 60 nocons -k "$GUEST" -p vcons_hello
 check "vcons_hello without a virtio console fails (exit 1)" test "$RC" -eq 1
-check "... saying no-console" has nocons '^tg: check vcons_hello FAIL no-console'
+check "... saying no-console" \
+    has nocons '^tg: check vcons_hello FAIL no-console'
 
 # Input ends without "quit": the guest must not pass.
 printf 'one\n' >"$TMP/noquit"
@@ -144,14 +146,15 @@ if command -v qemu-system-x86_64 >/dev/null; then
         -append "vcons_hello vcons_echo expect_devices=1" \
         <"$TMP/lines" >"$TMP/qemu.out" 2>"$TMP/qemu.err"
     rc=$?
-    check "QEMU microvm: the guest passes (isa-debug-exit 1 = status 0, got $rc)" \
+    check "QEMU microvm: guest passes (isa-debug-exit 1 = status 0, got $rc)" \
         test "$rc" -eq 1
     [ "$rc" -eq 1 ] || grep -E "virtio|verdict|FAIL" "$TMP/qemu.serial" | diag
     check "QEMU microvm: console found from QEMU's virtio_mmio.device= word" \
-        grep -Eq '^tg: virtio dev=0 src=cmdline .* id=3 vendor=0x554d4551 version=2' \
+        grep -Eq '^tg: virtio dev=0 src=cmdline .* id=3 vendor=0x554d4551 '\
+'version=2' \
         "$TMP/qemu.serial"
     { echo 'tg-vcons: hello'; cat "$TMP/echo.want"; } >"$TMP/qemu.want"
-    check "QEMU microvm: hello, ready, and the three echoes on the virtconsole" \
+    check "QEMU microvm: hello, ready, three echoes on the virtconsole" \
         cmp -s "$TMP/qemu.want" "$TMP/qemu.out"
 else
     not_ok "qemu-system-x86_64 missing (Debian package qemu-system-x86)"
