@@ -19,7 +19,8 @@ static int post_rx(struct vcons *c, int i)
     return vq_post(&c->rx, &s, 1) < 0 ? -1 : 0;
 }
 
-int vcons_start(struct vcons *c, struct vdev *d, const char **why)
+int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
+                const char **why)
 {
     c->dev = NULL;
     c->cur = -1;
@@ -33,6 +34,10 @@ int vcons_start(struct vcons *c, struct vdev *d, const char **why)
             vdev_reset(d);
             return -1;
         }
+    if (vdev_irq_wake(d, tg)) {
+        vq_irq_enable(&c->rx);
+        vq_irq_enable(&c->tx);
+    }
     vdev_driver_ok(d);
     vq_kick(&c->rx);
     c->dev = d;
@@ -141,7 +146,7 @@ static struct vcons *console(struct tg *tg, const char **why)
         *why = "no-console";
         return NULL;
     }
-    return vcons_start(c, d, why) ? NULL : c;
+    return vcons_start(c, d, tg, why) ? NULL : c;
 }
 
 static void check_hello(struct tg *tg)

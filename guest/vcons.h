@@ -31,9 +31,11 @@ struct tg;
 
 /*
  * Drives d (a console found by devices.c): negotiation, both queues,
- * DRIVER_OK, all receive buffers posted. 0, or -1 with *why set.
+ * DRIVER_OK, all receive buffers posted; interrupts wake the idle loop
+ * when vdev_irq_wake() can route them. 0, or -1 with *why set.
  */
-int vcons_start(struct vcons *c, struct vdev *d, const char **why);
+int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
+                const char **why);
 /*
  * Sends s[0..n) (at most VCONS_TX_LEN bytes) and waits up to 5 s until
  * the device returns that buffer. 0, or -1 with *why set.

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* virtio-mmio status handshake, queue set-up and the split-ring driver side. */
 #include "guest/virtio.h"
+#include "guest/apic.h"
 #include "guest/io.h"
+#include "guest/ioapic.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 #include "guest/timer.h"
@@ -20,6 +22,8 @@
 #define R_QUEUE_NUM 0x038
 #define R_QUEUE_READY 0x044
 #define R_QUEUE_NOTIFY 0x050
+#define R_INTERRUPT_STATUS 0x060
+#define R_INTERRUPT_ACK 0x064
 #define R_STATUS 0x070
 #define R_QUEUE_DESC 0x080   /* low, high at +4 */
 #define R_QUEUE_DRIVER 0x090 /* avail ring */
@@ -35,6 +39,7 @@
 #define DESC_F_WRITE 2
 #define AVAIL_F_NO_INTERRUPT 1
 #define USED_F_NO_NOTIFY 1
+#define MSR_APIC_BASE 0x1b
 
 static uint32_t rd(const struct vdev *d, uint32_t off)
 {
@@ -122,6 +127,16 @@ int vdev_start(struct vdev *d, uint64_t want, const char **why)
     return 0;
 }
 
+bool vdev_irq_wake(struct vdev *d, struct tg *tg)
+{
+    uint64_t lapic = rdmsr(MSR_APIC_BASE) & ~0xfffULL;
+
+    if (!d->irq_wake && tg->tick)
+        d->irq_wake =
+            ioapic_route(IOAPIC_BASE, d->irq, APIC_TICK_VECTOR, apic_id(lapic));
+    return d->irq_wake;
+}
+
 void vdev_driver_ok(struct vdev *d)
 {
     wr(d, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
@@ -198,6 +213,12 @@ int vq_post(struct vq *q, const struct vq_seg *s, unsigned n)
     return head;
 }
 
+void vq_irq_enable(struct vq *q)
+{
+    q->avail->flags = 0;
+    mb(); /* before we next look at the used ring */
+}
+
 void vq_kick(struct vq *q)
 {
     mb();
@@ -241,6 +262,16 @@ int vq_wait_used(struct vq *q, struct tg *tg, uint64_t timeout_us,
 
         if (r || timer_expired(end))
             return r;
+        /* Acknowledge first, then look again: a completion after the
+         * look raises a new interrupt, which ends the hlt. */
+        if (q->dev->irq_wake) {
+            uint32_t isr = rd(q->dev, R_INTERRUPT_STATUS);
+
+            if (isr) {
+                wr(q->dev, R_INTERRUPT_ACK, isr);
+                continue;
+            }
+        }
         tg_idle(tg);
     }
 }

@@ -33,6 +33,7 @@ struct vdev {
     const char *src; /* "dt" or "cmdline" */
     uint32_t magic, version, device_id, vendor_id;
     uint64_t features; /* negotiated, after vdev_start() */
+    bool irq_wake;     /* its interrupt wakes tg_idle() (vdev_irq_wake) */
 };
 
 struct vq_desc {
@@ -83,6 +84,14 @@ void vdev_probe(struct vdev *d);
 int vdev_start(struct vdev *d, uint64_t want, const char **why);
 /* Sets DRIVER_OK once every queue is set up. */
 void vdev_driver_ok(struct vdev *d);
+/*
+ * When the idle tick runs, routes the device's GSI to the tick vector so
+ * its interrupts end tg_idle()'s hlt early; queues then ask for
+ * interrupts. Returns d->irq_wake. Interrupts are acknowledged in
+ * vq_wait_used (QEMU's transport holds its line while InterruptStatus is
+ * non-zero; kvmini's pulses it).
+ */
+bool vdev_irq_wake(struct vdev *d, struct tg *tg);
 /* Writes 0 to Status: the device forgets queues and features. */
 void vdev_reset(struct vdev *d);
 
@@ -99,6 +108,8 @@ int vq_setup(struct vq *q, const struct vdev *d, uint16_t index, uint16_t want,
  * Does not notify: call vq_kick() after one or more posts.
  */
 int vq_post(struct vq *q, const struct vq_seg *s, unsigned n);
+/* Asks for used-buffer interrupts on q (off by default: we poll). */
+void vq_irq_enable(struct vq *q);
 /* Notifies the device unless it asked not to be (VRING_USED_F_NO_NOTIFY). */
 void vq_kick(struct vq *q);
 /*
