@@ -9,8 +9,10 @@
 #define SETUP_HDR 16 /* u64 next, u32 type, u32 len */
 #define CELLS_PRINT_MAX 8
 
-struct una64 {
-    uint64_t v;
+/* setup_data headers need no alignment; read them byte-safely. */
+struct setup_hdr {
+    uint64_t next;
+    uint32_t type, len;
 } __attribute__((packed));
 
 /* The e820 entry holding [a, a + n) entirely, below 4 GiB, or NULL. */
@@ -64,16 +66,16 @@ void dt_find(struct dt *dt, const struct bootinfo *bi)
 
     *dt = (struct dt){.state = DT_NONE};
     for (int i = 0; a && i < SETUP_CHAIN_MAX; i++) {
+        const struct setup_hdr *h;
         uint32_t type, len;
-        uint64_t next;
 
         if (!in_e820(bi, a, SETUP_HDR)) {
             dt_bad(dt, "setup_data-outside-memory-map");
             return;
         }
-        next = ((const struct una64 *)phys(a))->v;
-        type = *(const uint32_t *)phys(a + 8);
-        len = *(const uint32_t *)phys(a + 12);
+        h = phys(a);
+        type = h->type;
+        len = h->len;
         if (type == SETUP_DTB) {
             if (!in_e820(bi, a + SETUP_HDR, len))
                 dt_bad(dt, "dtb-outside-memory-map");
@@ -81,7 +83,7 @@ void dt_find(struct dt *dt, const struct bootinfo *bi)
                 dt_validate(dt, a + SETUP_HDR, len);
             return;
         }
-        a = next;
+        a = h->next;
     }
     if (a)
         dt_bad(dt, "setup_data-chain-too-long");

@@ -83,9 +83,13 @@ static int64_t str_in(const uint8_t *s, uint32_t n)
     return -1;
 }
 
-static uint32_t align4(uint32_t v)
+/* off + len rounded up to 4, capped at the block end (no wrap at 4 GiB):
+ * a token there fails the next bounds check. */
+static uint32_t skip4(uint32_t off, uint32_t len, uint32_t end)
 {
-    return (v + 3) & ~3u;
+    uint64_t v = ((uint64_t)off + len + 3) & ~3ULL;
+
+    return v < end ? (uint32_t)v : end;
 }
 
 static int read_prop(struct fdt_iter *it, struct fdt_tok *t)
@@ -106,7 +110,7 @@ static int read_prop(struct fdt_iter *it, struct fdt_tok *t)
     *t = (struct fdt_tok){FDT_TOK_PROP, it->depth - 1,
                           (const char *)f->blob + f->strings_off + nameoff,
                           s + it->off, len};
-    it->off = align4(it->off + len); /* len <= struct_size: no overflow */
+    it->off = skip4(it->off, len, f->struct_size);
     return 1;
 }
 
@@ -138,7 +142,7 @@ int fdt_iter_next(struct fdt_iter *it, struct fdt_tok *t)
             *t = (struct fdt_tok){FDT_TOK_NODE, it->depth,
                                   (const char *)s + it->off, NULL, 0};
             it->depth++;
-            it->off = align4(it->off + (uint32_t)n + 1);
+            it->off = skip4(it->off, (uint32_t)n + 1, f->struct_size);
             return 1;
         case TOK_END_NODE:
             if (it->depth < 1)

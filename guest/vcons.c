@@ -25,7 +25,7 @@ int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
     c->dev = NULL;
     c->cur = -1;
     if (vdev_start(d, 0, why) || vq_setup(&c->rx, d, Q_RX, 16, why) ||
-        vq_setup(&c->tx, d, Q_TX, 4, why))
+        vq_setup(&c->tx, d, Q_TX, VCONS_TX_SEGS, why))
         return -1;
     /* Buffers may be posted before DRIVER_OK; the device looks after it. */
     for (int i = 0; i < VCONS_RX_BUFS; i++)
@@ -44,20 +44,14 @@ int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
     return 0;
 }
 
-int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
-               const char **why)
+int vcons_sendv(struct vcons *c, struct tg *tg, const struct vq_seg *s,
+                unsigned n, const char **why)
 {
-    struct vq_seg seg = {c->txbuf, (uint32_t)n, false};
     uint16_t head;
     uint32_t len;
     int h, r;
 
-    if (n > VCONS_TX_LEN || !n) {
-        *why = "bad-length";
-        return -1;
-    }
-    memcpy(c->txbuf, s, n);
-    h = vq_post(&c->tx, &seg, 1);
+    h = vq_post(&c->tx, s, n);
     if (h < 0) {
         *why = "transmitq-full";
         return -1;
@@ -69,6 +63,18 @@ int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
         return -1;
     }
     return 0;
+}
+
+int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
+               const char **why)
+{
+    struct vq_seg seg = {s, (uint32_t)n, false};
+
+    if (!n || n > 0xffffffffU) {
+        *why = "bad-length";
+        return -1;
+    }
+    return vcons_sendv(c, tg, &seg, 1, why);
 }
 
 /* Next received byte: 1, 0 after idle_us without one, -1 on a bad ring. */
@@ -159,11 +165,31 @@ static void check_hello(struct tg *tg)
     devices_check(tg, "vcons_hello", ok, why);
 }
 
+/* "echo: LINE\n" as one chain of 2 or 3 buffers (no empty one). */
+static int send_echo(struct vcons *c, struct tg *tg, const char *line,
+                     uint32_t n, const char **why)
+{
+    struct vq_seg s[3] = {{"echo: ", 6, false}, {line, n, false}};
+    unsigned k = n ? 2 : 1;
+
+    s[k++] = (struct vq_seg){"\n", 1, false};
+    return vcons_sendv(c, tg, s, k, why);
+}
+
+/* "TEXT\n" for the shell's vcons say. */
+static int send_echo_text(struct vcons *c, struct tg *tg, const char *t,
+                          uint32_t n, const char **why)
+{
+    struct vq_seg s[2] = {{t, n, false}, {"\n", 1, false}};
+
+    return vcons_sendv(c, tg, s, 2, why);
+}
+
 /* Echoes lines until "quit"; each echo is one transmit. */
 static void check_echo(struct tg *tg)
 {
     static const char ready[] = "tg-vcons: ready\n";
-    char line[VCONS_LINE_MAX], out[VCONS_LINE_MAX + 8], d[64];
+    char line[VCONS_LINE_MAX], d[64];
     const char *why = "-";
     struct vcons *c = console(tg, &why);
     uint32_t lines = 0;
@@ -177,8 +203,7 @@ static void check_echo(struct tg *tg)
                                 &why)) >= 0) {
         if (!strncmp(line, "quit", 5))
             break;
-        n = fmt(out, sizeof(out), "echo: %s\n", line);
-        if (vcons_send(c, tg, out, (size_t)n, &why)) {
+        if (send_echo(c, tg, line, (uint32_t)n, &why)) {
             n = -1;
             break;
         }
@@ -201,19 +226,14 @@ void vcons_cmd(struct tg *tg, const char *args, size_t len)
 {
     const char *why = "-";
     struct vcons *c;
-    char out[VCONS_TX_LEN];
-    int n;
 
-    if (len < 4 || strncmp(args, "say ", 4)) {
+    if (len < 5 || strncmp(args, "say ", 4)) {
         tg_printf("tg: error usage: vcons say TEXT\n");
         return;
     }
     c = console(tg, &why);
-    n = fmt(out, sizeof(out), "%.*s\n", (int)(len - 4), args + 4);
-    if (n >= (int)sizeof(out))
-        n = sizeof(out) - 1;
-    if (!c || vcons_send(c, tg, out, (size_t)n, &why))
+    if (!c || send_echo_text(c, tg, args + 4, (uint32_t)(len - 4), &why))
         tg_printf("tg: vcons say FAIL %s\n", why);
     else
-        tg_printf("tg: vcons say ok bytes=%d\n", n);
+        tg_printf("tg: vcons say ok bytes=%u\n", (unsigned)(len - 3));
 }

@@ -15,14 +15,13 @@
 
 #define VCONS_RX_BUFS 8
 #define VCONS_RX_LEN 64
-#define VCONS_TX_LEN 256
+#define VCONS_TX_SEGS 4 /* transmitq entries: the longest chain we send */
 #define VCONS_LINE_MAX 128
 
 struct vcons {
     struct vq rx, tx; /* page-aligned rings first */
     struct vdev *dev; /* NULL until vcons_start() succeeded */
     char rxbuf[VCONS_RX_BUFS][VCONS_RX_LEN];
-    char txbuf[VCONS_TX_LEN];
     int cur; /* rx buffer being consumed, -1: none */
     uint32_t cur_off, cur_len;
 };
@@ -37,9 +36,13 @@ struct tg;
 int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
                 const char **why);
 /*
- * Sends s[0..n) (at most VCONS_TX_LEN bytes) and waits up to 5 s until
- * the device returns that buffer. 0, or -1 with *why set.
+ * Sends the bytes of n (<= VCONS_TX_SEGS) segments as one chain, straight
+ * from the caller's memory (no copy: copying is slow in emulated ring 0),
+ * and waits up to 5 s until the device returns it. 0, or -1 with *why.
  */
+int vcons_sendv(struct vcons *c, struct tg *tg, const struct vq_seg *s,
+                unsigned n, const char **why);
+/* vcons_sendv() of one buffer. */
 int vcons_send(struct vcons *c, struct tg *tg, const char *s, size_t n,
                const char **why);
 /*

@@ -162,7 +162,6 @@ int vq_setup(struct vq *q, const struct vdev *d, uint16_t index, uint16_t want,
         num *= 2;
     avail_off = 16 * num;
     used_off = (avail_off + 6 + 2 * num + 3) & ~3u;
-    memset(q->mem, 0, sizeof(q->mem));
     q->desc = (struct vq_desc *)q->mem;
     q->avail = (volatile struct vq_avail *)(q->mem + avail_off);
     q->used = (volatile struct vq_used *)(q->mem + used_off);
@@ -172,6 +171,15 @@ int vq_setup(struct vq *q, const struct vdev *d, uint16_t index, uint16_t want,
     q->free_head = 0;
     q->nfree = q->num;
     q->avail_idx = q->last_used = 0;
+    q->busy = 0;
+    /*
+     * Only the indices and flags need zeroes: descriptors and ring entries
+     * are written before an index publishes them. (A 4 KiB memset is
+     * milliseconds of emulated ring-0 work here.)
+     */
+    q->avail->idx = 0;
+    q->used->flags = 0;
+    q->used->idx = 0;
     for (uint16_t i = 0; i < q->num; i++)
         q->desc[i].next = i + 1; /* the free list */
     /* We poll the used ring: interrupts would only cost the host work. */
@@ -206,6 +214,7 @@ int vq_post(struct vq *q, const struct vq_seg *s, unsigned n)
     }
     q->free_head = i;
     q->nfree -= n;
+    q->busy |= 1u << head;
     q->desc[last].next = 0;
     q->avail->ring[q->avail_idx % q->num] = head;
     barrier(); /* the entry before the index that publishes it */
@@ -237,8 +246,11 @@ int vq_get_used(struct vq *q, uint16_t *head, uint32_t *len)
     e.id = q->used->ring[q->last_used % q->num].id;
     e.len = q->used->ring[q->last_used % q->num].len;
     q->last_used++;
-    if (e.id >= q->num)
+    /* A head we never posted (or returned twice) would corrupt the free
+     * list: refuse it. */
+    if (e.id >= q->num || !(q->busy & 1u << e.id))
         return -1;
+    q->busy &= ~(1u << e.id);
     /* Give the chain back to the free list; a cycle stops at num hops. */
     for (i = (uint16_t)e.id; q->desc[i].flags & DESC_F_NEXT && n < q->num; n++)
         i = q->desc[i].next;

@@ -22,7 +22,7 @@
 
 #define VIRTIO_F_VERSION_1 32
 
-#define VQ_SIZE_MAX 32 /* ring entries we allocate at most */
+#define VQ_SIZE_MAX 32 /* ring entries at most (one bit each in vq.busy) */
 
 struct tg;
 
@@ -72,6 +72,7 @@ struct vq {
     uint16_t index, num;
     uint16_t free_head, nfree;
     uint16_t avail_idx, last_used; /* our copies of the two indices */
+    uint32_t busy;                 /* bit h: head h posted, not yet returned */
 };
 
 /* Reads MagicValue, Version, DeviceID and VendorID (4 exits). */
