@@ -72,3 +72,13 @@ $(B)/tests/test_guest_fdt: $(GUEST_FDT_SRCS) $(wildcard guest/*.h)
 	    $(FDT_LIBS)
 
 EXTRA_UNIT_BINS += $(B)/tests/test_guest_fdt
+
+# The virtio driver's handshake and ring against a hand-played device.
+GUEST_VIRTIO_SRCS := guest/lib.c guest/virtio.c guest/host/test_virtio.c
+
+$(B)/tests/test_guest_virtio: $(GUEST_VIRTIO_SRCS) $(wildcard guest/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	    $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VIRTIO_SRCS)
+
+EXTRA_UNIT_BINS += $(B)/tests/test_guest_virtio
