@@ -28,6 +28,7 @@ UNIT_HOBJS   := $(UNIT_HELPERS:%.c=$(B)/san/%.o)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all test check integration run install deps clean
+.SECONDARY: # keep intermediate objects: no rebuilds, no "rm" noise
 all: kvmini $(B)/tiny-guest
 
 kvmini: $(B)/obj/main.o $(B)/libkvmini.a
