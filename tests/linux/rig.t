@@ -57,7 +57,7 @@ fi
 mkdir -p $out
 if ! bash $here/build.sh $out "$kvmini" "$vmms" 2>$out/build.log; then
     echo "not ok 1 - build the rig's images"
-    sed 's/^/# /' $out/build.log
+    sed 's/^/# /' $out/build.log >&2
     n=1
     for t in "${plan[@]}"; do
         n=$((n + 1)); echo "not ok $n - $t # images not built"
@@ -91,7 +91,7 @@ if grep -q '^RIG-L1: ok kvm' $log.txt; then
 else
     echo "not ok 1 - L1 has /dev/kvm"
     { grep '^RIG-L1:' $log.txt; tail -n 30 $log.txt; cat $out/qemu.log; } |
-        sed 's/^/#   /'
+        sed 's/^/#   /' >&2
 fi
 
 shown=" "
@@ -108,16 +108,24 @@ for t in "${plan[@]}"; do
         echo "ok $n - $v $name: $c$detail"
     else
         echo "not ok $n - $v $name: $c$detail"
-        [ -n "$line" ] || echo "#   no result for this check"
+        # Diagnostics go to stderr, where prove shows them without -v.
+        [ -n "$line" ] ||
+            echo "# test $n ($v $name: $c): no result for this check" >&2
         # The deadline, the VMM's stderr and the console tail, once per
         # scenario (all repeats).
         case "$shown" in *" $v/$name "*) continue ;; esac
         shown="$shown$v/$name "
-        grep -E "^$pfx fail deadline" $log.txt | sed 's/^RIG: [^ ]* [^ ]* fail /#   /'
-        grep -q "^RIG-L1: start $v $name " $log.txt ||
-            echo "#   L1 never started this boot (L1 died or ran out of time)"
-        grep "^RIG-ERR: $v $name " $log.txt | sed "s/^RIG-ERR: $v $name /#   stderr: /"
-        grep "^RIG-CON: $v $name " $log.txt | sed "s/^RIG-CON: $v $name /#   console: /"
+        {
+            echo "# $v $name failed: what L1 saw of this boot"
+            grep -E "^$pfx fail deadline" $log.txt |
+                sed 's/^RIG: [^ ]* [^ ]* fail /#   /'
+            grep -q "^RIG-L1: start $v $name " $log.txt ||
+                echo "#   L1 never started this boot (L1 died or ran out of time)"
+            grep "^RIG-ERR: $v $name " $log.txt |
+                sed "s/^RIG-ERR: $v $name /#   stderr: /"
+            grep "^RIG-CON: $v $name " $log.txt |
+                sed "s/^RIG-CON: $v $name /#   console: /"
+        } >&2
     fi
 done
 grep -E '^RIG: [a-z]+ [a-z0-9-]+ info ' $log.txt | sed 's/^RIG: /# /'
