@@ -94,6 +94,15 @@ else
         sed 's/^/#   /' >&2
 fi
 
+if ! grep -q '^RIG-L1: end' $log.txt; then
+    {
+        echo "# L1 stopped before its last scenario (QEMU status $qrc);" \
+             "its last lines:"
+        tail -n 15 $log.txt | sed 's/^/#   /'
+        sed 's/^/#   qemu: /' $out/qemu.log
+    } >&2
+fi
+
 shown=" "
 declare -A seen=()
 for t in "${plan[@]}"; do
