@@ -7,7 +7,8 @@
 # Environment: RIG_VMMS ("kvmini", "qemu" or both; default kvmini),
 # RIG_ONLY (scenario names; default all), RIG_L2_TIMEOUT (s per L2 boot),
 # RIG_REPEAT (boot the whole list N times: boot-time statistics),
-# RIG_KVMINI (the binary; default ./kvmini), KVMINI_RIG_CACHE (package and
+# RIG_OUT (work directory, default build/linux), RIG_KVMINI (the binary;
+# default ./kvmini), KVMINI_RIG_CACHE (package and
 # image cache), RIG_KEEP_LOG (print the whole L1 log), RIG_L1_APPEND and
 # RIG_L2_APPEND (more kernel parameters, e.g. "loglevel=7" to see a hang;
 # "rig.profile=1": L2 lists the largest gaps in its boot log), RIG_KVMINI_ARGS
@@ -15,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/linux
-out=build/linux
+out=${RIG_OUT:-build/linux}
 vmms=${RIG_VMMS:-kvmini}
 kvmini=${RIG_KVMINI:-./kvmini}
 only=${RIG_ONLY:-}
@@ -55,6 +56,10 @@ if [ ${#plan[@]} -eq 0 ]; then
 fi
 
 mkdir -p $out
+# One run per output directory at a time; two TCG L1s on two cores would
+# also starve each other.
+exec 9>$out/.lock
+flock 9
 if ! bash $here/build.sh $out "$kvmini" "$vmms" 2>$out/build.log; then
     echo "not ok 1 - build the rig's images"
     sed 's/^/# /' $out/build.log >&2
