@@ -140,6 +140,9 @@ build_image() {
     rm -rf "$tmp"
 }
 
+# Runs from several clones share the cache: build one image at a time.
+exec 8>"$cache/.lock"
+flock 8
 if [ ! -s "$img/kver" ]; then
     build_image
     # Older images are dead weight once the key moved on.
@@ -149,6 +152,7 @@ if [ ! -s "$img/kver" ]; then
 else
     say "cached image $img ($(cat "$img/kver"))"
 fi
+flock -u 8
 
 # put ROOT FILE: copy FILE and the shared libraries it loads (and the
 # loader) into ROOT at the same paths.
