@@ -29,6 +29,7 @@
 #include "arch/x86/tables.h"
 #include "hw/file.h"
 #include "hw/log.h"
+#include "hw/rtc.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
 #include "hw/term.h"
@@ -77,6 +78,7 @@ struct vm {
     struct serial com1;
     struct irq_line com1_irq;
     struct sysports ports;
+    struct rtc rtc;
     struct vm_virtio virtio[LAYOUT_VIRTIO_MAX];
     unsigned nvirtio;
     struct vcons *vcons;
@@ -537,6 +539,8 @@ static int vm_setup_devices(struct vm *vm)
     };
     if (r == 0)
         r = sysports_register(&vm->ports, &k->pio, &pc);
+    if (r == 0)
+        r = io_bus_add(&k->pio, RTC_PORT, RTC_NPORTS, rtc_io, &vm->rtc);
     if (r == 0 && vm->opt.console == CONSOLE_VIRTIO)
         r = vm_setup_virtio_console(vm);
     if (r < 0)
@@ -714,6 +718,7 @@ static void vm_teardown(struct vm *vm, int status)
         vcpu_destroy(k->vcpus[i]);
     if (vm->com1.rx_space_fd >= 0)
         serial_destroy(&vm->com1);
+    rtc_destroy(&vm->rtc);
     kvm_close(k);
     if (vm->sig_fd >= 0)
         close(vm->sig_fd);
@@ -733,6 +738,7 @@ static int cmd_run(int argc, char **argv)
     vm->sig_fd = vm->vcons_in = vm->cin.pipe_w = -1;
     vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.stop_fd = -1;
     vm->com1.rx_space_fd = -1;
+    rtc_init(&vm->rtc);
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
 

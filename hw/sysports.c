@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+#define LOG_TAG "sysports"
+#include "hw/log.h"
+
 #define I8042_DATA 0x60
 #define I8042_CMD 0x64
 #define I8042_CMD_RESET 0xfe
@@ -22,6 +25,8 @@ static int sysports_i8042(void *opaque, uint64_t off, void *data,
         memset(data, 0, len);
         return 0;
     }
+    log_cat_rl(LOG_CAT_IO, "i8042 port 0x%x <- 0x%x (len %u)",
+               (unsigned)(I8042_DATA + off), *(uint8_t *)data, len);
     if (off == I8042_CMD - I8042_DATA && len == 1 &&
         *(uint8_t *)data == I8042_CMD_RESET)
         sp->stop(sp->ctx, 0, "guest reset through the i8042");
@@ -63,6 +68,8 @@ static int sysports_sleep(void *opaque, uint64_t off, void *data,
         memset(data, 0, len);
         return 0;
     }
+    log_cat_rl(LOG_CAT_IO, "ACPI sleep control <- 0x%x (len %u)",
+               *(uint8_t *)data, len);
     if ((*(uint8_t *)data & sp->sleep_mask) == sp->sleep_s5)
         sp->stop(sp->ctx, 0, "guest powered off (ACPI S5)");
     return 0;

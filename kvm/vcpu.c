@@ -168,6 +168,20 @@ static void vcpu_report_failure(struct vcpu *v)
             (unsigned long long)sregs.cr0, bytes);
 }
 
+static void vcpu_count_port(struct vcpu_stats *st, uint16_t port)
+{
+    for (unsigned i = 0; i < VCPU_PORT_SLOTS; i++) {
+        struct vcpu_port_count *c = &st->ports[(port + i) % VCPU_PORT_SLOTS];
+        if (c->n == 0)
+            c->port = port;
+        if (c->port == port) {
+            c->n++;
+            return;
+        }
+    }
+    st->ports_untracked++;
+}
+
 static void vcpu_handle_pio(struct vcpu *v)
 {
     struct kvm_run *run = v->run;
@@ -206,6 +220,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         v->st.pio++;
+        vcpu_count_port(&v->st, run->io.port);
         vcpu_handle_pio(v);
         return true;
     case KVM_EXIT_MMIO:
@@ -314,4 +329,22 @@ void vcpu_stats_print(const struct vcpu *v, FILE *f)
             " intr %" PRIu64 " other %" PRIu64 "\n",
             v->id, v->st.runs, v->st.pio, v->st.mmio, v->st.intr,
             v->st.other);
+    /* The busiest ports, most exits first (a short selection sort on a
+     * copy: this runs once, at exit). */
+    struct vcpu_port_count c[VCPU_PORT_SLOTS];
+    memcpy(c, v->st.ports, sizeof(c));
+    fprintf(f, "vcpu%u: pio by port:", v->id);
+    for (unsigned k = 0; k < 8; k++) {
+        unsigned best = 0;
+        for (unsigned i = 1; i < VCPU_PORT_SLOTS; i++)
+            if (c[i].n > c[best].n)
+                best = i;
+        if (!c[best].n)
+            break;
+        fprintf(f, " 0x%x=%" PRIu64, c[best].port, c[best].n);
+        c[best].n = 0;
+    }
+    if (v->st.ports_untracked)
+        fprintf(f, " other=%" PRIu64, v->st.ports_untracked);
+    fprintf(f, "\n");
 }

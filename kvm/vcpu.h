@@ -24,12 +24,21 @@ struct kvm_run;
 #define KVMINI_EXIT_VM_FAILED 2   /* KVM could not run the guest */
 #define KVMINI_EXIT_TRIPLE_FAULT 3 /* guest shutdown (triple fault) */
 
+/* Port-I/O exits per port, to show where exits go (--stats). */
+#define VCPU_PORT_SLOTS 32
+struct vcpu_port_count {
+    uint16_t port;
+    uint64_t n; /* 0: slot free */
+};
+
 struct vcpu_stats {
     uint64_t runs;   /* KVM_RUN returns */
     uint64_t pio;    /* port I/O exits */
     uint64_t mmio;   /* MMIO exits */
     uint64_t intr;   /* EINTR / KVM_EXIT_INTR */
     uint64_t other;
+    struct vcpu_port_count ports[VCPU_PORT_SLOTS];
+    uint64_t ports_untracked; /* exits on ports beyond the table */
 };
 
 struct vcpu {
