@@ -187,6 +187,16 @@ for v in $vmms; do
     *) die "unknown VMM $v" ;;
     esac
 done
+# RIG_L2_KERNEL=mini: the small kernel built from linux-source replaces the
+# Debian one as L2 (later archive members win).
+case ${RIG_L2_KERNEL:-debian} in
+debian) ;;
+mini)
+    mini=$(bash "$here/mini-kernel.sh" "$cache") || die "no mini kernel"
+    mkdir -p "$run/rig/l2"
+    cp "$mini" "$run/rig/l2/vmlinuz" ;;
+*) die "RIG_L2_KERNEL is debian or mini" ;;
+esac
 cp "$here/scenarios" "$run/rig/scenarios"
 cat >"$run/rig/config" <<CFG
 TSC_KHZ=${RIG_TSC_KHZ}
@@ -202,4 +212,5 @@ cpio_dir "$run" "$out/l1-run.cpio"
 # The kernel unpacks concatenated newc archives in order, later files win.
 cat "$img/l1-base.cpio" "$out/l1-run.cpio" >"$out/l1.cpio"
 cp "$img/vmlinuz" "$out/vmlinuz"
-say "L1 initramfs $(du -h "$out/l1.cpio" | cut -f1) ($vmms)"
+say "L1 initramfs $(du -h "$out/l1.cpio" | cut -f1) ($vmms;" \
+    "L2 kernel ${RIG_L2_KERNEL:-debian})"

@@ -7,7 +7,8 @@
 # Environment: RIG_VMMS ("kvmini", "qemu" or both; default kvmini),
 # RIG_ONLY (scenario names; default all), RIG_L2_TIMEOUT (s per L2 boot),
 # RIG_REPEAT (boot the whole list N times: boot-time statistics),
-# RIG_OUT (work directory, default build/linux), RIG_KVMINI (the binary;
+# RIG_L2_KERNEL (debian, default, or mini: tinyconfig + mini.config built
+# from linux-source), RIG_OUT (work directory, default build/linux), RIG_KVMINI (the binary;
 # default ./kvmini), KVMINI_RIG_CACHE (package and
 # image cache), RIG_KEEP_LOG (print the whole L1 log), RIG_L1_APPEND and
 # RIG_L2_APPEND (more kernel parameters, e.g. "loglevel=7" to see a hang;
