@@ -567,15 +567,15 @@ static int vm_load_guest(struct vm *vm)
                                 .dtb = !vm->opt.no_dtb };
     r = tables_describe(&vm->mach, &bi, vm->initrd_len);
     if (r == 0)
-        r = vm_dump_tables(vm);
-    if (r == 0)
         r = tables_install(&vm->kvm.mem, &vm->mach, &bi, &tc);
     if (r < 0) {
-        if (r != -EIO)
-            log_err("cannot describe the machine to the guest: %s",
-                    strerror(-r));
+        log_err("cannot describe the machine to the guest: %s",
+                strerror(-r));
         return r;
     }
+    r = vm_dump_tables(vm); /* reports its own errors */
+    if (r < 0)
+        return r;
     struct kvm_vm *k = &vm->kvm;
     for (unsigned i = 0; i < vm->opt.cpus; i++) {
         r = vcpu_create(k, i, &k->vcpus[i]);
