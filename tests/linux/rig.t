@@ -8,8 +8,8 @@
 # RIG_ONLY (scenario names; default all), RIG_L2_TIMEOUT (s per L2 boot),
 # RIG_REPEAT (boot the whole list N times: boot-time statistics),
 # RIG_L2_KERNEL (debian, default, or mini: tinyconfig + mini.config built
-# from linux-source), RIG_OUT (work directory, default build/linux), RIG_KVMINI (the binary;
-# default ./kvmini), KVMINI_RIG_CACHE (package and
+# from linux-source), RIG_OUT (work directory, default build/linux),
+# RIG_KVMINI (the binary; default ./kvmini), KVMINI_RIG_CACHE (package and
 # image cache), RIG_KEEP_LOG (print the whole L1 log), RIG_L1_APPEND and
 # RIG_L2_APPEND (more kernel parameters, e.g. "loglevel=7" to see a hang;
 # "rig.profile=1": L2 lists the largest gaps in its boot log), RIG_KVMINI_ARGS
