@@ -13,16 +13,22 @@
 #define POST_PORT 0x80
 
 /*
- * 0x60..0x64: no keyboard, only the reset line. Status reads as 0 (input
- * buffer empty, no output), so a kernel waiting to send the reset command
- * does not spin through thousands of exits first.
+ * 0x60..0x64: no keyboard, only the reset line. The status register
+ * reads "input buffer empty" (bit 1 clear), so a kernel waiting to send
+ * the reset command sends it at once, and "output buffer full" (bit 0)
+ * with 0xff data that never drains, which Linux's probe takes for a
+ * missing controller after 16 reads instead of timing out command after
+ * command (1 s of exits per boot when status read 0).
  */
+#define I8042_STATUS_ABSENT 0x01
 static int sysports_i8042(void *opaque, uint64_t off, void *data,
                           uint32_t len, bool write)
 {
     struct sysports *sp = opaque;
     if (!write) {
-        memset(data, 0, len);
+        memset(data, off == I8042_CMD - I8042_DATA ? I8042_STATUS_ABSENT
+                                                   : 0xff,
+               len);
         return 0;
     }
     log_cat_rl(LOG_CAT_IO, "i8042 port 0x%x <- 0x%x (len %u)",
