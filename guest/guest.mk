@@ -50,7 +50,7 @@ all: $(B)/tiny-guest.elf
 # mem*/str* would clash with libc, so they are renamed to tg_*.
 GUEST_HOST_SRCS := guest/lib.c guest/cmdline.c guest/bootinfo.c \
                    guest/checks.c guest/report.c guest/entry.c \
-                   guest/host/test_guest.c
+                   guest/host/test_guest.c guest/host/fake_serial.c
 GUEST_RENAME := $(foreach f,memset memcpy memmove memcmp strlen strnlen \
                   strncmp,-D$(f)=tg_$(f))
 
@@ -63,7 +63,8 @@ $(B)/tests/test_guest: $(GUEST_HOST_SRCS) $(wildcard guest/*.h) \
 EXTRA_UNIT_BINS += $(B)/tests/test_guest
 
 # The device-tree reader against libfdt-written and corrupted trees.
-GUEST_FDT_SRCS := guest/lib.c guest/fdt.c guest/dt.c guest/host/test_fdt.c
+GUEST_FDT_SRCS := guest/lib.c guest/fdt.c guest/dt.c guest/host/test_fdt.c \
+                  guest/host/fake_serial.c
 
 $(B)/tests/test_guest_fdt: $(GUEST_FDT_SRCS) $(wildcard guest/*.h)
 	@mkdir -p $(dir $@)

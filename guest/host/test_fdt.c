@@ -16,28 +16,9 @@
 #include "guest/fdt.h"
 #include "guest/lib.h"
 #include "guest/serial.h"
+#include "guest/host/fake_serial.h"
 #include "tests/unit/tap.h"
 
-static char out[65536];
-static size_t out_len;
-
-void serial_putc(char c)
-{
-    if (out_len + 1 < sizeof(out))
-        out[out_len++] = c;
-    out[out_len] = 0;
-}
-
-void serial_write(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        serial_putc(s[i]);
-}
-
-int serial_getc(void)
-{
-    return -1;
-}
 
 static void be32(uint8_t *p, uint32_t v)
 {
@@ -148,13 +129,13 @@ static void test_good_tree(void)
           "node 1d0000400: 64-bit address from two cells");
     CHECK(unusable == 1, "the node without reg is counted unusable");
 
-    out_len = 0;
+    fake_serial_clear();
     dt_print(&dt);
-    CHECK(strstr(out, "tg: dt / compatible=\"kvmini,x86\"\n") != NULL,
+    CHECK(strstr(fake_serial_out, "tg: dt / compatible=\"kvmini,x86\"\n") != NULL,
           "dt: root line");
-    CHECK(strstr(out, "tg: dt     cpu@0 reg=<0x0>\n") != NULL,
+    CHECK(strstr(fake_serial_out, "tg: dt     cpu@0 reg=<0x0>\n") != NULL,
           "dt: nested node indented 4");
-    CHECK(strstr(out, "tg: dt   virtio_mmio@d0000200 "
+    CHECK(strstr(fake_serial_out, "tg: dt   virtio_mmio@d0000200 "
                       "compatible=\"vendor,thing\",\"virtio,mmio\" "
                       "reg=<0x0 0xd0000200 0x0 0x200> "
                       "interrupts=<0x6 0x3>\n") != NULL,
@@ -284,7 +265,7 @@ static void test_corruptions(void)
             rejected += r != 0;
             if (r == 0 && !fdt_open(&dt.fdt, b, size)) {
                 dt_virtio_each(&dt, collect, &f);
-                out_len = 0;
+                fake_serial_clear();
                 dt_print(&dt);
             }
             free(b);

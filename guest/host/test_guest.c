@@ -17,29 +17,9 @@
 #include "guest/serial.h"
 #include "guest/tg.h"
 #include "guest/user.h"
+#include "guest/host/fake_serial.h"
 #include "tests/unit/tap.h"
 
-/* The guest's console, captured. */
-static char out[65536];
-static size_t out_len;
-
-void serial_putc(char c)
-{
-    if (out_len + 1 < sizeof(out))
-        out[out_len++] = c;
-    out[out_len] = 0;
-}
-
-void serial_write(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        serial_putc(s[i]);
-}
-
-int serial_getc(void)
-{
-    return -1;
-}
 
 /* Ring 3 is just a call here. */
 uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b)
@@ -52,16 +32,15 @@ struct entry_regs entry_regs;
 
 static void out_reset(void)
 {
-    out_len = 0;
-    out[0] = 0;
+    fake_serial_clear();
 }
 
 static int has(const char *needle)
 {
     size_t n = tg_strlen(needle);
 
-    for (size_t i = 0; i + n <= out_len; i++)
-        if (!tg_memcmp(out + i, needle, n))
+    for (size_t i = 0; i + n <= fake_serial_len; i++)
+        if (!tg_memcmp(fake_serial_out + i, needle, n))
             return 1;
     return 0;
 }
@@ -193,7 +172,7 @@ static void test_zeropage(uint8_t *low)
               has("tg: check expect_mem FAIL"),
           "bad map fails, each rule names its first bad entry");
     if (tap_fail)
-        DIAG("guest output: %s", out);
+        DIAG("guest output: %s", fake_serial_out);
 
     /* Hostile fields: too many entries, a cmdline beyond 4 GiB. */
     zp[0x1e8] = 200;
