@@ -207,6 +207,7 @@ REPEAT=${RIG_REPEAT:-1}
 L2_APPEND="${RIG_L2_APPEND:-}"
 KVMINI_ARGS="${RIG_KVMINI_ARGS:-}"
 REBOOT_GRACE=${RIG_REBOOT_GRACE:-60}
+L2_KERNEL=${RIG_L2_KERNEL:-debian}
 CFG
 cpio_dir "$run" "$out/l1-run.cpio"
 # The kernel unpacks concatenated newc archives in order, later files win.
