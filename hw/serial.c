@@ -27,7 +27,6 @@
 #define IIR_RDI 0x04
 #define IIR_FIFO 0xc0
 #define FCR_ENABLE 0x01
-#define FCR_CLEAR_RX 0x02
 #define LCR_DLAB 0x80
 #define MCR_DTR 0x01
 #define MCR_RTS 0x02
@@ -181,13 +180,10 @@ static void serial_write(struct serial *s, unsigned reg, uint8_t v)
         s->ier = v & 0x0f;
         break;
     case UART_IIR_FCR:
+        /* Receive-FIFO clear is ignored: what sits in our FIFO is input
+         * the host already sent (typed ahead before the driver started),
+         * and kvmini never discards it. Drivers clear at start-up. */
         s->fcr = v & (FCR_ENABLE | 0xc0);
-        if ((v & FCR_CLEAR_RX) && !(s->mcr & MCR_LOOP)) {
-            /* Guest flushes what it did not read; host input is kept
-             * only from here on, as on a real UART. */
-            while (s->rx_count)
-                serial_rx_get(s);
-        }
         break;
     case UART_LCR:
         s->lcr = v;

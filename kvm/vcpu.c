@@ -331,6 +331,8 @@ void vcpu_stats_print(const struct vcpu *v, FILE *f)
             v->st.other);
     /* The busiest ports, most exits first (a short selection sort on a
      * copy: this runs once, at exit). */
+    if (!v->st.pio)
+        return;
     struct vcpu_port_count c[VCPU_PORT_SLOTS];
     memcpy(c, v->st.ports, sizeof(c));
     fprintf(f, "vcpu%u: pio by port:", v->id);

@@ -109,8 +109,11 @@ int main(void)
     CHECK(rd(&s, 7) == 0x5a && rd(&s, 3) == 0x03, "scratch and LCR");
     wr(&s, 1, 0x0f);
     CHECK(rd(&s, 1) == 0x0f, "IER keeps its low 4 bits");
+    CHECK(serial_rx_push(&s, (const uint8_t *)"ab", 2) == 2, "type ahead");
     wr(&s, 2, 0x07);
     CHECK((rd(&s, 2) & 0xc0) == 0xc0, "FIFO enabled: 16550A");
+    CHECK((rd(&s, 5) & 1) && rd(&s, 0) == 'a' && rd(&s, 0) == 'b',
+          "FIFO clear at driver start keeps typed-ahead host input");
 
     serial_destroy(&s);
     close(p[0]);
