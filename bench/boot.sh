@@ -95,7 +95,7 @@ run_one() {
     if [ "$vmm" = kvmini ]; then
         # --stats: "vcpuN: runs R pio P mmio M intr I other O"; the reasons
         # add up to the KVM_RUN returns, i.e. the exits to userspace.
-        exits=$(awk '/^vcpu[0-9]+:/ { s += $5 + $7 + $9 + $11 }
+        exits=$(awk '/^vcpu[0-9]+: runs / { s += $5 + $7 + $9 + $11 }
                      END { print s + 0 }' "$tmp/err")
     fi
     # Wall time the guest's own clock does not cover: the VMM's setup before
