@@ -65,9 +65,9 @@ struct vm_virtio {
  * main loop, so Ctrl-A x works whichever device is the console). */
 struct console_in {
     bool open;
-    int pipe_w;            /* virtio console: our end of its input pipe */
+    int pipe_w; /* virtio console: our end of its input pipe */
     uint8_t pending[PIPE_BUF + 1];
-    size_t npending;       /* bytes read but not yet taken by the pipe */
+    size_t npending; /* bytes read but not yet taken by the pipe */
 };
 
 struct vm {
@@ -82,7 +82,7 @@ struct vm {
     struct vm_virtio virtio[LAYOUT_VIRTIO_MAX];
     unsigned nvirtio;
     struct vcons *vcons;
-    int vcons_in;          /* read end of the virtio console's input pipe */
+    int vcons_in; /* read end of the virtio console's input pipe */
     struct console_in cin;
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
@@ -186,8 +186,7 @@ static bool name_ok(const char *n)
         return false;
     for (const char *p = n; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-              *p == '-'))
+              (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
             return false;
     return true;
 }
@@ -229,27 +228,30 @@ enum {
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
-        { "kernel", required_argument, NULL, 'k' },
-        { "initrd", required_argument, NULL, 'i' },
-        { "cmdline", required_argument, NULL, 'p' },
-        { "mem", required_argument, NULL, 'm' },
-        { "cpus", required_argument, NULL, 'c' },
-        { "name", required_argument, NULL, OPT_NAME },
-        { "stats", no_argument, NULL, OPT_STATS },
-        { "debug", required_argument, NULL, OPT_DEBUG },
-        { "kvm-device", required_argument, NULL, OPT_KVM_DEV },
-        { "console", required_argument, NULL, OPT_CONSOLE },
-        { "no-acpi", no_argument, NULL, OPT_NO_ACPI },
-        { "no-dtb", no_argument, NULL, OPT_NO_DTB },
-        { "no-cmdline-devices", no_argument, NULL, OPT_NO_CMDLINE_DEVS },
-        { "cmdline-devices", no_argument, NULL, OPT_CMDLINE_DEVS },
-        { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
-        { "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
+        {"kernel", required_argument, NULL, 'k'},
+        {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},
+        {"mem", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"debug", required_argument, NULL, OPT_DEBUG},
+        {"kvm-device", required_argument, NULL, OPT_KVM_DEV},
+        {"console", required_argument, NULL, OPT_CONSOLE},
+        {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
+        {"no-dtb", no_argument, NULL, OPT_NO_DTB},
+        {"no-cmdline-devices", no_argument, NULL, OPT_NO_CMDLINE_DEVS},
+        {"cmdline-devices", no_argument, NULL, OPT_CMDLINE_DEVS},
+        {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+        {"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
-    *o = (struct options){ .cmdline = "", .ram = DEFAULT_RAM, .cpus = 1,
-                           .kvm_dev = "/dev/kvm", .name = "kvmini" };
+    *o = (struct options){.cmdline = "",
+                          .ram = DEFAULT_RAM,
+                          .cpus = 1,
+                          .kvm_dev = "/dev/kvm",
+                          .name = "kvmini"};
     opterr = 0;
     optind = 1;
     int c;
@@ -487,8 +489,8 @@ static int vm_dump_tables(struct vm *vm)
     return 0;
 }
 
-static int vm_add_virtio(struct vm *vm, const struct vdev_ops *ops,
-                         void *priv, bool legacy)
+static int vm_add_virtio(struct vm *vm, const struct vdev_ops *ops, void *priv,
+                         bool legacy)
 {
     unsigned i = vm->nvirtio;
     const struct machine_virtio *mv = &vm->mach.virtio[i];
@@ -529,7 +531,7 @@ static int vm_setup_devices(struct vm *vm)
     int r = serial_init(&vm->com1, STDOUT_FILENO, &vm->com1_irq);
     if (r == 0)
         r = io_bus_add(&k->pio, LAYOUT_COM1_PORT, 8, serial_io, &vm->com1);
-    vm->ports = (struct sysports){ .stop = vm_stop_cb, .ctx = vm };
+    vm->ports = (struct sysports){.stop = vm_stop_cb, .ctx = vm};
     struct sysports_config pc = {
         .exit_port = LAYOUT_EXIT_PORT,
         .sleep_port = vm->opt.no_acpi ? 0 : LAYOUT_ACPI_SLEEP_PORT,
@@ -563,14 +565,13 @@ static int vm_load_guest(struct vm *vm)
         log_err("cannot boot %s: %s", vm->opt.kernel, why);
         return r;
     }
-    struct tables_config tc = { .acpi = !vm->opt.no_acpi,
-                                .dtb = !vm->opt.no_dtb };
+    struct tables_config tc = {.acpi = !vm->opt.no_acpi,
+                               .dtb = !vm->opt.no_dtb};
     r = tables_describe(&vm->mach, &bi, vm->initrd_len);
     if (r == 0)
         r = tables_install(&vm->kvm.mem, &vm->mach, &bi, &tc);
     if (r < 0) {
-        log_err("cannot describe the machine to the guest: %s",
-                strerror(-r));
+        log_err("cannot describe the machine to the guest: %s", strerror(-r));
         return r;
     }
     r = vm_dump_tables(vm); /* reports its own errors */
@@ -627,8 +628,8 @@ static void vm_console_input(struct vm *vm)
     size_t room = console_room(vm);
     if (!room)
         return;
-    ssize_t n = read(STDIN_FILENO, buf, room < sizeof(buf) ? room
-                                                          : sizeof(buf));
+    ssize_t n =
+        read(STDIN_FILENO, buf, room < sizeof(buf) ? room : sizeof(buf));
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         vm->cin.open = false;
         return;
@@ -662,14 +663,14 @@ static void vm_main_loop(struct vm *vm)
     vm->cin.open = true;
     while (!atomic_load(&vm->kvm.stopping)) {
         struct pollfd p[3] = {
-            { .fd = vm->sig_fd, .events = POLLIN },
-            { .fd = vm->kvm.stop_fd, .events = POLLIN },
-            { .fd = -1, .events = POLLIN },
+            {.fd = vm->sig_fd, .events = POLLIN},
+            {.fd = vm->kvm.stop_fd, .events = POLLIN},
+            {.fd = -1, .events = POLLIN},
         };
         /* Read stdin only when the console can take it; otherwise wait
          * for the guest to make room, so no byte is ever dropped. */
         if (vm->cin.npending)
-            p[2] = (struct pollfd){ .fd = vm->cin.pipe_w, .events = POLLOUT };
+            p[2] = (struct pollfd){.fd = vm->cin.pipe_w, .events = POLLOUT};
         else if (vm->cin.open)
             p[2].fd = console_room(vm) ? STDIN_FILENO : vm->com1.rx_space_fd;
         if (poll(p, 3, -1) < 0 && errno != EINTR)
@@ -748,9 +749,8 @@ static int cmd_run(int argc, char **argv)
     if (load_file("kernel", vm->opt.kernel, KERNEL_MAX, &vm->kernel_img,
                   &vm->kernel_len) < 0)
         goto out;
-    if (vm->opt.initrd &&
-        load_file("initrd", vm->opt.initrd, vm->opt.ram, &vm->initrd_img,
-                  &vm->initrd_len) < 0)
+    if (vm->opt.initrd && load_file("initrd", vm->opt.initrd, vm->opt.ram,
+                                    &vm->initrd_img, &vm->initrd_len) < 0)
         goto out;
     /* Validate the kernel before touching KVM: bad input fails fast. */
     const char *why;

@@ -8,8 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int file_map(const char *path, uint64_t max, const uint8_t **buf,
-             size_t *len)
+int file_map(const char *path, uint64_t max, const uint8_t **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;

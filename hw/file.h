@@ -8,8 +8,7 @@
 
 /* Map path read-only; *len may be 0 (then *buf is NULL). -errno on
  * failure (-EISDIR for a directory, -EFBIG beyond max). */
-int file_map(const char *path, uint64_t max, const uint8_t **buf,
-             size_t *len);
+int file_map(const char *path, uint64_t max, const uint8_t **buf, size_t *len);
 void file_unmap(const uint8_t *buf, size_t len);
 
 #endif

@@ -14,7 +14,7 @@ int gmem_add(struct gmem *m, uint64_t gpa, uint64_t size, void *host)
         if (gpa < r->gpa + r->size && r->gpa < gpa + size)
             return -EINVAL;
     }
-    m->r[m->nr++] = (struct gmem_region){ gpa, size, host };
+    m->r[m->nr++] = (struct gmem_region){gpa, size, host};
     return 0;
 }
 
@@ -42,8 +42,7 @@ int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len)
     return 0;
 }
 
-int gmem_write(const struct gmem *m, uint64_t gpa, const void *src,
-               size_t len)
+int gmem_write(const struct gmem *m, uint64_t gpa, const void *src, size_t len)
 {
     void *p = gmem_ptr(m, gpa, len);
     if (!p)

@@ -36,8 +36,7 @@ void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
 
 /* Copy from/to guest memory: 0 or -EFAULT. */
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len);
-int gmem_write(const struct gmem *m, uint64_t gpa, const void *src,
-               size_t len);
+int gmem_write(const struct gmem *m, uint64_t gpa, const void *src, size_t len);
 
 /* Total bytes of RAM described. */
 uint64_t gmem_total(const struct gmem *m);

@@ -14,7 +14,7 @@ int io_bus_add(struct io_bus *b, uint64_t base, uint64_t len, io_fn fn,
     for (unsigned i = 0; i < b->nr; i++)
         if (base < b->r[i].base + b->r[i].len && b->r[i].base < base + len)
             return -EEXIST;
-    b->r[b->nr++] = (struct io_range){ base, len, fn, opaque };
+    b->r[b->nr++] = (struct io_range){base, len, fn, opaque};
     return 0;
 }
 

@@ -44,7 +44,7 @@ extern unsigned log_cats;
 #define log_cat(cat, fmt, ...)                                                 \
     do {                                                                       \
         if (log_cats & (cat))                                                  \
-            fprintf(stderr, "kvmini: %s: " fmt "\n", LOG_TAG, ##__VA_ARGS__); \
+            fprintf(stderr, "kvmini: %s: " fmt "\n", LOG_TAG, ##__VA_ARGS__);  \
     } while (0)
 
 /*

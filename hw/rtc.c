@@ -17,9 +17,9 @@
 #define RTC_REG_D 0x0d
 #define RTC_CENTURY 0x32
 
-#define REG_A_DIV 0x26   /* 32.768 kHz base, 1024 Hz rate; UIP clear */
-#define REG_B_24H 0x02   /* 24-hour, BCD, no interrupts */
-#define REG_D_VRT 0x80   /* valid RAM and time */
+#define REG_A_DIV 0x26 /* 32.768 kHz base, 1024 Hz rate; UIP clear */
+#define REG_B_24H 0x02 /* 24-hour, BCD, no interrupts */
+#define REG_D_VRT 0x80 /* valid RAM and time */
 
 static time_t rtc_time(void)
 {

@@ -199,8 +199,7 @@ static void serial_write(struct serial *s, unsigned reg, uint8_t v)
     }
 }
 
-int serial_io(void *opaque, uint64_t off, void *data, uint32_t len,
-              bool write)
+int serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write)
 {
     struct serial *s = opaque;
     uint8_t *d = data;

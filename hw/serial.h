@@ -41,8 +41,7 @@ int serial_init(struct serial *s, int out_fd, struct irq_line *irq);
 void serial_destroy(struct serial *s);
 
 /* io_fn for the 8 registers at the UART's base port. */
-int serial_io(void *opaque, uint64_t off, void *data, uint32_t len,
-              bool write);
+int serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write);
 
 /* Free FIFO space (bytes); main thread. If it is below `need`, arm
  * rx_space_fd so the caller can wait for the guest to make room. */

@@ -21,13 +21,12 @@
  * command (1 s of exits per boot when status read 0).
  */
 #define I8042_STATUS_ABSENT 0x01
-static int sysports_i8042(void *opaque, uint64_t off, void *data,
-                          uint32_t len, bool write)
+static int sysports_i8042(void *opaque, uint64_t off, void *data, uint32_t len,
+                          bool write)
 {
     struct sysports *sp = opaque;
     if (!write) {
-        memset(data, off == I8042_CMD - I8042_DATA ? I8042_STATUS_ABSENT
-                                                   : 0xff,
+        memset(data, off == I8042_CMD - I8042_DATA ? I8042_STATUS_ABSENT : 0xff,
                len);
         return 0;
     }
@@ -39,8 +38,8 @@ static int sysports_i8042(void *opaque, uint64_t off, void *data,
     return 0;
 }
 
-static int sysports_exit(void *opaque, uint64_t off, void *data,
-                         uint32_t len, bool write)
+static int sysports_exit(void *opaque, uint64_t off, void *data, uint32_t len,
+                         bool write)
 {
     struct sysports *sp = opaque;
     (void)off;
@@ -53,8 +52,8 @@ static int sysports_exit(void *opaque, uint64_t off, void *data,
     return 0;
 }
 
-static int sysports_post(void *opaque, uint64_t off, void *data,
-                         uint32_t len, bool write)
+static int sysports_post(void *opaque, uint64_t off, void *data, uint32_t len,
+                         bool write)
 {
     (void)opaque;
     (void)off;
@@ -65,8 +64,8 @@ static int sysports_post(void *opaque, uint64_t off, void *data,
 
 /* ACPI sleep control: only S5 (soft off) is supported; other sleep
  * states are ignored, so the guest sees them fail and carries on. */
-static int sysports_sleep(void *opaque, uint64_t off, void *data,
-                          uint32_t len, bool write)
+static int sysports_sleep(void *opaque, uint64_t off, void *data, uint32_t len,
+                          bool write)
 {
     struct sysports *sp = opaque;
     (void)off;

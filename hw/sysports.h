@@ -26,10 +26,10 @@ struct sysports {
 
 struct sysports_config {
     uint16_t exit_port;
-    uint16_t sleep_port;    /* 0: no ACPI sleep registers */
+    uint16_t sleep_port; /* 0: no ACPI sleep registers */
     uint16_t sleep_status_port;
-    uint8_t sleep_s5;       /* SLP_EN | SLP_TYP bits that mean S5 */
-    uint8_t sleep_mask;     /* bits of a write compared with sleep_s5 */
+    uint8_t sleep_s5;   /* SLP_EN | SLP_TYP bits that mean S5 */
+    uint8_t sleep_mask; /* bits of a write compared with sleep_s5 */
 };
 
 /* Register the ports on the port-I/O bus: 0 or -errno. */

@@ -27,8 +27,8 @@ void term_restore(struct term *t)
     t->raw = false;
 }
 
-size_t term_filter(struct term *t, const uint8_t *in, size_t n,
-                   uint8_t *out, bool *quit)
+size_t term_filter(struct term *t, const uint8_t *in, size_t n, uint8_t *out,
+                   bool *quit)
 {
     size_t o = 0;
     *quit = false;

@@ -16,9 +16,9 @@
 
 struct term {
     int fd;
-    bool is_tty;  /* escapes are honoured only on a terminal */
-    bool raw;     /* raw mode is on and must be restored */
-    bool escape;  /* last byte was Ctrl-A */
+    bool is_tty; /* escapes are honoured only on a terminal */
+    bool raw;    /* raw mode is on and must be restored */
+    bool escape; /* last byte was Ctrl-A */
     struct termios saved;
 };
 
@@ -31,7 +31,7 @@ void term_restore(struct term *t);
  * Returns the bytes written to out; sets *quit on Ctrl-A x (bytes after
  * it are dropped).
  */
-size_t term_filter(struct term *t, const uint8_t *in, size_t n,
-                   uint8_t *out, bool *quit);
+size_t term_filter(struct term *t, const uint8_t *in, size_t n, uint8_t *out,
+                   bool *quit);
 
 #endif

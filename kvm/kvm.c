@@ -24,15 +24,15 @@ struct kvm_cap_need {
 
 /* Everything kvmini uses; checked up front so a missing one is named. */
 static const struct kvm_cap_need kvm_caps[] = {
-    { KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-    { KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-    { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-    { KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-    { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-    { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-    { KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-    { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-    { KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
 };
 
 int kvm_open(struct kvm_vm *vm, const char *path)
@@ -119,7 +119,7 @@ int kvm_create_vm(struct kvm_vm *vm)
     what = "KVM_CREATE_IRQCHIP";
     if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
         goto err;
-    struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
     what = "KVM_CREATE_PIT2";
     if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
         goto err;
@@ -145,9 +145,11 @@ int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size)
     madvise(p, ram_size, MADV_MERGEABLE);
 
     uint64_t low = ram_size < LAYOUT_MMIO_HOLE ? ram_size : LAYOUT_MMIO_HOLE;
-    struct { uint64_t gpa, size, off; } slots[2] = {
-        { 0, low, 0 },
-        { LAYOUT_HIGH_RAM, ram_size - low, low },
+    struct {
+        uint64_t gpa, size, off;
+    } slots[2] = {
+        {0, low, 0},
+        {LAYOUT_HIGH_RAM, ram_size - low, low},
     };
     for (unsigned i = 0; i < 2; i++) {
         if (!slots[i].size)
@@ -173,7 +175,7 @@ int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size)
 
 int kvm_irq_set(struct kvm_vm *vm, uint32_t gsi, int level)
 {
-    struct kvm_irq_level l = { .irq = gsi, .level = level };
+    struct kvm_irq_level l = {.irq = gsi, .level = level};
     return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
@@ -199,8 +201,8 @@ void kvm_irq_line_init(struct kvm_vm *vm, struct irq_line *l, uint32_t gsi)
     l->gsi = gsi;
 }
 
-int kvm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t datamatch,
-                  int fd, bool assign)
+int kvm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t datamatch, int fd,
+                  bool assign)
 {
     struct kvm_ioeventfd io = {
         .datamatch = datamatch,

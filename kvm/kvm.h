@@ -22,11 +22,11 @@
 struct vcpu;
 
 struct kvm_vm {
-    int sys_fd;           /* /dev/kvm */
+    int sys_fd; /* /dev/kvm */
     int vm_fd;
-    int run_mmap_size;    /* KVM_GET_VCPU_MMAP_SIZE */
-    unsigned max_vcpus;   /* from KVM_CAP_MAX_VCPUS / NR_VCPUS */
-    uint8_t *ram;         /* one host mapping for all guest RAM */
+    int run_mmap_size;  /* KVM_GET_VCPU_MMAP_SIZE */
+    unsigned max_vcpus; /* from KVM_CAP_MAX_VCPUS / NR_VCPUS */
+    uint8_t *ram;       /* one host mapping for all guest RAM */
     uint64_t ram_size;
     struct gmem mem;
     struct io_bus mmio, pio;
@@ -59,8 +59,8 @@ int kvm_irq_set(struct kvm_vm *vm, uint32_t gsi, int level);
 void kvm_irq_line_init(struct kvm_vm *vm, struct irq_line *l, uint32_t gsi);
 
 /* Bind an eventfd to a guest MMIO write (datamatch on a 4-byte write). */
-int kvm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t datamatch,
-                  int fd, bool assign);
+int kvm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t datamatch, int fd,
+                  bool assign);
 /* Bind an eventfd to an interrupt pin. */
 int kvm_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd, bool assign);
 

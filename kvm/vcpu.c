@@ -33,8 +33,8 @@ int vcpu_create(struct kvm_vm *vm, unsigned id, struct vcpu **out)
         free(v);
         return -e;
     }
-    v->run = mmap(NULL, vm->run_mmap_size, PROT_READ | PROT_WRITE,
-                  MAP_SHARED, v->fd, 0);
+    v->run = mmap(NULL, vm->run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                  v->fd, 0);
     if (v->run == MAP_FAILED) {
         int e = errno;
         log_err("mmap kvm_run of vCPU %u: %s", id, strerror(e));
@@ -53,7 +53,7 @@ static void vcpu_kick_handler(int sig)
 
 int vcpu_signals_init(void)
 {
-    struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+    struct sigaction sa = {.sa_handler = vcpu_kick_handler};
     sigemptyset(&sa.sa_mask);
     /* no SA_RESTART: KVM_RUN must come back with EINTR */
     return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
@@ -86,8 +86,7 @@ static size_t vcpu_insn_bytes(struct vcpu *v, const struct kvm_regs *regs,
         memcpy(buf, run->emulation_failure.insn_bytes, n);
         return n;
     }
-    struct kvm_translation tr = { .linear_address =
-                                      sregs->cs.base + regs->rip };
+    struct kvm_translation tr = {.linear_address = sregs->cs.base + regs->rip};
     if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
         return 0;
     for (size_t n = 15; n > 0; n--)
@@ -134,8 +133,8 @@ static const char *vcpu_suberror_name(uint32_t s)
 static void vcpu_report_failure(struct vcpu *v)
 {
     struct kvm_run *run = v->run;
-    struct kvm_regs regs = { 0 };
-    struct kvm_sregs sregs = { 0 };
+    struct kvm_regs regs = {0};
+    struct kvm_sregs sregs = {0};
     ioctl(v->fd, KVM_GET_REGS, &regs);
     ioctl(v->fd, KVM_GET_SREGS, &sregs);
 
@@ -145,12 +144,11 @@ static void vcpu_report_failure(struct vcpu *v)
                  run->internal.suberror,
                  vcpu_suberror_name(run->internal.suberror));
     else if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)
-        snprintf(detail, sizeof(detail), " hardware reason 0x%llx",
-                 (unsigned long long)run->fail_entry
-                     .hardware_entry_failure_reason);
+        snprintf(
+            detail, sizeof(detail), " hardware reason 0x%llx",
+            (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
     else if (run->exit_reason != KVM_EXIT_SHUTDOWN)
-        snprintf(detail, sizeof(detail), " (exit reason %u)",
-                 run->exit_reason);
+        snprintf(detail, sizeof(detail), " (exit reason %u)", run->exit_reason);
 
     uint8_t insn[15];
     size_t n = vcpu_insn_bytes(v, &regs, &sregs, insn);
@@ -158,8 +156,8 @@ static void vcpu_report_failure(struct vcpu *v)
     if (n) {
         size_t o = 0;
         for (size_t i = 0; i < n; i++)
-            o += snprintf(bytes + o, sizeof(bytes) - o, "%s%02x",
-                          i ? " " : "", insn[i]);
+            o += snprintf(bytes + o, sizeof(bytes) - o, "%s%02x", i ? " " : "",
+                          insn[i]);
     }
     log_err("vcpu%u: guest stopped by %s%s at RIP 0x%016llx (CS 0x%x, CPL "
             "%u, CR0 0x%llx), instruction bytes: %s",
@@ -189,8 +187,8 @@ static void vcpu_handle_pio(struct vcpu *v)
     bool write = run->io.direction == KVM_EXIT_IO_OUT;
     for (uint32_t i = 0; i < run->io.count; i++) {
         uint8_t *d = data + (size_t)i * run->io.size;
-        if (io_bus_access(&v->vm->pio, run->io.port, d, run->io.size,
-                          write) == 0)
+        if (io_bus_access(&v->vm->pio, run->io.port, d, run->io.size, write) ==
+            0)
             continue;
         if (!write)
             memset(d, 0xff, run->io.size);
@@ -270,8 +268,7 @@ static void *vcpu_thread(void *arg)
             int e = errno;
             if (e == EINTR || e == EAGAIN) {
                 v->st.intr++;
-                __atomic_store_n(&v->run->immediate_exit, 0,
-                                 __ATOMIC_SEQ_CST);
+                __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
                 continue;
             }
             log_err("vcpu%u: KVM_RUN: %s", v->id, strerror(e));
@@ -327,8 +324,7 @@ void vcpu_stats_print(const struct vcpu *v, FILE *f)
     fprintf(f,
             "vcpu%u: runs %" PRIu64 " pio %" PRIu64 " mmio %" PRIu64
             " intr %" PRIu64 " other %" PRIu64 "\n",
-            v->id, v->st.runs, v->st.pio, v->st.mmio, v->st.intr,
-            v->st.other);
+            v->id, v->st.runs, v->st.pio, v->st.mmio, v->st.intr, v->st.other);
     /* The busiest ports, most exits first (a short selection sort on a
      * copy: this runs once, at exit). */
     if (!v->st.pio)

@@ -20,8 +20,8 @@ struct kvm_run;
 
 /* kvmini's exit statuses besides the guest's own (see docs/kvmini.1). */
 #define KVMINI_EXIT_OK 0
-#define KVMINI_EXIT_ERROR 1       /* bad input or setup failure */
-#define KVMINI_EXIT_VM_FAILED 2   /* KVM could not run the guest */
+#define KVMINI_EXIT_ERROR 1        /* bad input or setup failure */
+#define KVMINI_EXIT_VM_FAILED 2    /* KVM could not run the guest */
 #define KVMINI_EXIT_TRIPLE_FAULT 3 /* guest shutdown (triple fault) */
 
 /* Port-I/O exits per port, to show where exits go (--stats). */
@@ -32,10 +32,10 @@ struct vcpu_port_count {
 };
 
 struct vcpu_stats {
-    uint64_t runs;   /* KVM_RUN returns */
-    uint64_t pio;    /* port I/O exits */
-    uint64_t mmio;   /* MMIO exits */
-    uint64_t intr;   /* EINTR / KVM_EXIT_INTR */
+    uint64_t runs; /* KVM_RUN returns */
+    uint64_t pio;  /* port I/O exits */
+    uint64_t mmio; /* MMIO exits */
+    uint64_t intr; /* EINTR / KVM_EXIT_INTR */
     uint64_t other;
     struct vcpu_port_count ports[VCPU_PORT_SLOTS];
     uint64_t ports_untracked; /* exits on ports beyond the table */

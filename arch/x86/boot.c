@@ -45,8 +45,9 @@ int boot_load(const struct gmem *mem, const struct bzimage *bz,
     uint64_t low_end = e820_low_ram(cfg->ram_size);
 
     if (boot_place_kernel(bz, low_end, &out->kernel_addr) < 0)
-        return boot_fail(why, "guest RAM too small for this kernel "
-                              "(needs its init_size above 1 MiB); raise -m",
+        return boot_fail(why,
+                         "guest RAM too small for this kernel "
+                         "(needs its init_size above 1 MiB); raise -m",
                          -ENOMEM);
     out->kernel_end = out->kernel_addr + bz->init_size;
     out->entry = out->kernel_addr + 0x200;
@@ -58,8 +59,9 @@ int boot_load(const struct gmem *mem, const struct bzimage *bz,
     if (cmax > LAYOUT_CMDLINE_MAX - 1)
         cmax = LAYOUT_CMDLINE_MAX - 1;
     if (clen > cmax)
-        return boot_fail(why, "kernel command line longer than this kernel "
-                              "accepts (its cmdline_size)",
+        return boot_fail(why,
+                         "kernel command line longer than this kernel "
+                         "accepts (its cmdline_size)",
                          -E2BIG);
     out->cmdline_addr = LAYOUT_CMDLINE;
     if (gmem_write(mem, LAYOUT_CMDLINE, cfg->cmdline, clen + 1) < 0)
@@ -71,13 +73,13 @@ int boot_load(const struct gmem *mem, const struct bzimage *bz,
         if (bz->initrd_addr_max && (uint64_t)bz->initrd_addr_max + 1 < top)
             top = (uint64_t)bz->initrd_addr_max + 1;
         if (cfg->initrd_len > top || (top - cfg->initrd_len) < out->kernel_end)
-            return boot_fail(why, "initrd too large for guest RAM (with the "
-                                  "kernel); raise -m",
+            return boot_fail(why,
+                             "initrd too large for guest RAM (with the "
+                             "kernel); raise -m",
                              -E2BIG);
         out->initrd_addr = (top - cfg->initrd_len) & PAGE_MASK_4K;
         if (out->initrd_addr < out->kernel_end ||
-            gmem_write(mem, out->initrd_addr, cfg->initrd,
-                       cfg->initrd_len) < 0)
+            gmem_write(mem, out->initrd_addr, cfg->initrd, cfg->initrd_len) < 0)
             return boot_fail(why, "initrd too large for guest RAM", -E2BIG);
     }
 

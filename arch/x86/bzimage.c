@@ -48,7 +48,10 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
     memset(bz, 0, sizeof(*bz));
     if (len == 0)
         return bz_fail(why, "empty file");
-    if (len >= 4 && memcmp(img, "\x7f" "ELF", 4) == 0)
+    if (len >= 4 && memcmp(img,
+                           "\x7f"
+                           "ELF",
+                           4) == 0)
         return bz_fail(why, "an ELF file, not a bzImage (use the "
                             "kernel's arch/x86/boot/bzImage)");
     if (len < 1024)

@@ -15,17 +15,17 @@
 struct bzimage {
     const uint8_t *image; /* the whole file */
     size_t image_len;
-    size_t setup_len;     /* (setup_sects + 1) * 512 */
+    size_t setup_len;      /* (setup_sects + 1) * 512 */
     const uint8_t *kernel; /* protected-mode part */
     size_t kernel_len;
     uint16_t version;
-    uint32_t init_size;   /* memory the kernel needs from its load address */
+    uint32_t init_size; /* memory the kernel needs from its load address */
     uint64_t pref_address;
     uint32_t kernel_alignment;
     uint32_t initrd_addr_max;
     uint32_t cmdline_size; /* max bytes excluding the NUL */
     bool relocatable;
-    size_t hdr_len;       /* bytes of setup header from 0x1f1 */
+    size_t hdr_len; /* bytes of setup header from 0x1f1 */
 };
 
 /*

@@ -46,7 +46,7 @@ static int cpu_ioctl(struct vcpu *v, unsigned long req, void *arg,
 }
 
 #define CPUID_KVM_BASE 0x40000000u
-#define CPUID_TIMING 0x40000010u /* eax TSC kHz, ebx APIC bus kHz */
+#define CPUID_TIMING 0x40000010u  /* eax TSC kHz, ebx APIC bus kHz */
 #define KVM_APIC_BUS_KHZ 1000000u /* KVM's APIC timer ticks at 1 GHz */
 
 /*
@@ -82,8 +82,8 @@ static void cpu_patch_cpuid(struct kvm_cpuid2 *c, unsigned id, unsigned n)
         struct kvm_cpuid_entry2 *e = &c->entries[i];
         switch (e->function) {
         case 1:
-            e->ebx = (e->ebx & 0x0000ffffu) | (id << 24) |
-                     ((n > 1 ? n : 1) << 16);
+            e->ebx =
+                (e->ebx & 0x0000ffffu) | (id << 24) | ((n > 1 ? n : 1) << 16);
             if (n > 1)
                 e->edx |= CPUID_1_EDX_HTT;
             e->ecx |= CPUID_1_ECX_HYPERVISOR;
@@ -186,10 +186,8 @@ int cpu_setup_boot(struct kvm_vm *vm, struct vcpu *v, uint64_t entry,
                    uint64_t zero_page)
 {
     static const uint64_t gdt[4] = {
-        0,
-        0,
-        0x00af9b000000ffffULL, /* 0x10: 64-bit code */
-        0x00cf93000000ffffULL, /* 0x18: flat data */
+        0, 0, 0x00af9b000000ffffULL, /* 0x10: 64-bit code */
+        0x00cf93000000ffffULL,       /* 0x18: flat data */
     };
     if (gmem_write(&vm->mem, LAYOUT_BOOT_GDT, gdt, sizeof(gdt)) < 0 ||
         cpu_write_page_tables(&vm->mem) < 0)
@@ -214,7 +212,7 @@ int cpu_setup_boot(struct kvm_vm *vm, struct vcpu *v, uint64_t entry,
     if (r)
         return r;
 
-    struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+    struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
     r = cpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
     if (r)
         return r;

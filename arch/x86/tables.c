@@ -22,8 +22,7 @@ int tables_describe(struct machine *m, const struct boot_info *bi,
 }
 
 int tables_install(const struct gmem *mem, const struct machine *m,
-                   const struct boot_info *bi,
-                   const struct tables_config *cfg)
+                   const struct boot_info *bi, const struct tables_config *cfg)
 {
     void *p = gmem_ptr(mem, LAYOUT_MPTABLE, LAYOUT_MPTABLE_MAX);
     if (!p)

@@ -26,7 +26,6 @@ int tables_describe(struct machine *m, const struct boot_info *bi,
 
 /* Write the tables into guest RAM and update the zero page. */
 int tables_install(const struct gmem *mem, const struct machine *m,
-                   const struct boot_info *bi,
-                   const struct tables_config *cfg);
+                   const struct boot_info *bi, const struct tables_config *cfg);
 
 #endif

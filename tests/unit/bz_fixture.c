@@ -40,14 +40,14 @@ uint8_t *bz_fixture_make(const struct bz_spec *spec, size_t *len)
     b[0x1f1] = sects;
     wr32(b + 0x1f4, s.kernel_len / 16);
     wr16(b + 0x1fe, 0xaa55);
-    b[0x200] = 0xeb;            /* jmp short over the header ... */
-    b[0x201] = 0x268 - 0x202;   /* ... which ends at 0x268 */
+    b[0x200] = 0xeb;          /* jmp short over the header ... */
+    b[0x201] = 0x268 - 0x202; /* ... which ends at 0x268 */
     memcpy(b + 0x202, "HdrS", 4);
     wr16(b + 0x206, s.version);
-    b[0x211] = 0x01;            /* LOADED_HIGH */
-    wr32(b + 0x214, 0x100000);  /* code32_start */
+    b[0x211] = 0x01;           /* LOADED_HIGH */
+    wr32(b + 0x214, 0x100000); /* code32_start */
     wr32(b + 0x22c, s.initrd_addr_max);
-    wr32(b + 0x230, 0x200000);  /* kernel_alignment */
+    wr32(b + 0x230, 0x200000); /* kernel_alignment */
     b[0x234] = s.relocatable;
     b[0x236] = s.xloadflags ? s.xloadflags : 0x01; /* XLF_KERNEL_64 */
     wr32(b + 0x238, s.cmdline_size);

@@ -17,7 +17,7 @@ static int tap_n, tap_fail;
         printf(__VA_ARGS__);                                                   \
         printf("\n");                                                          \
         if (!ok_)                                                              \
-            printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
+            printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
         fflush(stdout);                                                        \
     } while (0)
 

@@ -36,8 +36,7 @@ static void guest_fini(struct guest *g)
 }
 
 static int load(struct guest *g, const struct bz_spec *spec,
-                struct boot_config *cfg, struct boot_info *bi,
-                const char **why)
+                struct boot_config *cfg, struct boot_info *bi, const char **why)
 {
     size_t len;
     uint8_t *img = bz_fixture_make(spec, &len);
@@ -55,12 +54,12 @@ static void test_basic(void)
     guest_init(&g, 64 << 20);
     static uint8_t initrd[3 * 4096 + 5];
     memset(initrd, 0x5a, sizeof(initrd));
-    struct bz_spec spec = { .pref_address = 0x100000 };
-    struct boot_config cfg = { .initrd = initrd,
-                               .initrd_len = sizeof(initrd),
-                               .cmdline = "console=ttyS0 x=\"a b\"",
-                               .ram_size = g.size,
-                               .acpi_rsdp = 0xe0000 };
+    struct bz_spec spec = {.pref_address = 0x100000};
+    struct boot_config cfg = {.initrd = initrd,
+                              .initrd_len = sizeof(initrd),
+                              .cmdline = "console=ttyS0 x=\"a b\"",
+                              .ram_size = g.size,
+                              .acpi_rsdp = 0xe0000};
     struct boot_info bi;
     const char *why = "";
     CHECK(load(&g, &spec, &cfg, &bi, &why) == 0, "load: %s", why);
@@ -70,8 +69,7 @@ static void test_basic(void)
               g.ram[0x100000 + 1] == (uint8_t)((5 * 512 + 1) * 7),
           "protected-mode part copied");
     struct boot_params *bp = (void *)(g.ram + LAYOUT_ZERO_PAGE);
-    CHECK(memcmp(&bp->hdr.header, "HdrS", 4) == 0 &&
-              bp->hdr.version == 0x020f,
+    CHECK(memcmp(&bp->hdr.header, "HdrS", 4) == 0 && bp->hdr.version == 0x020f,
           "setup header copied into the zero page");
     CHECK(bp->hdr.type_of_loader == 0xff, "type_of_loader set");
     CHECK(bp->hdr.cmd_line_ptr == LAYOUT_CMDLINE &&
@@ -98,16 +96,15 @@ static void test_limits(void)
 {
     struct guest g;
     guest_init(&g, 16 << 20);
-    struct bz_spec spec = { .pref_address = 0x1000000 };
-    struct boot_config cfg = { .cmdline = "", .ram_size = g.size };
+    struct bz_spec spec = {.pref_address = 0x1000000};
+    struct boot_config cfg = {.cmdline = "", .ram_size = g.size};
     struct boot_info bi;
     const char *why = "";
     CHECK(load(&g, &spec, &cfg, &bi, &why) == -ENOMEM &&
               strstr(why, "RAM too small"),
           "non-relocatable kernel above RAM refused: %s", why);
     spec.relocatable = 1;
-    CHECK(load(&g, &spec, &cfg, &bi, &why) == 0 &&
-              bi.kernel_addr == 0x200000,
+    CHECK(load(&g, &spec, &cfg, &bi, &why) == 0 && bi.kernel_addr == 0x200000,
           "relocatable kernel placed at the first aligned address");
 
     static uint8_t big[14 << 20];
@@ -118,8 +115,8 @@ static void test_limits(void)
           "initrd that would overlap the kernel refused: %s", why);
     cfg.initrd_len = 0;
 
-    struct bz_spec lim = { .pref_address = 0x100000, .initrd_addr_max =
-                                                         0x7fffff };
+    struct bz_spec lim = {.pref_address = 0x100000,
+                          .initrd_addr_max = 0x7fffff};
     cfg.initrd = big;
     cfg.initrd_len = 4096;
     CHECK(load(&g, &lim, &cfg, &bi, &why) == 0 &&
@@ -146,11 +143,11 @@ static void test_high_ram(void)
     struct guest g;
     guest_init(&g, 5ULL << 30);
     static uint8_t initrd[8192];
-    struct bz_spec spec = { .pref_address = 0x1000000 };
-    struct boot_config cfg = { .initrd = initrd,
-                               .initrd_len = sizeof(initrd),
-                               .cmdline = "",
-                               .ram_size = g.size };
+    struct bz_spec spec = {.pref_address = 0x1000000};
+    struct boot_config cfg = {.initrd = initrd,
+                              .initrd_len = sizeof(initrd),
+                              .cmdline = "",
+                              .ram_size = g.size};
     struct boot_info bi;
     const char *why = "";
     CHECK(load(&g, &spec, &cfg, &bi, &why) == 0, "5G guest loads");

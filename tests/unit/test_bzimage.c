@@ -51,8 +51,7 @@ static void check_real(const char *path)
     memcpy(c, b, len);
     c[0x236] &= ~1;
     check_refused("real image without XLF_KERNEL_64", c, len, "64-bit");
-    check_refused("real image truncated", b, bz.setup_len + 1000,
-                  "truncated");
+    check_refused("real image truncated", b, bz.setup_len + 1000, "truncated");
     check_refused("real image cut in the setup", b, 1500, "truncated");
     free(c);
     free(b);
@@ -61,7 +60,7 @@ static void check_real(const char *path)
 int main(void)
 {
     size_t len;
-    struct bz_spec spec = { 0 };
+    struct bz_spec spec = {0};
     uint8_t *b = bz_fixture_make(&spec, &len);
     struct bzimage bz;
     const char *why = "";
@@ -75,7 +74,7 @@ int main(void)
 
     check_refused("empty file", b, 0, "empty");
     check_refused("short file", b, 600, "too short");
-    static const uint8_t elf[2048] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+    static const uint8_t elf[2048] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
     check_refused("ELF", elf, sizeof(elf), "ELF");
     uint8_t *rnd = malloc(len);
     srand(42);
@@ -85,19 +84,19 @@ int main(void)
     free(rnd);
     check_refused("truncated kernel", b, len - 16, "truncated");
 
-    struct bz_spec old = { .version = 0x0205 };
+    struct bz_spec old = {.version = 0x0205};
     uint8_t *o = bz_fixture_make(&old, &len);
     check_refused("protocol 2.05", o, len, "older than 2.06");
     free(o);
-    struct bz_spec v209 = { .version = 0x0209 };
+    struct bz_spec v209 = {.version = 0x0209};
     o = bz_fixture_make(&v209, &len);
     check_refused("protocol 2.09 (no 64-bit entry)", o, len, "64-bit");
     free(o);
-    struct bz_spec x32 = { .xloadflags = 0x2 };
+    struct bz_spec x32 = {.xloadflags = 0x2};
     o = bz_fixture_make(&x32, &len);
     check_refused("no XLF_KERNEL_64", o, len, "64-bit");
     free(o);
-    struct bz_spec small = { .init_size = 1024 };
+    struct bz_spec small = {.init_size = 1024};
     o = bz_fixture_make(&small, &len);
     check_refused("init_size < kernel", o, len, "init_size");
     free(o);

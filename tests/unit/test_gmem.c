@@ -10,10 +10,9 @@
 int main(void)
 {
     static uint8_t lo[4096], hi[8192];
-    struct gmem m = { 0 };
+    struct gmem m = {0};
     CHECK(gmem_add(&m, 0x1000, sizeof(lo), lo) == 0, "add low region");
-    CHECK(gmem_add(&m, 0x100000000ULL, sizeof(hi), hi) == 0,
-          "add high region");
+    CHECK(gmem_add(&m, 0x100000000ULL, sizeof(hi), hi) == 0, "add high region");
     CHECK(gmem_add(&m, 0x1800, 16, lo) == -EINVAL, "overlap refused");
     CHECK(gmem_add(&m, UINT64_MAX - 10, 100, lo) == -EINVAL,
           "wrapping region refused");

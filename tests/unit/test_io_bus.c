@@ -29,8 +29,8 @@ static int rec_fn(void *opaque, uint64_t off, void *data, uint32_t len,
 
 int main(void)
 {
-    struct io_bus b = { 0 };
-    struct rec a = { 0 }, c = { 0 };
+    struct io_bus b = {0};
+    struct rec a = {0}, c = {0};
     CHECK(io_bus_add(&b, 0x3f8, 8, rec_fn, &a) == 0, "add uart");
     CHECK(io_bus_add(&b, 0x3fc, 8, rec_fn, &c) == -EEXIST, "overlap");
     CHECK(io_bus_add(&b, 0x400, 0, rec_fn, &c) == -EINVAL, "zero length");
@@ -42,13 +42,12 @@ int main(void)
     CHECK(io_bus_access(&b, 0x3fd, &d, 1, false) == 0 && a.off == 5 &&
               a.len == 1 && !a.write && (d & 0xff) == 0xab,
           "read dispatched with offset");
-    CHECK(io_bus_access(&b, 0xd00001fc, &d, 4, true) == 0 &&
-              c.off == 0x1fc && c.write,
+    CHECK(io_bus_access(&b, 0xd00001fc, &d, 4, true) == 0 && c.off == 0x1fc &&
+              c.write,
           "mmio write at window end");
     CHECK(io_bus_access(&b, 0xd00001fe, &d, 4, true) == -ENOENT,
           "access straddling the end is unclaimed");
-    CHECK(io_bus_access(&b, 0x3f7, &d, 1, false) == -ENOENT,
-          "unclaimed port");
+    CHECK(io_bus_access(&b, 0x3f7, &d, 1, false) == -ENOENT, "unclaimed port");
     CHECK(io_bus_access(&b, UINT64_MAX, &d, 4, false) == -ENOENT,
           "top of address space");
     for (int i = 0; i < IO_BUS_MAX; i++)

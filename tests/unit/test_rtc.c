@@ -33,8 +33,7 @@ int main(void)
           "register A: update-in-progress never set");
     CHECK(rd(&r, 0x0b) == 0x02, "register B: 24-hour BCD");
     CHECK(rd(&r, 0x0d) == 0x80, "register D: valid time");
-    CHECK(rd(&r, 0x00) == 0x59 && rd(&r, 0x02) == 0x29 &&
-              rd(&r, 0x04) == 0x08,
+    CHECK(rd(&r, 0x00) == 0x59 && rd(&r, 0x02) == 0x29 && rd(&r, 0x04) == 0x08,
           "time of day in BCD: 08:29:59");
     CHECK(rd(&r, 0x07) == 0x22 && rd(&r, 0x08) == 0x11 &&
               rd(&r, 0x09) == 0x26 && rd(&r, 0x32) == 0x20,

@@ -39,7 +39,7 @@ int main(void)
     if (pipe(p) < 0)
         return 1;
     fcntl(p[0], F_SETFL, O_NONBLOCK);
-    struct fake_irq irq = { .line = { .set_level = fake_set_level } };
+    struct fake_irq irq = {.line = {.set_level = fake_set_level}};
     struct serial s;
     CHECK(serial_init(&s, p[1], &irq.line) == 0, "init");
 
@@ -48,7 +48,7 @@ int main(void)
         CHECK(rd(&s, 5) & 0x20, "THR empty before '%c'", *c == '\n' ? 'n' : *c);
         wr(&s, 0, *c);
     }
-    char out[8] = { 0 };
+    char out[8] = {0};
     CHECK(read(p[0], out, sizeof(out)) == 3 && !strcmp(out, msg),
           "bytes reach the output fd");
 
@@ -56,8 +56,7 @@ int main(void)
     wr(&s, 1, 0x02); /* ETBEI */
     CHECK(irq.level == 1 && (rd(&s, 2) & 0x0f) == 0x02,
           "enabling THRI raises it; IIR reports THRE");
-    CHECK(irq.level == 0 && rd(&s, 2) == 0x01,
-          "reading IIR acknowledged THRE");
+    CHECK(irq.level == 0 && rd(&s, 2) == 0x01, "reading IIR acknowledged THRE");
     wr(&s, 0, 'x');
     CHECK(irq.level == 1, "transmit raises THRE again");
     rd(&s, 2);
@@ -71,7 +70,7 @@ int main(void)
     CHECK(serial_rx_room(&s, 1) == 0 && irq.level == 1 &&
               (rd(&s, 2) & 0x0f) == 0x04,
           "FIFO full, RX interrupt");
-    struct pollfd pf = { .fd = s.rx_space_fd, .events = POLLIN };
+    struct pollfd pf = {.fd = s.rx_space_fd, .events = POLLIN};
     CHECK(poll(&pf, 1, 0) == 0, "no space event while full");
     CHECK(rd(&s, 0) == 'k', "guest reads a byte");
     CHECK(poll(&pf, 1, 0) == 1 && serial_rx_room(&s, 0) == 1,

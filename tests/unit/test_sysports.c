@@ -32,14 +32,14 @@ static void out8(struct io_bus *b, uint16_t port, uint8_t v)
 
 int main(void)
 {
-    struct io_bus bus = { 0 };
-    struct stops st = { 0 };
-    struct sysports sp = { .stop = on_stop, .ctx = &st };
-    struct sysports_config cfg = { .exit_port = 0xf4,
-                                   .sleep_port = 0x600,
-                                   .sleep_status_port = 0x601,
-                                   .sleep_s5 = 0x34,
-                                   .sleep_mask = 0x3c };
+    struct io_bus bus = {0};
+    struct stops st = {0};
+    struct sysports sp = {.stop = on_stop, .ctx = &st};
+    struct sysports_config cfg = {.exit_port = 0xf4,
+                                  .sleep_port = 0x600,
+                                  .sleep_status_port = 0x601,
+                                  .sleep_s5 = 0x34,
+                                  .sleep_mask = 0x3c};
     CHECK(sysports_register(&sp, &bus, &cfg) == 0, "register");
 
     uint8_t status = in8(&bus, 0x64);
@@ -69,8 +69,8 @@ int main(void)
     out8(&bus, 0x80, 0x12);
     CHECK(st.n == 3 && in8(&bus, 0x80) == 0xff, "POST port is inert");
 
-    struct io_bus nb = { 0 };
-    struct sysports_config noacpi = { .exit_port = 0xf4 };
+    struct io_bus nb = {0};
+    struct sysports_config noacpi = {.exit_port = 0xf4};
     CHECK(sysports_register(&sp, &nb, &noacpi) == 0, "register without ACPI");
     uint8_t v = 0x34;
     CHECK(io_bus_access(&nb, 0x600, &v, 1, true) < 0,
