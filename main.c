@@ -771,7 +771,9 @@ static int cmd_run(int argc, char **argv)
         log_err("signal setup failed");
         goto out;
     }
-    if (kvm_create_vm(k) < 0 || kvm_setup_ram(k, vm->opt.ram) < 0 ||
+    if (kvm_create_vm(k) < 0 ||
+        kvm_setup_ram(k, vm->opt.ram, e820_low_ram(vm->opt.ram),
+                      LAYOUT_HIGH_RAM) < 0 ||
         vm_setup_devices(vm) < 0 || vm_load_guest(vm) < 0)
         goto out;
 

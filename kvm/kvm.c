@@ -130,7 +130,8 @@ err:;
     return -e;
 }
 
-int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size)
+int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size, uint64_t low_size,
+                  uint64_t high_gpa)
 {
     void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -144,12 +145,11 @@ int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size)
     vm->ram_size = ram_size;
     madvise(p, ram_size, MADV_MERGEABLE);
 
-    uint64_t low = ram_size < LAYOUT_MMIO_HOLE ? ram_size : LAYOUT_MMIO_HOLE;
     struct {
         uint64_t gpa, size, off;
     } slots[2] = {
-        {0, low, 0},
-        {LAYOUT_HIGH_RAM, ram_size - low, low},
+        {0, low_size, 0},
+        {high_gpa, ram_size - low_size, low_size},
     };
     for (unsigned i = 0; i < 2; i++) {
         if (!slots[i].size)

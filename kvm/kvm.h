@@ -48,9 +48,11 @@ int kvm_open(struct kvm_vm *vm, const char *path);
 /* Create the VM: in-kernel irqchip, PIT, TSS/identity map addresses. */
 int kvm_create_vm(struct kvm_vm *vm);
 
-/* Allocate guest RAM (mmap) and register it; RAM beyond the 32-bit MMIO
- * hole goes above 4 GiB. */
-int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size);
+/* Allocate ram_size bytes of guest RAM (one mmap) and register it in two
+ * slots: [0, low_size) and the rest at high_gpa. The split is the
+ * machine's (arch/x86 e820_low_ram()), not KVM's. */
+int kvm_setup_ram(struct kvm_vm *vm, uint64_t ram_size, uint64_t low_size,
+                  uint64_t high_gpa);
 
 /* Drive an interrupt pin (KVM_IRQ_LINE). */
 int kvm_irq_set(struct kvm_vm *vm, uint32_t gsi, int level);
