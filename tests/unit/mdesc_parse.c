@@ -3,6 +3,7 @@
 #include <libfdt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "tests/unit/mdesc_parse.h"
@@ -157,22 +158,32 @@ static bool mdv_field(const char *line, const char *key, uint64_t *val)
     return true;
 }
 
+/* Copy the next line of *text into buf (NUL-terminated, cut to fit) and
+ * advance *text; false at the end. */
+static bool mdv_next_line(const char **text, char *buf, size_t cap)
+{
+    const char *line = *text;
+    if (!line || !*line)
+        return false;
+    const char *nl = strchr(line, '\n');
+    size_t n = nl ? (size_t)(nl - line) : strlen(line);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    *text = nl ? nl + 1 : NULL;
+    return true;
+}
+
 int mdv_parse_madt_dsl(const char *text, struct mdesc_view *v)
 {
     const char *line = text;
     int type = -1;
     uint64_t x, pending_id = 0;
 
-    while (line && *line) {
-        const char *nl = strchr(line, '\n');
-        char buf[256];
-        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+    char buf[256];
 
-        if (n >= sizeof(buf))
-            n = sizeof(buf) - 1;
-        memcpy(buf, line, n);
-        buf[n] = '\0';
-        line = nl ? nl + 1 : NULL;
+    while (mdv_next_line(&line, buf, sizeof(buf))) {
 
         if (mdv_field(buf, "Subtable Type", &x)) {
             type = (int)x;
@@ -275,16 +286,9 @@ int mdv_parse_dsdt_dsl(const char *text, struct mdesc_view *v)
     struct mdv_win w = { 0 };
     int kind = 0;
 
-    while (line && *line) {
-        const char *nl = strchr(line, '\n');
-        char buf[512];
-        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+    char buf[512];
 
-        if (n >= sizeof(buf))
-            n = sizeof(buf) - 1;
-        memcpy(buf, line, n);
-        buf[n] = '\0';
-        line = nl ? nl + 1 : NULL;
+    while (mdv_next_line(&line, buf, sizeof(buf))) {
         /* skip the "// _HID: Hardware ID" style trailing comments */
         if (strstr(buf, "/*") == buf || strstr(buf, " * ") == buf)
             continue;
