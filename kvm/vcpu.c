@@ -219,10 +219,16 @@ static bool vcpu_handle_exit(struct vcpu *v)
     case KVM_EXIT_IO:
         v->st.pio++;
         vcpu_count_port(&v->st, run->io.port);
+        log_cat_rl(LOG_CAT_KVM, "vcpu%u: exit io %s port 0x%x size %u count %u",
+                   v->id, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+                   run->io.port, run->io.size, run->io.count);
         vcpu_handle_pio(v);
         return true;
     case KVM_EXIT_MMIO:
         v->st.mmio++;
+        log_cat_rl(LOG_CAT_KVM, "vcpu%u: exit mmio %s 0x%llx len %u", v->id,
+                   run->mmio.is_write ? "write" : "read",
+                   (unsigned long long)run->mmio.phys_addr, run->mmio.len);
         vcpu_handle_mmio(v);
         return true;
     case KVM_EXIT_INTR:

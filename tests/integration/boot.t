@@ -11,6 +11,12 @@ for c in 1 2; do
     check "-c $c: MP table and MADT describe $c CPUs" \
         has cpus$c "^tg: cpus described=$c online=$c"
 done
+run_vm 60 debugkvm -k "$GUEST" --debug kvm
+check "--debug kvm logs exits to userspace (rate-limited)" \
+    grep -q '^kvmini: vcpu: vcpu0: exit io out port 0x3f8 size 1 count 1$' \
+    "$TMP/debugkvm.err"
+check "--debug kvm is rate-limited: far fewer lines than the ~1700 exits" \
+    test "$(grep -c ': exit ' "$TMP/debugkvm.err")" -lt 400
 check "TSC frequency offered in CPUID leaf 0x40000010 (no calibration)" \
     has cpus1 '^tg: tsc khz=[1-9][0-9]* src=cpuid'
 
