@@ -11,6 +11,14 @@ for c in 1 2; do
     check "-c $c: MP table and MADT describe $c CPUs" \
         has cpus$c "^tg: cpus described=$c online=$c"
 done
+run_vm 60 stats -k "$GUEST" -c 2 --stats
+check "--stats: one exit line per vCPU" \
+    test "$(grep -c '^vcpu[01]: runs [0-9]* pio [0-9]* mmio' "$TMP/stats.err")" -eq 2
+check "--stats: busiest ports, the UART data port first" \
+    grep -Eq '^vcpu0: pio by port: 0x3f[8d]=[0-9]+ 0x3f[8d]=[0-9]+ ' "$TMP/stats.err"
+check "--stats: serial byte counts match what the guest printed" \
+    test "$(sed -n 's/^serial: tx \([0-9]*\) rx 0$/\1/p' "$TMP/stats.err")" \
+        -eq "$(wc -c <"$TMP/stats.out")"
 run_vm 60 debugkvm -k "$GUEST" --debug kvm
 check "--debug kvm logs exits to userspace (rate-limited)" \
     grep -q '^kvmini: vcpu: vcpu0: exit io out port 0x3f8 size 1 count 1$' \
