@@ -28,6 +28,7 @@
 #include "arch/x86/machine.h"
 #include "arch/x86/tables.h"
 #include "hw/file.h"
+#include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
@@ -49,7 +50,7 @@ struct options {
     const char *kernel, *initrd, *cmdline, *name, *kvm_dev;
     const char *dump_dtb, *dump_acpi;
     uint64_t ram;
-    unsigned cpus;
+    uint32_t cpus;
     enum console_kind console;
     bool console_legacy; /* virtio-mmio Version 1 for old kernels */
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
@@ -124,59 +125,6 @@ static void usage(FILE *f)
             "power-off), 1 bad input or setup error, 2 KVM could not run "
             "the guest, 3 triple fault, 128+N signal N.\n",
             (unsigned)LAYOUT_EXIT_PORT);
-}
-
-/* "512M", "3G", "65536K", "64" (MiB). 0 on success. */
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-' || *s == '+')
-        return -EINVAL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -EINVAL;
-    unsigned shift = 20;
-    if (*end) {
-        switch (*end | 0x20) {
-        case 'k':
-            shift = 10;
-            break;
-        case 'm':
-            shift = 20;
-            break;
-        case 'g':
-            shift = 30;
-            break;
-        case 't':
-            shift = 40;
-            break;
-        default:
-            return -EINVAL;
-        }
-        end++;
-        if (!strcmp(end, "iB") || !strcmp(end, "B"))
-            end += strlen(end);
-        if (*end)
-            return -EINVAL;
-    }
-    if (v > (UINT64_MAX >> shift))
-        return -ERANGE;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
-static int parse_uint(const char *s, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-' || *s == '+')
-        return -EINVAL;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v > 0xffff)
-        return -EINVAL;
-    *out = (unsigned)v;
-    return 0;
 }
 
 static bool name_ok(const char *n)
@@ -267,13 +215,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->cmdline = optarg;
             break;
         case 'm':
-            if (parse_size(optarg, &o->ram) < 0) {
+            if (kvopt_parse_size(optarg, 20, &o->ram) < 0) {
                 log_err("-m %s: not a size; use e.g. 512M or 2G", optarg);
                 return -EINVAL;
             }
             break;
         case 'c':
-            if (parse_uint(optarg, &o->cpus) < 0 || o->cpus == 0) {
+            if (kvopt_parse_u32(optarg, 1, 0xffff, &o->cpus) < 0) {
                 log_err("-c %s: the number of vCPUs must be a whole number "
                         "of at least 1",
                         optarg);
