@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-blk checks the command line asks for (blk=MODE[,OPT...] for
+ * every disk, blk.vdX=... for one; vda, vdb, ... in device order) and
+ * the shell's `blk` command. Nothing touches a disk unless its word says
+ * so; only the write modes (rwtest, durable, fill) write, and only there.
+ * blkcheck.c parses and reports, blkmodes.c runs the modes.
+ */
+#ifndef TG_BLKCHECK_H
+#define TG_BLKCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest/blkpat.h"
+#include "guest/vblk.h"
+
+#define BLK_DISKS_MAX 8
+#define BLK_BUF_SECTORS 2048 /* 1 MiB of data buffers */
+#define BLK_OPS_MAX 256      /* requests one pass may issue */
+#define BLK_CHUNKS_MAX 64
+#define BLK_SERIAL_MAX VBLK_ID_BYTES
+
+enum blk_mode {
+    BLK_NONE,
+    BLK_INFO,
+    BLK_READ,
+    BLK_RWTEST,
+    BLK_RO,
+    BLK_DURABLE,
+    BLK_FILL
+};
+
+/* What the command line asks of one disk. */
+struct blk_plan {
+    enum blk_mode mode;
+    uint64_t seed;
+    bool has_seed, any_discard, has_len;
+    uint32_t count, len; /* chunks, and sectors a chunk */
+    bool has_serial, has_sectors, has_queues;
+    char serial[BLK_SERIAL_MAX + 1];
+    uint64_t sectors;
+    uint32_t queues;
+};
+
+/*
+ * The sampled chunks of a disk: `count` chunks of `len` sectors, chunk k
+ * at k * stride for k < count - 1 and the last one at `last` (the end of
+ * the disk, rounded down to the block size).
+ */
+struct blk_layout {
+    uint64_t count, len, stride, last;
+};
+
+/* One request of a pass, with its own segment list. */
+struct blk_op {
+    struct vblk_io io;
+    struct vq_seg seg[VBLK_SEGS_MAX];
+    uint16_t chunk; /* of the layout, for reports */
+    uint8_t status;
+};
+
+struct blkset {
+    struct vblk disk[BLK_DISKS_MAX]; /* page-aligned rings first */
+    uint8_t buf[BLK_BUF_SECTORS * VBLK_SECTOR] __attribute__((aligned(4096)));
+    struct blk_op ops[BLK_OPS_MAX];
+    struct blkpat_job jobs[BLK_CHUNKS_MAX];
+    struct vdev *dev[BLK_DISKS_MAX];
+    bool tried[BLK_DISKS_MAX]; /* vblk_start() called (it may have failed) */
+    unsigned n;                /* virtio-blk devices, in device order */
+};
+
+struct tg;
+
+/* True if the command line has a blk= or blk.vdX= word. */
+bool blk_wanted(const struct tg *tg);
+/* Runs what the blk words ask, one disk after the other. */
+void blk_checks(struct tg *tg);
+/* Shell: "blk info [vdX]", "blk read [vdX] SECTOR", "blk stats". */
+void blk_cmd(struct tg *tg, const char *args, size_t len);
+
+/* blkmodes.c: one mode on a started disk; prints its check lines. */
+void blk_run_mode(struct tg *tg, struct blkset *bs, struct vblk *b,
+                  const struct blk_plan *p);
+/* "tg: check NAME ok|FAIL DISK DETAIL". */
+void blk_check(struct tg *tg, const char *name, const struct vblk *b, bool ok,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif
