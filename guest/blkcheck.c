@@ -374,20 +374,21 @@ static void dump_sector(const struct vblk *b, uint64_t sector, const uint8_t *p)
     }
 }
 
+/* One read of the logical block holding SECTOR; its 512 bytes shown. */
 static void cmd_read(struct tg *tg, struct blkset *bs, struct vblk *b,
                      const char *a, size_t len)
 {
-    uint8_t *p = bs->buf;
-    struct vq_seg seg = {p, VBLK_SECTOR, true};
+    uint32_t blk = vblk_block(b);
+    struct vq_seg seg = {bs->buf, blk * VBLK_SECTOR, true};
+    struct vblk_io io = {.type = VBLK_T_IN, .seg = &seg, .nseg = 1};
     uint64_t sector;
     uint8_t st;
-    struct vblk_io io = {.type = VBLK_T_IN, .seg = &seg, .nseg = 1};
 
     if (parse_u64(a, len, false, &sector)) {
         tg_printf("tg: error usage: blk read [vdX] SECTOR\n");
         return;
     }
-    io.sector = sector;
+    io.sector = sector / blk * blk;
     if (vblk_run(b, tg, &io, &st)) {
         tg_printf("tg: blk %s read %lu FAIL %s\n", b->name, sector, b->why);
         return;
@@ -395,7 +396,7 @@ static void cmd_read(struct tg *tg, struct blkset *bs, struct vblk *b,
     tg_printf("tg: blk %s read %lu %s\n", b->name, sector,
               vblk_status_name(st));
     if (st == VBLK_S_OK)
-        dump_sector(b, sector, p);
+        dump_sector(b, sector, bs->buf + sector % blk * VBLK_SECTOR);
 }
 
 static void cmd_stats(struct blkset *bs)

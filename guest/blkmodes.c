@@ -31,12 +31,9 @@ struct pass {
 static int layout_make(const struct vblk *b, const struct blk_plan *p,
                        struct blk_layout *l)
 {
-    uint64_t a = 1, c = b->cfg.capacity, bsz = b->cfg.blk_size;
+    uint64_t a = vblk_block(b), c = b->cfg.capacity;
 
-    /* Chunks start and end on logical blocks. */
-    if (bsz > VBLK_SECTOR && bsz % VBLK_SECTOR == 0 && !(bsz & (bsz - 1)))
-        a = bsz / VBLK_SECTOR;
-    l->len = (p->len + a - 1) / a * a;
+    l->len = (p->len + a - 1) / a * a; /* chunks start and end on blocks */
     if (l->len > BLK_BUF_SECTORS || c < l->len)
         return -1;
     l->count = p->count;
@@ -63,9 +60,9 @@ static uint8_t *chunk_buf(struct blkset *bs, const struct blk_layout *l,
     return bs->buf + k * l->len * VBLK_SECTOR;
 }
 
-/* Sectors in segment g of a request of `total` sectors, by shape. */
-static uint32_t seg_sectors(enum shape sh, unsigned g, uint32_t total,
-                            unsigned segs)
+/* Blocks in segment g of a request of `total` blocks, by shape. */
+static uint32_t seg_blocks(enum shape sh, unsigned g, uint32_t total,
+                           unsigned segs)
 {
     if (sh == SH_INDIRECT)
         return total / segs ? total / segs : 1;
@@ -85,30 +82,36 @@ static unsigned seg_cap(const struct vblk *b)
     return segs;
 }
 
-/* Requests of `type` for nsect sectors from `sector` (data at buf), in
- * shape sh, within the device's limits (SIZE_MAX, SEG_MAX). */
+/*
+ * Requests of `type` for nsect sectors from `sector` (data at buf), in
+ * shape sh, within the device's limits (SIZE_MAX, SEG_MAX). Sizes are
+ * counted in logical blocks, so every request (not every buffer) starts
+ * and ends on one; sector and nsect are multiples of the block.
+ */
 static void add_io(struct pass *ps, uint32_t type, uint64_t sector,
                    uint8_t *buf, uint32_t nsect, enum shape sh, uint16_t chunk)
 {
     const struct vblk *b = ps->b;
-    uint32_t cap = b->cfg.size_max >= VBLK_SECTOR
-                       ? b->cfg.size_max / VBLK_SECTOR
-                       : (b->cfg.size_max ? 1 : nsect);
+    uint32_t a = vblk_block(b), blocks = nsect / a, done = 0;
+    uint32_t bsize = a * VBLK_SECTOR;
+    uint32_t cap = b->cfg.size_max >= bsize ? b->cfg.size_max / bsize
+                   : b->cfg.size_max        ? 1
+                                            : blocks;
     unsigned segs = seg_cap(b), g = 0;
-    uint32_t done = 0;
 
     if (sh == SH_SPLIT) {
-        uint32_t parts = nsect < SPLIT_PARTS ? nsect : SPLIT_PARTS;
+        uint32_t parts = blocks < SPLIT_PARTS ? blocks : SPLIT_PARTS;
 
         for (uint32_t i = 0; i < parts; i++) {
-            uint32_t from = nsect * i / parts, to = nsect * (i + 1) / parts;
+            uint32_t from = blocks * i / parts * a;
+            uint32_t to = blocks * (i + 1) / parts * a;
 
             add_io(ps, type, sector + from, buf + from * VBLK_SECTOR, to - from,
                    SH_ONE, chunk);
         }
         return;
     }
-    while (done < nsect) {
+    while (done < blocks) {
         struct blk_op *op;
         unsigned k = 0;
 
@@ -119,18 +122,18 @@ static void add_io(struct pass *ps, uint32_t type, uint64_t sector,
         op = &ps->bs->ops[ps->n++];
         op->io =
             (struct vblk_io){.type = type,
-                             .sector = sector + done,
+                             .sector = sector + (uint64_t)done * a,
                              .seg = op->seg,
                              .indirect = sh == SH_INDIRECT &&
                                          vblk_has(b, VIRTIO_F_INDIRECT_DESC)};
         op->chunk = chunk;
-        while (done < nsect && k < segs) {
-            uint32_t want = seg_sectors(sh, g++, nsect, segs);
+        while (done < blocks && k < segs) {
+            uint32_t want = seg_blocks(sh, g++, blocks, segs);
 
-            want = want < nsect - done ? want : nsect - done;
+            want = want < blocks - done ? want : blocks - done;
             want = want < cap ? want : cap;
-            op->seg[k++] = (struct vq_seg){buf + (uint64_t)done * VBLK_SECTOR,
-                                           want * VBLK_SECTOR, false};
+            op->seg[k++] = (struct vq_seg){buf + (uint64_t)done * bsize,
+                                           want * bsize, false};
             done += want;
         }
         op->io.nseg = k;
@@ -385,32 +388,36 @@ static void zero_and_discard(struct pass *ps, const struct blk_layout *l,
 
 /* Requests the device must refuse: past the end, straddling it, a
  * sector number whose byte offset overflows, and (rwtest) a write past
- * the end. */
+ * the end; each a whole number of logical blocks, so that only the
+ * range is wrong. */
 static void bounds(struct pass *ps, bool writes)
 {
     static const struct {
         const char *what;
-        uint32_t type, nsect;
-        int64_t from_end; /* sector = capacity + from_end; INT64_MIN: max */
+        uint32_t type, blocks;
+        int64_t from_end; /* in blocks from capacity; INT64_MIN: the top */
     } reqs[] = {
         {"past_end", VBLK_T_IN, 1, 0},
         {"straddle", VBLK_T_IN, 2, -1},
         {"overflow", VBLK_T_IN, 1, INT64_MIN},
         {"write_past_end", VBLK_T_OUT, 1, 0},
     };
+    uint64_t a = vblk_block(ps->b);
     char d[128];
     size_t n = 0;
     bool ok = true;
 
     for (size_t i = 0; i < ARRAY_SIZE(reqs) - !writes; i++) {
-        struct vq_seg seg = {ps->bs->buf, reqs[i].nsect * VBLK_SECTOR, false};
+        struct vq_seg seg = {
+            ps->bs->buf, (uint32_t)(reqs[i].blocks * a * VBLK_SECTOR), false};
         struct vblk_io io = {.type = reqs[i].type, .seg = &seg, .nseg = 1};
         uint8_t st = 0xff;
         int r;
 
-        io.sector = reqs[i].from_end == INT64_MIN
-                        ? ~0ULL
-                        : ps->b->cfg.capacity + (uint64_t)reqs[i].from_end;
+        io.sector =
+            reqs[i].from_end == INT64_MIN
+                ? ~0ULL / a * a
+                : ps->b->cfg.capacity / a * a + (uint64_t)reqs[i].from_end * a;
         r = vblk_run(ps->b, ps->tg, &io, &st);
         ok &= !r && st == VBLK_S_IOERR;
         n += (size_t)fmt(d + n, sizeof(d) - n, "%s%s=%s", n ? " " : "",
@@ -597,7 +604,8 @@ static void durable(struct pass *ps, const struct blk_layout *l,
  */
 static void fill(struct pass *ps, const struct blk_plan *p)
 {
-    uint64_t cap = ps->b->cfg.capacity, len = p->len, next = 0, written = 0;
+    uint64_t a = vblk_block(ps->b), len = (p->len + a - 1) / a * a;
+    uint64_t cap = ps->b->cfg.capacity, next = 0, written = 0;
     uint64_t err_at = ~0ULL;
     bool first_ok = false;
     const char *rb = "skipped";

@@ -4,8 +4,9 @@
 # options, for side-by-side runs; exits with the guest's own status.
 # usage: guest/run-qemu.sh [--tcg] [-c N] [-m SIZE] [-i INITRD] [-p CMDLINE]
 #                          [-k ELF] [-t SECONDS] [--legacy]
-#                          [-d PATH[,ro][,serial=ID][,queues=N]]...
+#                          [-d PATH[,ro][,serial=ID][,queues=N][,bs=N]]...
 # -d adds a virtio-blk-device on a raw image (vda, vdb, ... in order;
+# bs= its logical block size;
 # errors reported to the guest, discard unmaps); with disks, microvm runs
 # with acpi=off so QEMU lists them as virtio_mmio.device= words, and in
 # the modern layout unless --legacy.
@@ -43,6 +44,7 @@ for i in "${!disks[@]}"; do
         ro) drive+=",readonly=on" ;;
         serial=*) dev+=",$o" ;;
         queues=*) dev+=",num-queues=${o#queues=}" ;;
+        bs=*) dev+=",logical_block_size=${o#bs=},physical_block_size=${o#bs=}" ;;
         "") ;;
         *) echo "run-qemu.sh: unknown disk option $o" >&2; exit 125 ;;
         esac

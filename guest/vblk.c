@@ -37,6 +37,16 @@ bool vblk_has(const struct vblk *b, unsigned f)
     return b->dev && b->dev->features >> f & 1;
 }
 
+uint32_t vblk_block(const struct vblk *b)
+{
+    uint32_t s = b->cfg.blk_size;
+
+    if (s <= VBLK_SECTOR || s % VBLK_SECTOR || s & (s - 1) ||
+        s / VBLK_SECTOR > VBLK_BLOCK_MAX)
+        return 1;
+    return s / VBLK_SECTOR;
+}
+
 const char *vblk_status_name(uint8_t status)
 {
     static const char *const names[] = {"ok", "ioerr", "unsupp"};

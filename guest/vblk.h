@@ -122,6 +122,13 @@ int vblk_start(struct vblk *b, struct vdev *d, struct tg *tg);
 /* True when feature bit f was negotiated. */
 bool vblk_has(const struct vblk *b, unsigned f);
 /*
+ * The logical block in sectors: BLK_SIZE / 512 when that is a power of
+ * two up to VBLK_BLOCK_MAX sectors, else 1. Requests start and end on it
+ * (a device may refuse others: QEMU does).
+ */
+#define VBLK_BLOCK_MAX 256
+uint32_t vblk_block(const struct vblk *b);
+/*
  * Posts io on the next queue with room (not notified: vblk_kick()).
  * Returns the request slot, -1 when every slot or ring entry is taken
  * (reap, then retry), -2 when the request breaks the device's limits or

@@ -378,7 +378,9 @@ static uint8_t transfer(struct fake_vblk *f, bool out, uint64_t sector,
             return VBLK_S_IOERR;
         else
             bytes += s[i].len;
-    if (bytes % VBLK_SECTOR || sector > f->sectors ||
+    /* Like QEMU: requests start and end on the logical block. */
+    if (bytes % f->blk_size || sector % (f->blk_size / VBLK_SECTOR) ||
+        sector > f->sectors ||
         bytes / VBLK_SECTOR > f->sectors - sector)
         return VBLK_S_IOERR;
     if (out && ((feature(f, VBLK_F_RO) && !f->ro_ignored) ||

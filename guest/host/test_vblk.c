@@ -297,6 +297,35 @@ static void test_rwtest_bare(void)
           "no config field beyond the negotiated ones... and good chains");
 }
 
+/* 4 KiB logical blocks: every request starts and ends on one (the fake,
+ * like QEMU, refuses others), in every shape. */
+static void test_blocks(void)
+{
+    struct fake_vblk *f = only_vda();
+    struct layout l;
+    uint32_t fails;
+
+    f->blk_size = 4096;
+    fails = boot("blk=rwtest,len=60");
+    show_fails();
+    CHECK(fails == 0, "rwtest on 4 KiB blocks with len=60 passes");
+    CHECK(layout_of("vda", "layout", &l) && l.len == 64 && l.stride % 8 == 0 &&
+              l.last % 8 == 0,
+          "chunks rounded to whole blocks (len %lu)", l.len);
+    CHECK(has("tg: check blk_bounds ok vda past_end=ioerr straddle=ioerr "
+              "overflow=ioerr write_past_end=ioerr"),
+          "bounds requests are whole blocks");
+    CHECK(f->indirect > 0 && f->max_batch > 1, "indirect, several in flight");
+    fake_serial_clear();
+    blk_cmd(&tg, "read 13", 7);
+    CHECK(has("tg: blk vda read 13 ok\n") &&
+              has("tg: blk vda 13 +0x000 7467626c6b706174"
+                  "0100000000000000"   /* seed 1 */
+                  "0d00000000000000"), /* sector 13 */
+          "blk read of a sector inside a block shows that sector");
+    f->blk_size = 512;
+}
+
 static void test_legacy(void)
 {
     struct fake_vblk *f = &fake_vblk[0];
@@ -584,6 +613,7 @@ int main(void)
     test_untouched();
     test_rwtest_full();
     test_rwtest_bare();
+    test_blocks();
     test_legacy();
     test_ro();
     test_read();

@@ -234,6 +234,12 @@ blk.vdb=ro blk.vdc=info"
     check "QEMU vdb: the image is unchanged" \
         test "$(sha "$TMP/qro.img")" = "$qro_sha"
 
+    qemu_run q4k -d "$TMP/q.img,bs=4096" -p "blk=rwtest,len=60,seed=33"
+    check "QEMU 4 KiB logical blocks (misaligned requests refused there): \
+rwtest passes" guest_passed q4k
+    check "QEMU 4 KiB: chunks rounded up to whole blocks" \
+        has q4k '^tg: blk vda layout count=16 len=64 '
+
     qemu_run qlegacy --legacy -d "$TMP/q.img" -p "blk=rwtest,seed=32"
     check "QEMU legacy (Version 1) virtio-blk: rwtest passes" \
         guest_passed qlegacy
