@@ -23,11 +23,13 @@ static struct blkset blk_store NOINIT;
 #define DEFAULT_LEN 8        /* sectors: 4 KiB chunks */
 #define DEFAULT_FILL_LEN 128 /* 64 KiB writes */
 #define DEFAULT_SEED 1
+#define DEFAULT_BENCH_REQS 1000
+#define BENCH_REQS_MAX 10000000
 
 static const char *const mode_names[] = {
-    [BLK_NONE] = "none",     [BLK_INFO] = "info", [BLK_READ] = "read",
-    [BLK_RWTEST] = "rwtest", [BLK_RO] = "ro",     [BLK_DURABLE] = "durable",
-    [BLK_FILL] = "fill",
+    [BLK_NONE] = "none",     [BLK_INFO] = "info",   [BLK_READ] = "read",
+    [BLK_RWTEST] = "rwtest", [BLK_RO] = "ro",       [BLK_DURABLE] = "durable",
+    [BLK_FILL] = "fill",     [BLK_BENCH] = "bench",
 };
 
 void blk_check(struct tg *tg, const char *name, const struct vblk *b, bool ok,
@@ -105,6 +107,8 @@ static int parse_opt(struct blk_plan *p, const char *t, size_t n)
         p->queues = (uint32_t)v, p->has_queues = true;
     else if (token_is(t, k, "count") && v >= 1 && v <= BLK_CHUNKS_MAX)
         p->count = (uint32_t)v;
+    else if (token_is(t, k, "reqs") && v >= 1 && v <= BENCH_REQS_MAX)
+        p->reqs = (uint32_t)v;
     else if (token_is(t, k, "len") && v >= 1 && v <= BLK_BUF_SECTORS)
         p->len = (uint32_t)v, p->has_len = true;
     else
@@ -122,7 +126,8 @@ static int parse_plan(struct blk_plan *p, const char *v, size_t n,
     *p = (struct blk_plan){.mode = BLK_NONE,
                            .seed = DEFAULT_SEED,
                            .count = DEFAULT_COUNT,
-                           .len = DEFAULT_LEN};
+                           .len = DEFAULT_LEN,
+                           .reqs = DEFAULT_BENCH_REQS};
     while (i <= n) {
         size_t j = i;
         bool ok = false;
@@ -146,7 +151,8 @@ static int parse_plan(struct blk_plan *p, const char *v, size_t n,
     }
     if (p->mode == BLK_FILL && !p->has_len)
         p->len = DEFAULT_FILL_LEN;
-    if ((uint64_t)p->count * p->len > BLK_BUF_SECTORS) {
+    if ((uint64_t)p->count * p->len > BLK_BUF_SECTORS ||
+        (p->mode == BLK_BENCH && p->len * VBLK_REQS > BLK_BUF_SECTORS)) {
         *bad = v;
         *badlen = n;
         return -1;

@@ -29,7 +29,8 @@ enum blk_mode {
     BLK_RWTEST,
     BLK_RO,
     BLK_DURABLE,
-    BLK_FILL
+    BLK_FILL,
+    BLK_BENCH
 };
 
 /* What the command line asks of one disk. */
@@ -38,6 +39,7 @@ struct blk_plan {
     uint64_t seed;
     bool has_seed, any_discard, has_len;
     uint32_t count, len; /* chunks, and sectors a chunk */
+    uint32_t reqs;       /* bench: requests */
     bool has_serial, has_sectors, has_queues;
     char serial[BLK_SERIAL_MAX + 1];
     uint64_t sectors;

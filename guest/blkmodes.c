@@ -8,6 +8,7 @@
  * checked in ring 3 (blkpat.c).
  */
 #include "guest/blkcheck.h"
+#include "guest/io.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 
@@ -671,6 +672,58 @@ static void fill(struct pass *ps, const struct blk_plan *p)
               rb, r ? ps->b->why : vblk_status_name(st));
 }
 
+/*
+ * A rate, for bench/: `reqs` reads of `len` sectors at pseudo-random
+ * block-aligned places (an LCG from seed), as many in flight as fit; the
+ * only check is that each returns OK. Each request in flight has its own
+ * buffer (VBLK_REQS of them).
+ */
+static void bench(struct pass *ps, const struct blk_plan *p)
+{
+    uint64_t a = vblk_block(ps->b), len = (p->len + a - 1) / a * a;
+    uint64_t places = ps->b->cfg.capacity / len, x = p->seed, done = 0;
+    uint64_t t0 = rdtsc(), us;
+    bool ind = vblk_has(ps->b, VIRTIO_F_INDIRECT_DESC);
+    int r = 0;
+
+    if (!places || len * VBLK_REQS > BLK_BUF_SECTORS) {
+        blk_check(ps->tg, "blk_bench", ps->b, false, "len=%lu", len);
+        return;
+    }
+    while (done < p->reqs && !r) {
+        uint64_t n =
+            p->reqs - done < BLK_OPS_MAX ? p->reqs - done : BLK_OPS_MAX;
+
+        ps->n = 0;
+        ps->overflow = false;
+        for (uint64_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            add_io(ps, VBLK_T_IN, (x >> 33) % places * len,
+                   ps->bs->buf + i % VBLK_REQS * len * VBLK_SECTOR,
+                   (uint32_t)len, SH_ONE, 0);
+        }
+        /* One ring entry a request where the device allows: all
+         * VBLK_REQS in flight on a 32-entry ring. */
+        for (unsigned i = 0; i < ps->n; i++)
+            ps->bs->ops[i].io.indirect = ind;
+        r = run_pass(ps, true);
+        if (!r && first_not(ps, VBLK_S_OK)) {
+            pass_fail(ps->tg, "blk_bench", ps, 0, "read");
+            return;
+        }
+        done += n;
+    }
+    if (r) {
+        pass_fail(ps->tg, "blk_bench", ps, r, "read");
+        return;
+    }
+    us = ps->tg->timer.tsc_khz ? (rdtsc() - t0) * 1000 / ps->tg->timer.tsc_khz
+                               : 0;
+    blk_check(ps->tg, "blk_bench", ps->b, true,
+              "reqs=%lu len=%lu us=%lu max_inflight=%u indirect=%u", done, len,
+              us, ps->b->st.max_inflight, ind);
+}
+
 void blk_run_mode(struct tg *tg, struct blkset *bs, struct vblk *b,
                   const struct blk_plan *p)
 {
@@ -686,8 +739,8 @@ void blk_run_mode(struct tg *tg, struct blkset *bs, struct vblk *b,
                   p->mode == BLK_RWTEST ? "rwtest" : "write-mode");
         return;
     }
-    if (p->mode == BLK_FILL) {
-        fill(&ps, p);
+    if (p->mode == BLK_FILL || p->mode == BLK_BENCH) {
+        (p->mode == BLK_FILL ? fill : bench)(&ps, p);
         return;
     }
     if (layout_make(b, p, &l)) {

@@ -457,6 +457,22 @@ static void test_fill(void)
           "a store that never fills: no-ioerr");
 }
 
+static void test_bench(void)
+{
+    struct fake_vblk *f = only_vda();
+
+    CHECK(boot("blk=bench,reqs=300,len=16") == 0 &&
+              has("tg: check blk_bench ok vda reqs=300 len=16 us=") &&
+              has(" max_inflight=16 indirect=1\n"),
+          "bench: 300 reads, 16 in flight, indirect");
+    CHECK(f->by_type[VBLK_T_IN] == 300 && f->indirect == 300 &&
+              f->by_type[VBLK_T_OUT] == 0,
+          "... 300 indirect reads reached the device, no write");
+    f = only_vda();
+    CHECK(boot("blk=bench,len=200") == 1 && f->by_type[VBLK_T_IN] == 0,
+          "bench len beyond 16 buffers of 1 MiB: refused");
+}
+
 /* A device that breaks a rule is caught, reset and left alone. */
 static void misbehave(const char *what, void (*set)(struct fake_vblk *),
                       const char *want)
@@ -619,6 +635,7 @@ int main(void)
     test_read();
     test_durable();
     test_fill();
+    test_bench();
     test_misbehaving();
     test_disks();
     test_args();
