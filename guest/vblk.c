@@ -326,8 +326,15 @@ void vblk_kick(struct vblk *b)
             vq_kick(&b->vq[q]);
 }
 
-/* One used element of queue q: it must be a request we posted there,
- * with len covering exactly the bytes the device may write. */
+/*
+ * One used element of queue q: it must be a request we posted there,
+ * with a len that fits what it did. A device must write at least len
+ * bytes from the first writable one, and the driver may not trust
+ * anything beyond len (virtio 1.2 2.7.8), so an OK request says it wrote
+ * all of them: data, then the status byte, the last. A failed one may
+ * not have touched the data: QEMU still counts every writable byte,
+ * kvmini only the status; both are taken (len 1..writable).
+ */
 static int complete(struct vblk *b, unsigned q, uint16_t head, uint32_t len,
                     int *slot, uint8_t *status)
 {
@@ -336,11 +343,11 @@ static int complete(struct vblk *b, unsigned q, uint16_t head, uint32_t len,
 
     if (!r || !r->busy || r->q != q || r->head != head)
         return broken(b, "used-id-unknown q=%u id=%u", q, head);
-    if (len != r->writable)
-        return broken(b, "used-len=%u want=%u type=%u", len, r->writable,
-                      r->hdr.type);
     if (r->status > VBLK_S_UNSUPP)
         return broken(b, "status=0x%x type=%u", r->status, r->hdr.type);
+    if (r->status == VBLK_S_OK ? len != r->writable : !len || len > r->writable)
+        return broken(b, "used-len=%u want=%u type=%u status=%s", len,
+                      r->writable, r->hdr.type, vblk_status_name(r->status));
     b->slot_of[q][head] = -1;
     r->busy = false;
     b->inflight--;

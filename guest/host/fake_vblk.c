@@ -49,6 +49,7 @@ void fake_vblk_init(unsigned i, uint8_t *disk, uint64_t sectors)
         .num_queues = 2,
         .wz_may_unmap = 1,
         .serial = "fake-serial",
+        .err_len = -1,
     };
     memset(disk, 0, sectors * VBLK_SECTOR);
     if (fake_count <= i)
@@ -380,8 +381,7 @@ static uint8_t transfer(struct fake_vblk *f, bool out, uint64_t sector,
             bytes += s[i].len;
     /* Like QEMU: requests start and end on the logical block. */
     if (bytes % f->blk_size || sector % (f->blk_size / VBLK_SECTOR) ||
-        sector > f->sectors ||
-        bytes / VBLK_SECTOR > f->sectors - sector)
+        sector > f->sectors || bytes / VBLK_SECTOR > f->sectors - sector)
         return VBLK_S_IOERR;
     if (out && ((feature(f, VBLK_F_RO) && !f->ro_ignored) ||
                 (f->enospc_at && sector + bytes / VBLK_SECTOR > f->enospc_at)))
@@ -436,7 +436,8 @@ static uint32_t serve(struct fake_vblk *f, struct chain *c)
     }
     if (!f->skip_status)
         *st->p = status;
-    return writable;
+    return status != VBLK_S_OK && f->err_len >= 0 ? (uint32_t)f->err_len
+                                                  : writable;
 }
 
 static void push(struct fake_queue *q, uint16_t id, uint32_t len)

@@ -43,6 +43,8 @@ struct fake_vblk {
     bool skip_status;   /* never write the status byte */
     bool reverse;       /* complete what is pending in reverse order */
     bool ro_ignored;    /* offer RO, take writes anyway */
+    int err_len;        /* >= 0: a failed request's used len (kvmini: 1,
+                         * the status byte); -1: every writable byte */
     uint64_t enospc_at; /* writes reaching this sector get IOERR (0: off) */
     /* registers and state */
     uint32_t status, dev_sel, drv_sel, queue_sel, isr, page_size;

@@ -522,11 +522,22 @@ static void test_misbehaving(void)
     misbehave("head never posted", set_bad_head,
               "FAIL vda used-id-not-outstanding q=0");
     misbehave("used len short", set_short_len,
-              "FAIL vda used-len=20 want=21 type=8");
+              "FAIL vda used-len=20 want=21 type=8 status=ok");
     misbehave("used len long", set_long_len,
-              "FAIL vda used-len=25 want=21 type=8");
+              "FAIL vda used-len=25 want=21 type=8 status=ok");
     misbehave("status never written", set_no_status,
               "FAIL vda status=0xff type=8");
+
+    /* A failed request's len may count the status byte only. */
+    only_vda()->err_len = 1;
+    CHECK(boot("blk=rwtest") == 0 &&
+              has("tg: check blk_bounds ok vda past_end=ioerr"),
+          "used len 1 on IOERR and UNSUPP (as kvmini does): accepted");
+    only_vda()->err_len = 0;
+    CHECK(boot("blk=rwtest") == 3 && /* bounds, then unsupp and verify */
+              has("tg: check blk_bounds FAIL vda past_end=used-len=0 want=513 "
+                  "type=0 status=ioerr"),
+          "... but not 0: the status byte is not covered");
 
     /* Out-of-order completion is fine. */
     only_vda();
