@@ -142,9 +142,11 @@ static void add_io(struct pass *ps, uint32_t type, uint64_t sector,
 }
 
 /*
- * Runs bs->ops[0..n): keeps submitting while there is room, reaps one,
- * repeats. With stop, nothing more is submitted after a status that is
- * not OK. 0 (each op has its status; 0xff: never sent), or -1 (b->why).
+ * Runs bs->ops[0..n): submits while there is room, kicks once, waits for
+ * one completion and takes every other one already there, repeats (so
+ * one notify covers as many new requests as completed). With stop,
+ * nothing more is submitted after a status that is not OK. 0 (each op
+ * has its status; 0xff: never sent), or -1 (b->why).
  */
 static int run_pass(struct pass *ps, bool stop)
 {
@@ -176,10 +178,14 @@ static int run_pass(struct pass *ps, bool stop)
                 fmt(b->why, sizeof(b->why), "nothing-in-flight");
             return -1;
         }
-        ps->bs->ops[owner[slot]].status = st;
-        done++;
-        if (stop && st != VBLK_S_OK)
-            n = next; /* wait for what is out, send nothing more */
+        do {
+            ps->bs->ops[owner[slot]].status = st;
+            done++;
+            if (stop && st != VBLK_S_OK)
+                n = next; /* wait for what is out, send nothing more */
+        } while ((r = vblk_reap_ready(b, &slot, &st)) == 1);
+        if (r < 0)
+            return -1;
     }
     return 0;
 }

@@ -368,6 +368,23 @@ static int complete(struct vblk *b, unsigned q, uint16_t head, uint32_t len,
     return 1;
 }
 
+int vblk_reap_ready(struct vblk *b, int *slot, uint8_t *status)
+{
+    if (b->broken || !b->inflight)
+        return b->broken ? -1 : 0;
+    for (unsigned q = 0; q < b->nq; q++) {
+        uint16_t head;
+        uint32_t len;
+        int r = vq_get_used(&b->vq[q], &head, &len);
+
+        if (r < 0)
+            return broken(b, "used-id-not-outstanding q=%u", q);
+        if (r)
+            return complete(b, q, head, len, slot, status);
+    }
+    return 0;
+}
+
 int vblk_reap(struct vblk *b, struct tg *tg, int *slot, uint8_t *status)
 {
     uint64_t end;
@@ -376,16 +393,10 @@ int vblk_reap(struct vblk *b, struct tg *tg, int *slot, uint8_t *status)
         return b->broken ? -1 : 0;
     end = timer_deadline(&tg->timer, VBLK_WAIT_US);
     for (;;) {
-        for (unsigned q = 0; q < b->nq; q++) {
-            uint16_t head;
-            uint32_t len;
-            int r = vq_get_used(&b->vq[q], &head, &len);
+        int r = vblk_reap_ready(b, slot, status);
 
-            if (r < 0)
-                return broken(b, "used-id-not-outstanding q=%u", q);
-            if (r)
-                return complete(b, q, head, len, slot, status);
-        }
+        if (r)
+            return r;
         if (timer_expired(end))
             return broken(b, "timeout inflight=%u", b->inflight);
         /* Acknowledge, then look again: a completion after the look

@@ -144,6 +144,8 @@ void vblk_kick(struct vblk *b);
  * device is then reset and b->broken set.
  */
 int vblk_reap(struct vblk *b, struct tg *tg, int *slot, uint8_t *status);
+/* The same without waiting: 0 when nothing has completed yet. */
+int vblk_reap_ready(struct vblk *b, int *slot, uint8_t *status);
 /* One request, submitted, kicked and waited for; nothing else may be in
  * flight. 0 with *status set, or -1 (b->why). */
 int vblk_run(struct vblk *b, struct tg *tg, const struct vblk_io *io,

@@ -153,11 +153,13 @@ where it zeroed and discarded ($r)" test "$r" = ok
 
     # Durability: the guest writes and flushes, says which sectors are
     # done; kvmini is killed at once; the host finds every one of them.
+    # (kvmini itself is the background job, so the kill reaches it; the
+    # loop is its deadline: 60 s.)
     truncate -s 16M "$TMP/dur.img"
     for i in 1 2 3 4 5; do
         seed=$((4242 + i * 1000))
         out=$TMP/dur$i.out
-        timeout -k 5 60 "$KVMINI" run -k "$GUEST" --disk "$TMP/dur.img" \
+        "$KVMINI" run -k "$GUEST" --disk "$TMP/dur.img" \
             -p "blk=durable,seed=$seed,count=32,len=16 hold=60" \
             </dev/null >"$out" 2>"$TMP/dur$i.err" &
         pid=$!
@@ -167,7 +169,7 @@ where it zeroed and discarded ($r)" test "$r" = ok
             sleep 0.1
         done
         kill -KILL $pid 2>/dev/null
-        wait $pid
+        { wait $pid; } 2>/dev/null
         rc=$?
         read -r count len stride last s <<<"$(layout dur$i vda durable)"
         if [ "${s:-}" != "$seed" ]; then
@@ -189,8 +191,7 @@ flushed chunks on the image ($r)" test "$r" = ok -a "$rc" -eq 137
         run_vm 120 fill -k "$GUEST" --disk "$SMALL/f.img" -p "blk=fill"
         check "full store: the guest passes (exit $RC)" guest_passed fill
         check "... it saw IOERR past the first MiB and read back what was \
-written" has fill '^tg: check blk_fill ok vda ioerr_at=[1-9][0-9]* .*\
-readback=ok'
+written" has fill '^tg: check blk_fill ok vda ioerr_at=[1-9][0-9]* .*readback=ok'
         check "... kvmini printed no crash" \
             bash -c "! grep -Eiq 'sanitizer|segv|abort|assert' '$TMP/fill.err'"
         umount "$SMALL"
