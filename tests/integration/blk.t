@@ -105,7 +105,7 @@ blk.vdb=ro,serial=beta blk.vdc=read,seed=9,serial=gamma,sectors=8192"
         has multi '^tg: blk vda stats .* q1=[1-9]'
     check "vda: several requests in flight" \
         has multi '^tg: blk vda stats .* max_inflight=([2-9]|1[0-9])'
-    check "vda: a requests past the end left the image size alone" \
+    check "vda: requests past the end left the image size alone" \
         test "$(stat -c %s "$TMP/a.img")" -eq $((8 << 20))
     read -r count len stride last seed <<<"$(layout multi vda layout)"
     r=$(check_chunks "$TMP/a.img" "${seed:-0}" "${count:-0}" "${len:-0}" \
