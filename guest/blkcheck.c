@@ -449,8 +449,12 @@ void blk_cmd(struct tg *tg, const char *args, size_t len)
                   "blk stats\n");
         return;
     }
-    if (i < 0 || (unsigned)i >= bs->n) {
-        tg_printf("tg: blk error no disk %s\n", i < 0 ? "?" : bs->disk[i].name);
+    if (i < 0) {
+        tg_printf("tg: error usage: blk info [vdX]\n");
+        return;
+    }
+    if ((unsigned)i >= bs->n) {
+        tg_printf("tg: error no disk %s (%u found)\n", bs->disk[i].name, bs->n);
         return;
     }
     b = disk(tg, bs, (unsigned)i, true);

@@ -4,7 +4,8 @@
  * every disk, blk.vdX=... for one; vda, vdb, ... in device order) and
  * the shell's `blk` command. Nothing touches a disk unless its word says
  * so; only the write modes (rwtest, durable, fill) write, and only there.
- * blkcheck.c parses and reports, blkmodes.c runs the modes.
+ * blkcheck.c parses and reports, blkmodes.c runs the modes out of the
+ * passes of blkpass.c.
  */
 #ifndef TG_BLKCHECK_H
 #define TG_BLKCHECK_H
@@ -75,12 +76,56 @@ struct blkset {
 
 struct tg;
 
+/* The request shapes a pass cycles through. */
+enum blk_shape { SH_ONE, SH_MULTI, SH_INDIRECT, SH_SPLIT, SH_COUNT };
+
+/* One pass of requests: bs->ops[0..n) on disk b. */
+struct pass {
+    struct tg *tg;
+    struct blkset *bs;
+    struct vblk *b;
+    unsigned n;
+    bool overflow; /* more requests than BLK_OPS_MAX */
+};
+
 /* True if the command line has a blk= or blk.vdX= word. */
 bool blk_wanted(const struct tg *tg);
 /* Runs what the blk words ask, one disk after the other. */
 void blk_checks(struct tg *tg);
 /* Shell: "blk info [vdX]", "blk read [vdX] SECTOR", "blk stats". */
 void blk_cmd(struct tg *tg, const char *args, size_t len);
+
+/* blkpass.c (see there). The layout of p's chunks on b: 0, or -1 when
+ * the disk is smaller than one chunk. */
+int blk_layout_make(const struct vblk *b, const struct blk_plan *p,
+                    struct blk_layout *l);
+uint64_t blk_chunk_sector(const struct blk_layout *l, uint64_t k);
+uint8_t *blk_chunk_buf(struct blkset *bs, const struct blk_layout *l,
+                       uint64_t k);
+/* Appends the requests for nsect sectors at sector (data at buf). */
+void blk_add_io(struct pass *ps, uint32_t type, uint64_t sector, uint8_t *buf,
+                uint32_t nsect, enum blk_shape sh, uint16_t chunk);
+/* Runs ps's requests; 0 (statuses in the ops) or -1 (b->why). */
+int blk_run_pass(struct pass *ps, bool stop);
+/* Every chunk of l in shapes rotating from sh0; chunk k of l alone. */
+int blk_chunk_pass(struct pass *ps, const struct blk_layout *l, uint32_t type,
+                   unsigned sh0);
+int blk_one_chunk(struct pass *ps, const struct blk_layout *l, uint64_t k,
+                  uint32_t type);
+/* The first op of the pass whose status is not want, or NULL. */
+const struct blk_op *blk_first_not(const struct pass *ps, uint8_t want);
+/* Ring 3: op over chunks [from, to) of l; returns the failed jobs, and
+ * blk_first_bad() names the first. */
+uint32_t blk_pattern(struct blkset *bs, const struct blk_layout *l,
+                     enum blkpat_op op, uint64_t seed, uint64_t from,
+                     uint64_t to);
+void blk_first_bad(const struct blkset *bs, uint64_t n, uint64_t from,
+                   uint64_t *chunk, uint64_t *sector);
+void blk_print_layout(const struct vblk *b, const struct blk_layout *l,
+                      uint64_t seed);
+/* A failed pass as a FAIL check: b->why when r, else the first bad op. */
+void blk_pass_fail(struct tg *tg, const char *name, struct pass *ps, int r,
+                   const char *what);
 
 /* blkmodes.c: one mode on a started disk; prints its check lines. */
 void blk_run_mode(struct tg *tg, struct blkset *bs, struct vblk *b,

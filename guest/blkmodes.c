@@ -1,281 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The blk modes on sampled chunks of a disk: rwtest, ro, read, durable
- * and fill. Requests go out in passes with as many in flight as the
- * rings and request slots allow, each chunk in one of four shapes (one
- * buffer, a direct multi-buffer chain, an indirect chain, split into
- * several requests), so a device sees them all; the data is made and
- * checked in ring 3 (blkpat.c).
+ * The blk modes on sampled chunks of a disk: rwtest, ro, read, durable,
+ * fill and bench, each a few passes (blkpass.c) and checks; every chunk
+ * of a pass goes out in one of four shapes so a device sees them all.
  */
 #include "guest/blkcheck.h"
 #include "guest/io.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 
-enum shape { SH_ONE, SH_MULTI, SH_INDIRECT, SH_SPLIT, SH_COUNT };
-
-#define SPLIT_PARTS 8
 #define FILL_DEPTH 4
-#define UNSUPP_TYPE                                                            \
-    0x3e /* no request type has this number (even: QEMU                        \
-          * reads bit 0 as "write") */
-
-/* One pass of requests: bs->ops[0..n). */
-struct pass {
-    struct tg *tg;
-    struct blkset *bs;
-    struct vblk *b;
-    unsigned n;
-    bool overflow; /* more requests than BLK_OPS_MAX */
-};
-
-static int layout_make(const struct vblk *b, const struct blk_plan *p,
-                       struct blk_layout *l)
-{
-    uint64_t a = vblk_block(b), c = b->cfg.capacity;
-
-    l->len = (p->len + a - 1) / a * a; /* chunks start and end on blocks */
-    if (l->len > BLK_BUF_SECTORS || c < l->len)
-        return -1;
-    l->count = p->count;
-    if (l->count * l->len > BLK_BUF_SECTORS)
-        l->count = BLK_BUF_SECTORS / l->len;
-    if (l->count > c / l->len)
-        l->count = c / l->len;
-    /* stride >= len as c >= count * len; last >= the chunk before it
-     * ends, by the same inequality (see guest/README.md). */
-    l->stride =
-        l->count > 1 ? (c - l->len) / (l->count - 1) / l->len * l->len : 0;
-    l->last = l->count > 1 ? (c - l->len) / a * a : 0;
-    return 0;
-}
-
-static uint64_t chunk_sector(const struct blk_layout *l, uint64_t k)
-{
-    return k + 1 == l->count ? l->last : k * l->stride;
-}
-
-static uint8_t *chunk_buf(struct blkset *bs, const struct blk_layout *l,
-                          uint64_t k)
-{
-    return bs->buf + k * l->len * VBLK_SECTOR;
-}
-
-/* Blocks in segment g of a request of `total` blocks, by shape. */
-static uint32_t seg_blocks(enum shape sh, unsigned g, uint32_t total,
-                           unsigned segs)
-{
-    if (sh == SH_INDIRECT)
-        return total / segs ? total / segs : 1;
-    if (sh == SH_MULTI)
-        return g == 0 ? 1 : g == 1 && total > 2 ? (total - 1) / 2 : total;
-    return total;
-}
-
-/* Data buffers a request may carry here: SEG_MAX, and a direct chain
- * (or an indirect table) no longer than the queue. */
-static unsigned seg_cap(const struct vblk *b)
-{
-    unsigned segs = b->seg_limit, num = b->vq[0].num;
-
-    if (segs + 2 > num)
-        segs = num > 2 ? num - 2 : 1;
-    return segs;
-}
-
-/*
- * Requests of `type` for nsect sectors from `sector` (data at buf), in
- * shape sh, within the device's limits (SIZE_MAX, SEG_MAX). Sizes are
- * counted in logical blocks, so every request (not every buffer) starts
- * and ends on one; sector and nsect are multiples of the block.
- */
-static void add_io(struct pass *ps, uint32_t type, uint64_t sector,
-                   uint8_t *buf, uint32_t nsect, enum shape sh, uint16_t chunk)
-{
-    const struct vblk *b = ps->b;
-    uint32_t a = vblk_block(b), blocks = nsect / a, done = 0;
-    uint32_t bsize = a * VBLK_SECTOR;
-    uint32_t cap = b->cfg.size_max >= bsize ? b->cfg.size_max / bsize
-                   : b->cfg.size_max        ? 1
-                                            : blocks;
-    unsigned segs = seg_cap(b), g = 0;
-
-    if (sh == SH_SPLIT) {
-        uint32_t parts = blocks < SPLIT_PARTS ? blocks : SPLIT_PARTS;
-
-        for (uint32_t i = 0; i < parts; i++) {
-            uint32_t from = blocks * i / parts * a;
-            uint32_t to = blocks * (i + 1) / parts * a;
-
-            add_io(ps, type, sector + from, buf + from * VBLK_SECTOR, to - from,
-                   SH_ONE, chunk);
-        }
-        return;
-    }
-    while (done < blocks) {
-        struct blk_op *op;
-        unsigned k = 0;
-
-        if (ps->n == BLK_OPS_MAX) {
-            ps->overflow = true;
-            return;
-        }
-        op = &ps->bs->ops[ps->n++];
-        op->io =
-            (struct vblk_io){.type = type,
-                             .sector = sector + (uint64_t)done * a,
-                             .seg = op->seg,
-                             .indirect = sh == SH_INDIRECT &&
-                                         vblk_has(b, VIRTIO_F_INDIRECT_DESC)};
-        op->chunk = chunk;
-        while (done < blocks && k < segs) {
-            uint32_t want = seg_blocks(sh, g++, blocks, segs);
-
-            want = want < blocks - done ? want : blocks - done;
-            want = want < cap ? want : cap;
-            op->seg[k++] = (struct vq_seg){buf + (uint64_t)done * bsize,
-                                           want * bsize, false};
-            done += want;
-        }
-        op->io.nseg = k;
-    }
-}
-
-/*
- * Runs bs->ops[0..n): submits while there is room, kicks once, waits for
- * one completion and takes every other one already there, repeats (so
- * one notify covers as many new requests as completed). With stop,
- * nothing more is submitted after a status that is not OK. 0 (each op
- * has its status; 0xff: never sent), or -1 (b->why).
- */
-static int run_pass(struct pass *ps, bool stop)
-{
-    struct vblk *b = ps->b;
-    unsigned owner[VBLK_REQS], next = 0, done = 0, n = ps->n;
-
-    if (ps->overflow) {
-        fmt(b->why, sizeof(b->why), "more-than-%u-requests", BLK_OPS_MAX);
-        return -1;
-    }
-    for (unsigned i = 0; i < n; i++)
-        ps->bs->ops[i].status = 0xff;
-    while (done < n) {
-        int slot, r;
-        uint8_t st;
-
-        while (next < n) {
-            slot = vblk_submit(b, &ps->bs->ops[next].io);
-            if (slot == -1)
-                break;
-            if (slot < 0)
-                return -1;
-            owner[slot] = next++;
-        }
-        vblk_kick(b);
-        r = vblk_reap(b, ps->tg, &slot, &st);
-        if (r <= 0) {
-            if (!r)
-                fmt(b->why, sizeof(b->why), "nothing-in-flight");
-            return -1;
-        }
-        do {
-            ps->bs->ops[owner[slot]].status = st;
-            done++;
-            if (stop && st != VBLK_S_OK)
-                n = next; /* wait for what is out, send nothing more */
-        } while ((r = vblk_reap_ready(b, &slot, &st)) == 1);
-        if (r < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The first op whose status is not `want`, or NULL. */
-static const struct blk_op *first_not(const struct pass *ps, uint8_t want)
-{
-    for (unsigned i = 0; i < ps->n; i++)
-        if (ps->bs->ops[i].status != want)
-            return &ps->bs->ops[i];
-    return NULL;
-}
-
-/* Every chunk of l as requests of `type`, chunk k in shape (k + sh0) % 4. */
-static int chunk_pass(struct pass *ps, const struct blk_layout *l,
-                      uint32_t type, unsigned sh0)
-{
-    ps->n = 0;
-    ps->overflow = false;
-    for (uint64_t k = 0; k < l->count; k++)
-        add_io(ps, type, chunk_sector(l, k), chunk_buf(ps->bs, l, k),
-               (uint32_t)l->len, (enum shape)((k + sh0) % SH_COUNT),
-               (uint16_t)k);
-    return run_pass(ps, false);
-}
-
-/* One request of type over chunk k alone (in one buffer). */
-static int one_chunk(struct pass *ps, const struct blk_layout *l, uint64_t k,
-                     uint32_t type)
-{
-    ps->n = 0;
-    ps->overflow = false;
-    add_io(ps, type, chunk_sector(l, k), chunk_buf(ps->bs, l, k),
-           (uint32_t)l->len, SH_ONE, (uint16_t)k);
-    return run_pass(ps, false);
-}
-
-/* Ring 3: op on chunks [from, to) of l. Returns the failures. */
-static uint32_t pattern(struct blkset *bs, const struct blk_layout *l,
-                        enum blkpat_op op, uint64_t seed, uint64_t from,
-                        uint64_t to)
-{
-    for (uint64_t k = from; k < to; k++)
-        bs->jobs[k - from] = (struct blkpat_job){
-            .op = op,
-            .addr = (uint64_t)chunk_buf(bs, l, k),
-            .sector = chunk_sector(l, k),
-            .nsect = l->len,
-            .seed = seed,
-        };
-    return blkpat_run(bs->jobs, (uint32_t)(to - from));
-}
-
-/* The first failed job's chunk (offset by from) and sector. */
-static void first_bad(const struct blkset *bs, uint64_t n, uint64_t from,
-                      uint64_t *chunk, uint64_t *sector)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (bs->jobs[i].out) {
-            *chunk = from + i;
-            *sector = bs->jobs[i].sector + bs->jobs[i].out - 1;
-            return;
-        }
-}
-
-static void print_layout(const struct vblk *b, const struct blk_layout *l,
-                         uint64_t seed)
-{
-    tg_printf("tg: blk %s layout count=%lu len=%lu stride=%lu last=%lu "
-              "seed=%lu\n",
-              b->name, l->count, l->len, l->stride, l->last, seed);
-}
-
-/* A failed pass: the device's reason, or the first bad status. */
-static void pass_fail(struct tg *tg, const char *name, struct pass *ps, int r,
-                      const char *what)
-{
-    const struct blk_op *op = first_not(ps, VBLK_S_OK);
-
-    if (r)
-        blk_check(tg, name, ps->b, false, "%s %s", what, ps->b->why);
-    else
-        blk_check(tg, name, ps->b, false,
-                  "%s status=%s sector=%lu chunk=%u "
-                  "shape=%s",
-                  what, vblk_status_name(op->status), op->io.sector, op->chunk,
-                  op->io.indirect   ? "indirect"
-                  : op->io.nseg > 1 ? "multi"
-                                    : "one");
-}
+/* No request type has this number (even: QEMU reads bit 0 as "write"). */
+#define UNSUPP_TYPE 0x3e
 
 /* Writes the pattern to every chunk, reads it back in other shapes. */
 static bool rw_chunks(struct pass *ps, const struct blk_layout *l,
@@ -285,20 +21,20 @@ static bool rw_chunks(struct pass *ps, const struct blk_layout *l,
     uint64_t bad = 0, sector = 0;
     int r;
 
-    pattern(bs, l, BLKPAT_FILL, seed, 0, l->count);
-    r = chunk_pass(ps, l, VBLK_T_OUT, 0);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_rw", ps, r, "write");
+    blk_pattern(bs, l, BLKPAT_FILL, seed, 0, l->count);
+    r = blk_chunk_pass(ps, l, VBLK_T_OUT, 0);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_rw", ps, r, "write");
         return false;
     }
-    pattern(bs, l, BLKPAT_POISON, 0, 0, l->count);
-    r = chunk_pass(ps, l, VBLK_T_IN, 1);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_rw", ps, r, "read");
+    blk_pattern(bs, l, BLKPAT_POISON, 0, 0, l->count);
+    r = blk_chunk_pass(ps, l, VBLK_T_IN, 1);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_rw", ps, r, "read");
         return false;
     }
-    if (pattern(bs, l, BLKPAT_CHECK, seed, 0, l->count)) {
-        first_bad(bs, l->count, 0, &bad, &sector);
+    if (blk_pattern(bs, l, BLKPAT_CHECK, seed, 0, l->count)) {
+        blk_first_bad(bs, l->count, 0, &bad, &sector);
         blk_check(ps->tg, "blk_rw", ps->b, false,
                   "read-back-differs chunk=%lu sector=%lu", bad, sector);
         return false;
@@ -333,7 +69,7 @@ static int range_op(struct pass *ps, const struct blk_layout *l, uint64_t k,
                     uint32_t type, uint32_t flags, const char *name)
 {
     struct vblk_io io = {.type = type,
-                         .sector = chunk_sector(l, k),
+                         .sector = blk_chunk_sector(l, k),
                          .num = (uint32_t)l->len,
                          .flags = flags};
     uint8_t st = 0xff;
@@ -344,13 +80,13 @@ static int range_op(struct pass *ps, const struct blk_layout *l, uint64_t k,
                   io.sector, l->len, r ? ps->b->why : vblk_status_name(st));
         return -1;
     }
-    pattern(ps->bs, l, BLKPAT_POISON, 0, k, k + 1);
-    r = one_chunk(ps, l, k, VBLK_T_IN);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, name, ps, r, "read");
+    blk_pattern(ps->bs, l, BLKPAT_POISON, 0, k, k + 1);
+    r = blk_one_chunk(ps, l, k, VBLK_T_IN);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, name, ps, r, "read");
         return -1;
     }
-    return pattern(ps->bs, l, BLKPAT_CHECK_ZERO, 0, k, k + 1) == 0;
+    return blk_pattern(ps->bs, l, BLKPAT_CHECK_ZERO, 0, k, k + 1) == 0;
 }
 
 /* Chunk 1 zeroed, chunk 2 discarded, when offered and within limits.
@@ -373,8 +109,8 @@ static void zero_and_discard(struct pass *ps, const struct blk_layout *l,
                              unmap ? VBLK_WZ_UNMAP : 0, "blk_write_zeroes")) >=
                0) {
         blk_check(ps->tg, "blk_write_zeroes", ps->b, z == 1,
-                  "sector=%lu count=%lu unmap=%u zeroed=%d", chunk_sector(l, 1),
-                  l->len, unmap, z);
+                  "sector=%lu count=%lu unmap=%u zeroed=%d",
+                  blk_chunk_sector(l, 1), l->len, unmap, z);
         *zeroed |= 2;
     }
     if (!vblk_has(ps->b, VBLK_F_DISCARD) || l->len > c->max_discard_sectors) {
@@ -384,8 +120,8 @@ static void zero_and_discard(struct pass *ps, const struct blk_layout *l,
         /* The spec leaves discarded data undefined; kvmini punches a
          * hole, which reads as zeroes (anydiscard: either is fine). */
         blk_check(ps->tg, "blk_discard", ps->b, z == 1 || p->any_discard,
-                  "sector=%lu count=%lu zeroed=%d", chunk_sector(l, 2), l->len,
-                  z);
+                  "sector=%lu count=%lu zeroed=%d", blk_chunk_sector(l, 2),
+                  l->len, z);
         if (z == 1)
             *zeroed |= 4;
         else
@@ -452,24 +188,24 @@ static void verify(struct pass *ps, const struct blk_layout *l, uint64_t seed,
     uint64_t bad = 0, sector = 0;
     int r;
 
-    pattern(bs, l, BLKPAT_POISON, 0, 0, l->count);
-    r = chunk_pass(ps, l, VBLK_T_IN, 2);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_verify", ps, r, "read");
+    blk_pattern(bs, l, BLKPAT_POISON, 0, 0, l->count);
+    r = blk_chunk_pass(ps, l, VBLK_T_IN, 2);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_verify", ps, r, "read");
         return;
     }
     for (uint64_t k = 0; k < l->count; k++)
         bs->jobs[k] = (struct blkpat_job){
             .op = zeroed >> k & 1 ? BLKPAT_CHECK_ZERO : BLKPAT_CHECK,
-            .addr = (uint64_t)chunk_buf(bs, l, k),
-            .sector = chunk_sector(l, k),
+            .addr = (uint64_t)blk_chunk_buf(bs, l, k),
+            .sector = blk_chunk_sector(l, k),
             .nsect = l->len,
             .seed = seed,
         };
     if (zeroed >> 63 & 1) /* chunk 2 discarded, contents undefined */
         bs->jobs[2].op = BLKPAT_SUM;
     if (blkpat_run(bs->jobs, (uint32_t)l->count)) {
-        first_bad(bs, l->count, 0, &bad, &sector);
+        blk_first_bad(bs, l->count, 0, &bad, &sector);
         blk_check(ps->tg, "blk_verify", ps->b, false, "chunk=%lu sector=%lu",
                   bad, sector);
         return;
@@ -505,15 +241,15 @@ static void read_mode(struct pass *ps, const struct blk_layout *l,
     uint32_t sum = 0;
     int r;
 
-    pattern(bs, l, BLKPAT_POISON, 0, 0, l->count);
-    r = chunk_pass(ps, l, VBLK_T_IN, 0);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_read", ps, r, "read");
+    blk_pattern(bs, l, BLKPAT_POISON, 0, 0, l->count);
+    r = blk_chunk_pass(ps, l, VBLK_T_IN, 0);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_read", ps, r, "read");
         return;
     }
     if (p->has_seed) {
-        if (pattern(bs, l, BLKPAT_CHECK, p->seed, 0, l->count)) {
-            first_bad(bs, l->count, 0, &bad, &sector);
+        if (blk_pattern(bs, l, BLKPAT_CHECK, p->seed, 0, l->count)) {
+            blk_first_bad(bs, l->count, 0, &bad, &sector);
             blk_check(ps->tg, "blk_read", ps->b, false,
                       "not-the-pattern chunk=%lu sector=%lu", bad, sector);
         } else {
@@ -522,7 +258,7 @@ static void read_mode(struct pass *ps, const struct blk_layout *l,
         }
         return;
     }
-    pattern(bs, l, BLKPAT_SUM, 0, 0, l->count);
+    blk_pattern(bs, l, BLKPAT_SUM, 0, 0, l->count);
     for (uint64_t k = 0; k < l->count; k++)
         sum += (uint32_t)bs->jobs[k].out;
     blk_check(ps->tg, "blk_read", ps->b, true, "chunks=%lu sum=0x%08x",
@@ -545,13 +281,13 @@ static void ro_mode(struct pass *ps, const struct blk_layout *l)
         blk_check(ps->tg, "blk_ro", ps->b, false, "RO-not-offered");
         return;
     }
-    pattern(bs, &one, BLKPAT_POISON, 0, 0, 1);
-    r = one_chunk(ps, &one, 0, VBLK_T_IN);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_ro", ps, r, "read");
+    blk_pattern(bs, &one, BLKPAT_POISON, 0, 0, 1);
+    r = blk_one_chunk(ps, &one, 0, VBLK_T_IN);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_ro", ps, r, "read");
         return;
     }
-    r = one_chunk(ps, &one, 0, VBLK_T_OUT);
+    r = blk_one_chunk(ps, &one, 0, VBLK_T_OUT);
     st = ps->bs->ops[0].status;
     if (r || st != VBLK_S_IOERR) {
         blk_check(ps->tg, "blk_ro", ps->b, false, "write=%s",
@@ -561,16 +297,17 @@ static void ro_mode(struct pass *ps, const struct blk_layout *l)
     /* Chunk 1 of `two` is the second buffer, read from sector 0 again. */
     two.stride = 0;
     two.last = 0;
-    pattern(bs, &two, BLKPAT_POISON, 0, 1, 2);
-    r = one_chunk(ps, &two, 1, VBLK_T_IN);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_ro", ps, r, "read-again");
+    blk_pattern(bs, &two, BLKPAT_POISON, 0, 1, 2);
+    r = blk_one_chunk(ps, &two, 1, VBLK_T_IN);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_ro", ps, r, "read-again");
         return;
     }
-    bs->jobs[0] = (struct blkpat_job){.op = BLKPAT_SAME,
-                                      .addr = (uint64_t)chunk_buf(bs, &two, 1),
-                                      .addr2 = (uint64_t)bs->buf,
-                                      .nsect = l->len};
+    bs->jobs[0] =
+        (struct blkpat_job){.op = BLKPAT_SAME,
+                            .addr = (uint64_t)blk_chunk_buf(bs, &two, 1),
+                            .addr2 = (uint64_t)bs->buf,
+                            .nsect = l->len};
     blk_check(ps->tg, "blk_ro", ps->b, blkpat_run(bs->jobs, 1) == 0,
               "write=ioerr %s", bs->jobs[0].out ? "changed" : "unchanged");
 }
@@ -586,10 +323,10 @@ static void durable(struct pass *ps, const struct blk_layout *l,
         blk_check(ps->tg, "blk_durable", ps->b, false, "no-FLUSH");
         return;
     }
-    pattern(ps->bs, l, BLKPAT_FILL, p->seed, 0, l->count);
-    r = chunk_pass(ps, l, VBLK_T_OUT, 0);
-    if (r || first_not(ps, VBLK_S_OK)) {
-        pass_fail(ps->tg, "blk_durable", ps, r, "write");
+    blk_pattern(ps->bs, l, BLKPAT_FILL, p->seed, 0, l->count);
+    r = blk_chunk_pass(ps, l, VBLK_T_OUT, 0);
+    if (r || blk_first_not(ps, VBLK_S_OK)) {
+        blk_pass_fail(ps->tg, "blk_durable", ps, r, "write");
         return;
     }
     r = bare(ps, VBLK_T_FLUSH, &st);
@@ -629,19 +366,20 @@ static void fill(struct pass *ps, const struct blk_plan *p)
         /* chunk k at next + k * len: a layout starting at 0, shifted */
         l.last = (l.count - 1) * len;
         for (uint64_t k = 0; k < l.count; k++)
-            ps->bs->jobs[k] =
-                (struct blkpat_job){.op = BLKPAT_FILL,
-                                    .addr = (uint64_t)chunk_buf(ps->bs, &l, k),
-                                    .sector = next + k * len,
-                                    .nsect = len,
-                                    .seed = p->seed};
+            ps->bs->jobs[k] = (struct blkpat_job){
+                .op = BLKPAT_FILL,
+                .addr = (uint64_t)blk_chunk_buf(ps->bs, &l, k),
+                .sector = next + k * len,
+                .nsect = len,
+                .seed = p->seed};
         blkpat_run(ps->bs->jobs, (uint32_t)l.count);
         ps->n = 0;
         ps->overflow = false;
         for (uint64_t k = 0; k < l.count; k++)
-            add_io(ps, VBLK_T_OUT, next + k * len, chunk_buf(ps->bs, &l, k),
-                   (uint32_t)len, SH_ONE, (uint16_t)k);
-        if ((r = run_pass(ps, false)))
+            blk_add_io(ps, VBLK_T_OUT, next + k * len,
+                       blk_chunk_buf(ps->bs, &l, k), (uint32_t)len, SH_ONE,
+                       (uint16_t)k);
+        if ((r = blk_run_pass(ps, false)))
             break;
         for (unsigned i = 0; i < ps->n; i++) {
             const struct blk_op *op = &ps->bs->ops[i];
@@ -664,11 +402,11 @@ static void fill(struct pass *ps, const struct blk_plan *p)
     if (first_ok) {
         struct blk_layout l0 = {1, len, 0, 0};
 
-        pattern(ps->bs, &l0, BLKPAT_POISON, 0, 0, 1);
-        r = one_chunk(ps, &l0, 0, VBLK_T_IN);
-        rb = r || first_not(ps, VBLK_S_OK)                       ? "read-failed"
-             : pattern(ps->bs, &l0, BLKPAT_CHECK, p->seed, 0, 1) ? "differs"
-                                                                 : "ok";
+        blk_pattern(ps->bs, &l0, BLKPAT_POISON, 0, 0, 1);
+        r = blk_one_chunk(ps, &l0, 0, VBLK_T_IN);
+        rb = r || blk_first_not(ps, VBLK_S_OK) ? "read-failed"
+             : blk_pattern(ps->bs, &l0, BLKPAT_CHECK, p->seed, 0, 1) ? "differs"
+                                                                     : "ok";
     }
     if (!r)
         r = bare(ps, VBLK_T_FLUSH, &st);
@@ -704,23 +442,23 @@ static void bench(struct pass *ps, const struct blk_plan *p)
         ps->overflow = false;
         for (uint64_t i = 0; i < n; i++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            add_io(ps, VBLK_T_IN, (x >> 33) % places * len,
-                   ps->bs->buf + i % VBLK_REQS * len * VBLK_SECTOR,
-                   (uint32_t)len, SH_ONE, 0);
+            blk_add_io(ps, VBLK_T_IN, (x >> 33) % places * len,
+                       ps->bs->buf + i % VBLK_REQS * len * VBLK_SECTOR,
+                       (uint32_t)len, SH_ONE, 0);
         }
         /* One ring entry a request where the device allows: all
          * VBLK_REQS in flight on a 32-entry ring. */
         for (unsigned i = 0; i < ps->n; i++)
             ps->bs->ops[i].io.indirect = ind;
-        r = run_pass(ps, true);
-        if (!r && first_not(ps, VBLK_S_OK)) {
-            pass_fail(ps->tg, "blk_bench", ps, 0, "read");
+        r = blk_run_pass(ps, true);
+        if (!r && blk_first_not(ps, VBLK_S_OK)) {
+            blk_pass_fail(ps->tg, "blk_bench", ps, 0, "read");
             return;
         }
         done += n;
     }
     if (r) {
-        pass_fail(ps->tg, "blk_bench", ps, r, "read");
+        blk_pass_fail(ps->tg, "blk_bench", ps, r, "read");
         return;
     }
     us = ps->tg->timer.tsc_khz ? (rdtsc() - t0) * 1000 / ps->tg->timer.tsc_khz
@@ -749,12 +487,12 @@ void blk_run_mode(struct tg *tg, struct blkset *bs, struct vblk *b,
         (p->mode == BLK_FILL ? fill : bench)(&ps, p);
         return;
     }
-    if (layout_make(b, p, &l)) {
+    if (blk_layout_make(b, p, &l)) {
         blk_check(tg, "blk_args", b, false, "disk-too-small sectors=%lu",
                   b->cfg.capacity);
         return;
     }
-    print_layout(b, &l, p->seed);
+    blk_print_layout(b, &l, p->seed);
     if (p->mode == BLK_RWTEST)
         rwtest(&ps, &l, p);
     else if (p->mode == BLK_READ)

@@ -88,6 +88,7 @@ EXTRA_UNIT_BINS += $(B)/tests/test_guest_virtio
 # guest's MMIO accessors (TG_HOST_IO). -no-pie: legacy QueuePFN holds 32
 # bits of page number, so the rings must sit low, as they do in the guest.
 GUEST_VBLK_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vblk.c \
+                   guest/blkpass.c \
                    guest/blkcheck.c guest/blkmodes.c guest/blkpat.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
                    guest/host/fake_serial.c guest/host/fake_vblk.c \

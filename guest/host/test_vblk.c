@@ -632,7 +632,12 @@ static void test_shell(void)
     blk_cmd(&tg, "read vdz 1", 10);
     blk_cmd(&tg, "frob", 4);
     blk_cmd(&tg, "read", 4);
-    CHECK(count("tg: error") == 3, "bad commands: usage errors");
+    blk_cmd(&tg, "info vda vdb", 12);
+    CHECK(count("tg: error usage") == 4, "bad commands: usage errors");
+    fake_serial_clear();
+    blk_cmd(&tg, "info vdc", 8);
+    CHECK(has("tg: error no disk vdc (2 found)\n"), "blk info of a missing "
+                                                    "disk");
 }
 
 int main(void)
