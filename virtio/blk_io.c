@@ -277,14 +277,19 @@ static int ring_submit(struct vblk *b, struct vblk_queue *bq)
     return io_uring_sq_ready(&bq->ring) ? 1 : 0;
 }
 
-static int process_ring(struct vblk *b, struct vblk_queue *bq, struct vq *q)
+/* Drain the eventfd first, then reap: a completion posted after the
+ * read signals it again, so none is slept through. */
+static void ring_collect(struct vblk *b, struct vblk_queue *bq, struct vq *q)
 {
     uint64_t v;
-    /* Drain first, then reap: a completion posted after the read
-     * signals the eventfd again, so none is slept through. */
     if (read(bq->efd, &v, sizeof(v)) < 0)
         v = 0;
     ring_reap(b, bq, q);
+}
+
+static int process_ring(struct vblk *b, struct vblk_queue *bq, struct vq *q)
+{
+    ring_collect(b, bq, q);
     uint32_t n = 0;
     while (n < q->num && bq->nfree) {
         struct vq_iter it;
@@ -302,6 +307,10 @@ static int process_ring(struct vblk *b, struct vblk_queue *bq, struct vq *q)
             vblk_complete(b, q, s, st, 0);
         bq->free[bq->nfree++] = si;
     }
+    ring_submit(b, bq);
+    /* Reads the page cache already holds complete inside the submit:
+     * take them now rather than after another trip through poll(). */
+    ring_collect(b, bq, q);
     int pending = ring_submit(b, bq);
     return n == q->num || pending;
 }

@@ -74,10 +74,12 @@ int br_post(struct blk_rig *r, unsigned qi, const struct br_req *q,
     *(uint8_t *)br_host(r, status) = 0xff;
     struct fg_seg s[FG_MAX_SEGS];
     unsigned n = 0, nseg = q->nseg ? q->nseg : 1;
+    if (nseg > FG_MAX_SEGS - 2) /* room for the header and status */
+        nseg = FG_MAX_SEGS - 2;
     s[n++] = (struct fg_seg){hdr, sizeof(h), false};
     if (q->len) {
         uint32_t piece = q->len / nseg, off = 0;
-        for (unsigned i = 0; i < nseg && n < FG_MAX_SEGS - 1; i++) {
+        for (unsigned i = 0; i < nseg; i++) {
             uint32_t k = i + 1 == nseg ? q->len - off : piece;
             s[n++] = (struct fg_seg){q->data + off, k, q->dev_writes};
             off += k;

@@ -48,7 +48,7 @@ struct br_req {
     uint64_t sector;
     uint64_t data; /* guest-physical, len bytes */
     uint32_t len;
-    unsigned nseg;   /* data split into this many pieces (0 = 1) */
+    unsigned nseg;   /* data split into this many pieces (0 = 1, max 14) */
     bool dev_writes; /* data is device-writable (read, get-id) */
     bool indirect;
 };
