@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside of virtio-blk, shared by blk.c (requests: decoding, checks,
- * the cheap ones done at once) and blk_io.c (the queues: request slots,
- * the io_uring and synchronous engines, start/stop). Nobody else
- * includes this.
+ * Inside of virtio-blk, shared by blk.c (options, creation, config),
+ * blk_req.c (requests: decoding, checks, the cheap ones done at once)
+ * and blk_io.c (the queues: request slots, the io_uring and synchronous
+ * engines, start/stop). Nobody else includes this.
  */
 #ifndef KVMINI_VIRTIO_BLK_PRIV_H
 #define KVMINI_VIRTIO_BLK_PRIV_H
@@ -71,14 +71,14 @@ struct vblk {
     struct vblk_stats st;
 };
 
-/* blk.c: take one popped chain into slot s. Returns a VIRTIO_BLK_S_*
+/* blk_req.c: take one popped chain into slot s. Returns a VIRTIO_BLK_S_*
  * status for a request finished at once (the caller completes it),
  * VBLK_SUBMIT for a read, write or flush to do on the host, or
  * VBLK_DROP if the chain was malformed and already failed. */
 int vblk_decode(struct vblk *b, struct vq *q, struct vq_iter *it,
                 struct vblk_slot *s);
 
-/* blk.c: write the status, return the chain, count it. host_err is the
+/* blk_req.c: write the status, return the chain, count it. host_err is the
  * host's -errno for an IOERR the host caused (0 otherwise). */
 void vblk_complete(struct vblk *b, struct vq *q, struct vblk_slot *s,
                    int status, int host_err);

@@ -5,6 +5,7 @@
  * host filesystem, O_DIRECT, writethrough, and the synchronous engine
  * used when io_uring is unavailable.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -289,11 +290,23 @@ static void test_reset_pipe(void)
     br_down(&r); /* closes p[0] with the disk */
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 /* A real file: big writes in flight when the guest resets. Whatever was
  * acknowledged is in the file, and nothing changes after the reset. */
 static void test_reset_writes(void)
 {
     enum { N = 24, LEN = 1 << 20, REPS = 3 };
+    int fds = open_fds();
     struct blk_rig r;
     struct vblk_config c = cfg_of(img, false);
     if (br_up(&r, &c, NULL, 1, ALL, 64, false, err, sizeof(err))) {
@@ -353,6 +366,9 @@ static void test_reset_writes(void)
     CHECK(status_ok, "status written for exactly the acknowledged ones");
     CHECK(still, "nothing reaches the image or the used ring after reset");
     br_down(&r);
+    CHECK(open_fds() == fds,
+          "no descriptor left behind (rings, eventfds, image: %d -> %d)", fds,
+          open_fds());
 }
 
 /* ---- host errors: a full filesystem -------------------------------------- */
