@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
+#include "hw/log.h"
 
 static bool pow2(uint64_t x)
 {
@@ -64,16 +55,16 @@ static int open_error(const char *path, bool ro, int e, char *err,
                       size_t errlen)
 {
     if (e == EROFS || (e == EACCES && !ro))
-        return fail(err, errlen, -e,
+        return errbuf_set(err, errlen, -e,
                     "cannot open %s read-write: %s (add ',ro' to use it "
                     "read-only)",
                     path, strerror(e));
     if (e == EBUSY)
-        return fail(err, errlen, -EBUSY,
+        return errbuf_set(err, errlen, -EBUSY,
                     "%s is in use (mounted, or held by another program); "
                     "unmount or release it first",
                     path);
-    return fail(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
+    return errbuf_set(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
 }
 
 /* The kind and size checks, on the descriptor we will use. */
@@ -82,21 +73,21 @@ static int check_image(struct disk *dk, const char *path, char *err,
 {
     struct stat st;
     if (fstat(dk->fd, &st) < 0)
-        return fail(err, errlen, -errno, "cannot stat %s: %s", path,
+        return errbuf_set(err, errlen, -errno, "cannot stat %s: %s", path,
                     strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return fail(err, errlen, -EISDIR,
+        return errbuf_set(err, errlen, -EISDIR,
                     "%s is a directory; give a raw image file or a block "
                     "device",
                     path);
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-        return fail(err, errlen, -EINVAL,
+        return errbuf_set(err, errlen, -EINVAL,
                     "%s is not a regular file or a block device", path);
     dk->bdev = S_ISBLK(st.st_mode);
     if (dk->bdev) {
         int r = bdev_geometry(dk);
         if (r < 0)
-            return fail(err, errlen, r, "cannot read the size of %s: %s", path,
+            return errbuf_set(err, errlen, r, "cannot read the size of %s: %s", path,
                         strerror(-r));
     } else {
         dk->size = (uint64_t)st.st_size;
@@ -105,11 +96,11 @@ static int check_image(struct disk *dk, const char *path, char *err,
         dk->pbs = pow2(b) && b >= 512 ? (b > 4096 ? 4096 : (uint32_t)b) : 512;
     }
     if (dk->size == 0)
-        return fail(err, errlen, -EINVAL,
+        return errbuf_set(err, errlen, -EINVAL,
                     "%s is empty; give it a size first (truncate -s 1G %s)",
                     path, path);
     if (dk->size % 512)
-        return fail(err, errlen, -EINVAL,
+        return errbuf_set(err, errlen, -EINVAL,
                     "%s: size %llu is not a multiple of 512 (truncate -s "
                     "%llu %s)",
                     path, (unsigned long long)dk->size,
@@ -128,12 +119,12 @@ static int lock_image(struct disk *dk, const char *path, char *err,
     if (fcntl(dk->fd, F_OFD_SETLK, &fl) == 0)
         return 0;
     if (errno == EAGAIN || errno == EACCES)
-        return fail(err, errlen, -EBUSY,
+        return errbuf_set(err, errlen, -EBUSY,
                     "%s is in use by another process (locked)%s", path,
                     dk->ro ? ""
                            : "; stop it, or add ',ro' if both only "
                              "read");
-    return fail(err, errlen, -errno, "cannot lock %s: %s", path,
+    return errbuf_set(err, errlen, -errno, "cannot lock %s: %s", path,
                 strerror(errno));
 }
 
@@ -145,7 +136,7 @@ static int open_direct(struct disk *dk, const char *path, int oflags, char *err,
     int fd = open(path, oflags | O_DIRECT);
     struct stat a, b;
     if (fd < 0 && errno == EINVAL)
-        return fail(err, errlen, -EINVAL,
+        return errbuf_set(err, errlen, -EINVAL,
                     "%s: its filesystem does not support O_DIRECT; use "
                     "direct=off",
                     path);
@@ -154,13 +145,13 @@ static int open_direct(struct disk *dk, const char *path, int oflags, char *err,
     if (fstat(fd, &a) < 0 || fstat(dk->fd, &b) < 0 || a.st_ino != b.st_ino ||
         a.st_dev != b.st_dev || a.st_rdev != b.st_rdev) {
         close(fd);
-        return fail(err, errlen, -EAGAIN, "%s changed while being opened",
+        return errbuf_set(err, errlen, -EAGAIN, "%s changed while being opened",
                     path);
     }
     dk->fd_cached = dk->fd;
     dk->fd = fd;
     if (direct_alignment(dk) < 0)
-        return fail(err, errlen, -EINVAL,
+        return errbuf_set(err, errlen, -EINVAL,
                     "%s: its filesystem does not support O_DIRECT; use "
                     "direct=off",
                     path);
@@ -191,7 +182,7 @@ int disk_open(struct disk *dk, const char *path, unsigned flags, char *err,
     if ((r = check_image(dk, path, err, errlen)) < 0)
         goto err;
     if (fcntl(dk->fd, F_SETFL, 0) < 0) {
-        r = fail(err, errlen, -errno, "%s: fcntl: %s", path, strerror(errno));
+        r = errbuf_set(err, errlen, -errno, "%s: fcntl: %s", path, strerror(errno));
         goto err;
     }
     if ((r = lock_image(dk, path, err, errlen)) < 0)
@@ -203,7 +194,7 @@ int disk_open(struct disk *dk, const char *path, unsigned flags, char *err,
     if (!dk->ro) {
         dk->zero = aligned_alloc(4096, DISK_ZERO_BUF);
         if (!dk->zero) {
-            r = fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+            r = errbuf_set(err, errlen, -ENOMEM, "%s: out of memory", path);
             goto err;
         }
         memset(dk->zero, 0, DISK_ZERO_BUF);

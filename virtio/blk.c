@@ -4,12 +4,12 @@
 #include "virtio/blk.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hw/kvopt.h"
+#include "hw/log.h"
 #include "virtio/blk_priv.h"
 
 /* The config struct ends at 60 bytes; sizeof rounds it up to 64. */
@@ -19,16 +19,6 @@ _Static_assert(offsetof(struct virtio_blk_config, blk_size) == 20, "blk_size");
 _Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34, "mq");
 _Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) == 36,
                "discard");
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -52,12 +42,12 @@ int vblk_parse(const char *spec, struct vblk_config *cfg, char *err,
     if (r < 0)
         return r;
     if (!(given & 1))
-        return fail(err, errlen, -EINVAL,
+        return errbuf_set(err, errlen, -EINVAL,
                     "no image path: the first item is the path "
                     "(PATH[,ro][,serial=ID]...)");
     for (const char *c = cfg->serial; *c; c++)
         if (*c < 0x20 || *c > 0x7e)
-            return fail(err, errlen, -EINVAL,
+            return errbuf_set(err, errlen, -EINVAL,
                         "'serial=%s': use printable ASCII", cfg->serial);
     return 0;
 }
@@ -169,13 +159,13 @@ int vblk_create_on(struct vblk **out, struct disk *dk,
         nq = cfg->queues ? 0 : VDEV_MAX_QUEUES;
     if (nq == 0) {
         disk_close(dk);
-        return fail(err, errlen, -ERANGE, "%s: queues=%u: use 1..%u", cfg->path,
+        return errbuf_set(err, errlen, -ERANGE, "%s: queues=%u: use 1..%u", cfg->path,
                     cfg->queues, VDEV_MAX_QUEUES);
     }
     struct vblk *b = calloc(1, sizeof(*b));
     if (!b) {
         disk_close(dk);
-        return fail(err, errlen, -ENOMEM, "%s: out of memory", cfg->path);
+        return errbuf_set(err, errlen, -ENOMEM, "%s: out of memory", cfg->path);
     }
     b->dk = *dk;
     b->sync_io = cfg->sync_io;
