@@ -19,6 +19,7 @@
 #include "guest/host/fake_serial.h"
 #include "tests/unit/tap.h"
 
+
 static void be32(uint8_t *p, uint32_t v)
 {
     p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = (uint8_t)v;
@@ -130,15 +131,14 @@ static void test_good_tree(void)
 
     fake_serial_clear();
     dt_print(&dt);
-    CHECK(strstr(fake_serial_out, "tg: dt / compatible=\"kvmini,x86\"\n") !=
-              NULL,
+    CHECK(strstr(fake_serial_out, "tg: dt / compatible=\"kvmini,x86\"\n") != NULL,
           "dt: root line");
     CHECK(strstr(fake_serial_out, "tg: dt     cpu@0 reg=<0x0>\n") != NULL,
           "dt: nested node indented 4");
     CHECK(strstr(fake_serial_out, "tg: dt   virtio_mmio@d0000200 "
-                                  "compatible=\"vendor,thing\",\"virtio,mmio\" "
-                                  "reg=<0x0 0xd0000200 0x0 0x200> "
-                                  "interrupts=<0x6 0x3>\n") != NULL,
+                      "compatible=\"vendor,thing\",\"virtio,mmio\" "
+                      "reg=<0x0 0xd0000200 0x0 0x200> "
+                      "interrupts=<0x6 0x3>\n") != NULL,
           "dt: stringlist, reg and interrupts printed");
     free(blob);
 }

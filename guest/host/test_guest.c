@@ -20,6 +20,7 @@
 #include "guest/host/fake_serial.h"
 #include "tests/unit/tap.h"
 
+
 /* Ring 3 is just a call here. */
 uint64_t user_call(uint64_t (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b)
 {
@@ -250,11 +251,8 @@ static void test_entry(uint8_t *low)
     static struct tg tg;
     uint64_t cr3 = build_idmap(low, false), *pd = (uint64_t *)(cr3 + 0x2000);
 
-    entry_regs = (struct entry_regs){.rflags = 0x2,
-                                     .cr0 = 0x80050033,
-                                     .cr3 = cr3,
-                                     .efer = 0x500,
-                                     .valid = 1};
+    entry_regs = (struct entry_regs){ .rflags = 0x2, .cr0 = 0x80050033,
+                                      .cr3 = cr3, .efer = 0x500, .valid = 1 };
     entry_probe(&tg.entry);
     CHECK(tg.entry.idmap_end == 1ULL << 32, "2 MiB identity map: 4 GiB");
     out_reset();
