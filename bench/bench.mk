@@ -7,7 +7,10 @@
 #   make bench-blk [BLK_BENCH_ARGS="-t 5 -n 3 -w docs/performance.md"]
 #       virtio-blk throughput with no VM against fio on the same file
 #       (bench/blk.sh; its header lists the options)
-.PHONY: bench bench-blk
+#   make bench-blk-guest [BLK_GUEST_ARGS="-n 5 -w docs/performance.md"]
+#       virtio-blk under KVM with the tiny guest, kvmini vs QEMU microvm:
+#       requests/s and exits per request (bench/blk-guest.sh)
+.PHONY: bench bench-blk bench-blk-guest
 BENCH_ARGS ?=
 
 $(B)/bench/launch: bench/launch.c
@@ -27,3 +30,6 @@ $(B)/bench/blkbench: $(BLKBENCH_SRCS) $(B)/libkvmini.a
 
 bench-blk: $(B)/bench/blkbench
 	bench/blk.sh $(BLK_BENCH_ARGS)
+
+bench-blk-guest: all
+	bench/blk-guest.sh $(BLK_GUEST_ARGS)
