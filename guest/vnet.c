@@ -449,6 +449,7 @@ int vnet_reap_tx(struct vnet *n)
         for (unsigned i = 0; i < t->n; i++)
             n->state[t->buf[i]] = VB_FREE;
         n->ext_inflight -= t->ext;
+        n->st.tx_ext += t->ext;
         n->st.tx++;
         n->st.tx_bytes += t->bytes;
         *t = (struct vnet_txrec){0};

@@ -75,6 +75,7 @@ struct vnet_opts {
 
 struct vnet_stats {
     uint64_t rx, tx, rx_bytes, tx_bytes;
+    uint64_t tx_ext; /* of tx: the caller's buffers (vnet_tx_buf) */
     uint32_t merged, maxbufs, refills, empty, txfull, toolong;
 };
 
