@@ -138,7 +138,8 @@ int vnet_set_pairs(struct vnet *n, uint32_t pairs);
 /* Offloads the tap may hand the guest, from GUEST_* feature bits. */
 int vnet_set_guest_offloads(struct vnet *n, uint64_t guest_bits);
 
-/* Trace one frame for --debug virtio (rate-limited). */
+/* Trace one frame of len bytes (header not counted) for --debug
+ * virtio, rate-limited. */
 void vnet_trace(struct vnet *n, const char *dir, unsigned pair,
                 const struct iovec *iov, unsigned niov, size_t len);
 

@@ -176,7 +176,7 @@ static void rx_deliver(struct vnet *n, struct vnet_rxq *rq, struct vq *q,
     h.num_buffers = (uint16_t)k;
     vnet_iov_write(iov, rq->iov_n, 0, &h, n->hdr_len);
     if (log_cats & LOG_CAT_VIRTIO)
-        vnet_trace(n, "rx", pair, iov, niov, len);
+        vnet_trace(n, "rx", pair, iov, niov, len - n->hdr_len);
     uint32_t left = len;
     for (unsigned i = 0; i < k; i++) {
         const struct vnet_rxchain *c = &rq->ch[rq->ch_first + i];

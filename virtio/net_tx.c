@@ -9,8 +9,7 @@
 #include "hw/log.h"
 #include "virtio/net_priv.h"
 
-#define TX_RETRIES 3 /* a full tap queue: waits before dropping */
-#define TX_RETRY_MS 100
+#define TX_WAIT_MS 100 /* a full tap: one wait for room, then drop */
 
 enum tx_verdict { TX_OK, TX_MALFORMED, TX_OVERSIZE, TX_HEADER };
 
@@ -59,18 +58,20 @@ static enum tx_verdict tx_check(const struct vnet *n, struct virtio_net_hdr *h,
     return TX_OK;
 }
 
+/* One frame to the tap. A tap that has no room (a socket stand-in
+ * whose reader stalls; a tap itself drops instead) gets one bounded
+ * wait, then the frame is dropped, as a full link would. *waited tells
+ * the caller to give the worker a chance to see a stop. */
 static ssize_t tx_write(struct vnet *n, unsigned pair, const struct iovec *iov,
-                        int cnt)
+                        int cnt, bool *waited)
 {
-    for (int tries = 0;; tries++) {
-        ssize_t w = tap_writev(&n->tap, pair, iov, cnt);
-        if ((w != -EAGAIN && w != -ENOBUFS) || tries == TX_RETRIES)
-            return w;
-        /* Bounded: a stop or reset waits for this request at most
-         * TX_RETRIES * TX_RETRY_MS. */
-        struct pollfd p = {.fd = tap_fd(&n->tap, pair), .events = POLLOUT};
-        poll(&p, 1, TX_RETRY_MS);
-    }
+    ssize_t w = tap_writev(&n->tap, pair, iov, cnt);
+    if (w != -EAGAIN && w != -ENOBUFS)
+        return w;
+    *waited = true;
+    struct pollfd p = {.fd = tap_fd(&n->tap, pair), .events = POLLOUT};
+    poll(&p, 1, TX_WAIT_MS);
+    return tap_writev(&n->tap, pair, iov, cnt);
 }
 
 static void tx_count_drop(struct vnet *n, struct vnet_txq *tq, unsigned pair,
@@ -89,7 +90,7 @@ static void tx_count_drop(struct vnet *n, struct vnet_txq *tq, unsigned pair,
 }
 
 static void tx_one(struct vnet *n, struct vnet_txq *tq, struct vq *q,
-                   unsigned pair, struct vq_iter *it)
+                   unsigned pair, struct vq_iter *it, bool *waited)
 {
     struct iovec *iov = tq->iov;
     unsigned cnt = 1; /* iov[0] is for the header copy */
@@ -131,8 +132,8 @@ static void tx_one(struct vnet *n, struct vnet_txq *tq, struct vq *q,
     iov[j].iov_len -= skip;
     iov[j - 1] = (struct iovec){&tq->hdr, n->hdr_len};
     if (log_cats & LOG_CAT_VIRTIO)
-        vnet_trace(n, "tx", pair, iov + j - 1, cnt - j + 1, total);
-    ssize_t w = tx_write(n, pair, iov + j - 1, (int)(cnt - j + 1));
+        vnet_trace(n, "tx", pair, iov + j - 1, cnt - j + 1, flen);
+    ssize_t w = tx_write(n, pair, iov + j - 1, (int)(cnt - j + 1), waited);
     if (w < 0) {
         vnet_ctr_add(&tq->drop_tap, 1);
         log_warn_rl("%s: tx%u: the tap refused a %llu-byte frame: %s", n->name,
@@ -150,11 +151,12 @@ int vnet_tx_process(struct vnet *n, struct vq *q, unsigned pair)
     vnet_ctr_add(&tq->rounds, 1);
     if (!tq->iov)
         return 0;
-    for (uint32_t i = 0; i < q->num; i++) {
+    bool waited = false;
+    for (uint32_t i = 0; i < q->num && !waited; i++) {
         struct vq_iter it;
         if (vq_pop(q, &it) <= 0)
             return 0;
-        tx_one(n, tq, q, pair, &it);
+        tx_one(n, tq, q, pair, &it, &waited);
     }
     return 1;
 }

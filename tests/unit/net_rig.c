@@ -191,7 +191,8 @@ int nr_ctrl(struct net_rig *r, uint8_t class, uint8_t cmd, const void *data,
     uint8_t *p = fg_host(&r->g, r->ctrl_area);
     p[0] = class;
     p[1] = cmd;
-    memcpy(p + 64, data, len);
+    if (len)
+        memcpy(p + 64, data, len);
     p[4095] = 0xee;
     struct fg_seg s[3] = {{r->ctrl_area, 2, false},
                           {r->ctrl_area + 64, (uint32_t)len, false},
