@@ -64,18 +64,16 @@ static int explain_einval(const char *name, unsigned nq, char *err,
 {
     struct ethtool_drvinfo di = {.cmd = ETHTOOL_GDRVINFO};
     struct ifreq ifr = {.ifr_data = (void *)&di};
-    if (ifreq_ioctl(name, SIOCETHTOOL, &ifr) == 0) {
-        if (strcmp(di.driver, "tun"))
-            return fail(err, errlen, -EINVAL,
-                        "%s is a %.32s interface, not a tap: name a tap or "
-                        "a name that is not in use",
-                        name, di.driver);
-        if (!strcmp(di.bus_info, "tun"))
-            return fail(err, errlen, -EINVAL,
-                        "%s is a tun (layer 3) device, not a tap: create "
-                        "a tap with 'ip tuntap add %s mode tap'",
-                        name, name);
-    }
+    if (ifreq_ioctl(name, SIOCETHTOOL, &ifr) < 0 || strcmp(di.driver, "tun"))
+        return fail(err, errlen, -EINVAL,
+                    "%s is not a tap but another kind of interface: name "
+                    "a tap, or a name not in use to create one",
+                    name);
+    if (!strcmp(di.bus_info, "tun"))
+        return fail(err, errlen, -EINVAL,
+                    "%s is a tun (layer 3) device, not a tap: create a tap "
+                    "with 'ip tuntap add %s mode tap'",
+                    name, name);
     if (nq > 1)
         return fail(err, errlen, -EINVAL,
                     "tap %s was created without multi_queue, so queues=%u "
