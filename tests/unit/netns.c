@@ -29,13 +29,13 @@ int netns_enter(char *why, size_t whylen)
 
 int netns_sh(const char *fmt, ...)
 {
-    char cmd[512];
+    char cmd[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof(cmd), fmt, ap);
     va_end(ap);
     fflush(stdout); /* the child inherits unflushed TAP lines otherwise */
-    char full[600];
+    char full[2100];
     snprintf(full, sizeof(full), "(%s) 1>&2", cmd);
     int r = system(full);
     if (r != 0) {
