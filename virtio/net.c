@@ -328,6 +328,7 @@ void vnet_stats_get(const struct vnet *n, struct vnet_stats *s)
         s->rx_drop_bad += ld(&r->drop_bad);
         s->rx_filtered += ld(&r->filtered);
         s->rx_stalls += ld(&r->stalls);
+        s->rx_copied += ld(&r->bounced);
         s->rx_rounds += ld(&r->rounds);
         s->tx_frames += ld(&t->frames);
         s->tx_bytes += ld(&t->bytes);
@@ -345,11 +346,11 @@ static void vnet_stats_print(struct vdev *d, FILE *f)
     struct vnet_stats s;
     vnet_stats_get(n, &s);
     fprintf(f,
-            "virtio %s rx: frames %" PRIu64 " bytes %" PRIu64 " stalls %" PRIu64
-            " drops: oversize %" PRIu64 " bad %" PRIu64 " filtered %" PRIu64
-            "\n",
-            n->name, s.rx_frames, s.rx_bytes, s.rx_stalls, s.rx_drop_oversize,
-            s.rx_drop_bad, s.rx_filtered);
+            "virtio %s rx: frames %" PRIu64 " bytes %" PRIu64 " copied %" PRIu64
+            " stalls %" PRIu64 " drops: oversize %" PRIu64 " bad %" PRIu64
+            " filtered %" PRIu64 "\n",
+            n->name, s.rx_frames, s.rx_bytes, s.rx_copied, s.rx_stalls,
+            s.rx_drop_oversize, s.rx_drop_bad, s.rx_filtered);
     fprintf(f,
             "virtio %s tx: frames %" PRIu64 " bytes %" PRIu64
             " drops: malformed %" PRIu64 " oversize %" PRIu64 " header %" PRIu64

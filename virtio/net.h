@@ -74,15 +74,16 @@ void vnet_default_mac(const char *vm_name, unsigned index, uint8_t mac[6]);
 /* Per-NIC counters, summed over the queues (relaxed reads, any thread). */
 struct vnet_stats {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-    uint64_t rx_drop_oversize;     /* larger than the guest's buffers */
-    uint64_t rx_drop_bad;          /* runt, or offload the guest did not take */
-    uint64_t rx_filtered;          /* refused by the guest's RX filter */
-    uint64_t rx_stalls;            /* a frame waited for the guest's buffers */
-    uint64_t tx_drop_malformed;    /* bad chain or shorter than the header */
-    uint64_t tx_drop_oversize;     /* beyond the MTU (or 64 KiB with GSO) */
-    uint64_t tx_drop_header;       /* offload or flag not negotiated */
-    uint64_t tx_drop_tap;          /* the tap refused the frame */
-    uint64_t ctrl_ok, ctrl_err;    /* control commands answered */
+    uint64_t rx_drop_oversize;  /* larger than the guest's buffers */
+    uint64_t rx_drop_bad;       /* runt, or offload the guest did not take */
+    uint64_t rx_filtered;       /* refused by the guest's RX filter */
+    uint64_t rx_stalls;         /* a frame waited for the guest's buffers */
+    uint64_t rx_copied;         /* read aside, then copied (too few buffers) */
+    uint64_t tx_drop_malformed; /* bad chain or shorter than the header */
+    uint64_t tx_drop_oversize;  /* beyond the MTU (or 64 KiB with GSO) */
+    uint64_t tx_drop_header;    /* offload or flag not negotiated */
+    uint64_t tx_drop_tap;       /* the tap refused the frame */
+    uint64_t ctrl_ok, ctrl_err; /* control commands answered */
     uint64_t rx_rounds, tx_rounds; /* process() calls (busy-loop check) */
 };
 void vnet_stats_get(const struct vnet *n, struct vnet_stats *s);

@@ -16,10 +16,11 @@
 #include "virtio/net_spec.h"
 #include "virtio/vdev.h"
 
-#define VNET_QSIZE 256     /* QueueNumMax */
-#define VNET_RX_IOV 1024   /* UIO_MAXIOV: buffers one readv may fill */
-#define VNET_MAC_TABLE 64  /* filter entries per table before "all" */
-#define VNET_CTRL_BUF 1024 /* readable bytes of one control command */
+#define VNET_QSIZE 1024      /* QueueNumMax */
+#define VNET_RX_IOV 1024     /* UIO_MAXIOV: buffers one readv may fill */
+#define VNET_RX_IOV_SLACK 64 /* compact the pool when less room is left */
+#define VNET_MAC_TABLE 64    /* filter entries per table before "all" */
+#define VNET_CTRL_BUF 1024   /* readable bytes of one control command */
 #define VNET_ETH_HLEN 14
 #define VNET_VLAN_HLEN 4
 /* Largest frame a tap hands over: an IP packet of 64 KiB (a GSO frame)
@@ -67,14 +68,16 @@ struct vnet_rxq {
     uint32_t ndesc;          /* ring descriptors the pool holds */
     bool starving;           /* counted this stall already */
     bool eof;                /* the backend ended (sockets only) */
+    bool iov_full;           /* a chain did not fit the iov array */
     uint32_t fgen;           /* filter generation of filt */
     struct vnet_filter filt; /* this worker's copy */
     _Atomic uint64_t frames, bytes, drop_oversize, drop_bad, filtered, stalls,
-        rounds;
+        rounds, bounced;
 };
 
 struct vnet_txq {
-    struct iovec *iov;         /* [num + 1], TX worker only */
+    struct iovec *iov; /* [niov], TX worker only */
+    uint32_t niov;
     struct virtio_net_hdr hdr; /* the snapshot the tap reads */
     _Atomic uint64_t frames, bytes, drop_malformed, drop_oversize, drop_header,
         drop_tap, rounds;
@@ -107,6 +110,12 @@ struct vnet {
     struct vnet_rxq rxq[VNET_MAX_PAIRS];
     struct vnet_txq txq[VNET_MAX_PAIRS];
 };
+
+/* Chains one worker round handles before the interrupt goes out. */
+static inline uint32_t vnet_round_budget(const struct vq *q)
+{
+    return q->num >= 4 ? q->num / 4 : 1;
+}
 
 /* Bit for a gso_type in guest_gso/host_gso. */
 #define VNET_GSO_BIT(t) (1ULL << (t))

@@ -32,6 +32,7 @@ int vnet_rx_start(struct vnet *n, struct vq *q, unsigned pair)
     rq->ch_first = rq->ch_n = rq->iov_first = rq->iov_n = 0;
     rq->cap = 0;
     rq->ndesc = 0;
+    rq->iov_full = false;
     rq->pending = 0;
     rq->starving = rq->eof = false;
     /* Force a copy of the filter before the first frame. */
@@ -58,42 +59,53 @@ static void pool_compact(struct vnet_rxq *rq)
     rq->ch_first = rq->iov_first = 0;
 }
 
-/* Every ring descriptor is in the pool: the guest cannot post more. */
+/* The pool cannot grow: it holds every ring descriptor (the guest
+ * cannot post more), or its iovec array is full. */
 static bool pool_full(const struct vnet_rxq *rq, const struct vq *q)
 {
-    return rq->ch_n >= q->num || rq->ndesc >= q->num ||
-           rq->iov_n + q->num > VNET_RX_IOV;
+    return rq->ch_n >= q->num || rq->ndesc >= q->num || rq->iov_full;
 }
 
-/* Pop one chain into the pool: 1 added, 2 a malformed chain was failed
- * (try again), 0 ring empty or pool full, -EPROTO ring broken. */
+/* Pop one chain into the pool: 1 added, 2 a chain was failed or the
+ * pool compacted (try again), 0 ring empty or pool full, -EPROTO ring
+ * broken. */
 static int pool_add(struct vnet_rxq *rq, struct vq *q)
 {
     if (pool_full(rq, q))
         return 0;
-    /* Room for the longest chain (q->num buffers) at the end. */
     if (rq->ch_first + rq->ch_n >= q->num ||
-        rq->iov_first + rq->iov_n + q->num > VNET_RX_IOV)
+        rq->iov_first + rq->iov_n + VNET_RX_IOV_SLACK > VNET_RX_IOV)
         pool_compact(rq);
     struct vq_iter it;
     int r = vq_pop(q, &it);
     if (r <= 0)
         return r;
     struct iovec *iov = rq->iov + rq->iov_first + rq->iov_n;
-    unsigned k = 0;
+    unsigned k = 0, room = VNET_RX_IOV - (rq->iov_first + rq->iov_n);
     uint64_t cap = 0;
     struct vq_buf b;
     while ((r = vq_iter_next(&it, &b)) > 0) {
-        if (!b.dev_writes) {
-            r = -EPROTO;
+        if (!b.dev_writes || k == room) {
+            r = b.dev_writes ? -E2BIG : -EPROTO;
             break;
         }
         iov[k++] = (struct iovec){b.p, b.len};
         cap += b.len;
     }
+    if (r == -E2BIG && (rq->ch_n || rq->iov_first)) {
+        /* No room left for its buffers: take it again later. */
+        vq_unpop(q);
+        if (rq->iov_first) {
+            pool_compact(rq);
+            return 2;
+        }
+        rq->iov_full = true;
+        return 0;
+    }
     if (r < 0 || cap == 0 || cap > UINT32_MAX) {
-        /* Fail it now: the chains a frame fills are still pushed one
-         * after the other, which is what num_buffers needs. */
+        /* Fail it now (a chain alone with more buffers than one readv
+         * takes is malformed too): the chains a frame fills are still
+         * pushed one after the other, which is what num_buffers needs. */
         vq_fail(q, it.head, r < 0 ? r : -EPROTO);
         return 2;
     }
@@ -190,6 +202,7 @@ static void rx_deliver(struct vnet *n, struct vnet_rxq *rq, struct vq *q,
     rq->iov_n -= niov;
     rq->ndesc -= ndesc;
     rq->cap -= cap;
+    rq->iov_full = false;
     rq->starving = false;
     vnet_ctr_add(&rq->frames, 1);
     vnet_ctr_add(&rq->bytes, len - n->hdr_len);
@@ -206,6 +219,7 @@ static int rx_place_pending(struct vnet *n, struct vnet_rxq *rq, struct vq *q,
     if (rq->cap >= rq->pending) {
         vnet_iov_write(rq->iov + rq->iov_first, rq->iov_n, 0, rq->bounce,
                        rq->pending);
+        vnet_ctr_add(&rq->bounced, 1);
         uint32_t len = rq->pending;
         rq->pending = 0;
         rx_deliver(n, rq, q, pair, len);
@@ -306,9 +320,16 @@ int vnet_rx_process(struct vnet *n, struct vq *q, unsigned pair)
     if (!rq->ch || rq->eof ||
         pair >= __atomic_load_n(&n->active, __ATOMIC_SEQ_CST))
         return 0;
+    /* A round ends after a quarter of the ring is used (or a ring's
+     * worth of frames tried), so the guest hears of its buffers and
+     * posts new ones while the rest are still filling. */
+    uint16_t start = q->used_idx;
+    uint32_t budget = vnet_round_budget(q);
     for (uint32_t i = 0; i < q->num; i++) {
         if (rx_one(n, rq, q, pair) <= 0)
             return 0;
+        if ((uint16_t)(q->used_idx - start) >= budget)
+            return 1;
     }
     return 1;
 }

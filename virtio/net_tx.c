@@ -16,8 +16,11 @@ enum tx_verdict { TX_OK, TX_MALFORMED, TX_OVERSIZE, TX_HEADER };
 int vnet_tx_start(struct vnet *n, struct vq *q, unsigned pair)
 {
     /* One slot for our copy of the header, then every buffer a chain
-     * can have (the queue engine caps a chain at q->num). */
-    n->txq[pair].iov = calloc(q->num + 1, sizeof(struct iovec));
+     * may have: the queue engine caps a chain at q->num, writev at
+     * VNET_RX_IOV (UIO_MAXIOV) entries. */
+    uint32_t n_iov = q->num + 1 < VNET_RX_IOV ? q->num + 1 : VNET_RX_IOV;
+    n->txq[pair].iov = calloc(n_iov, sizeof(struct iovec));
+    n->txq[pair].niov = n_iov;
     return n->txq[pair].iov ? 0 : -ENOMEM;
 }
 
@@ -98,7 +101,7 @@ static void tx_one(struct vnet *n, struct vnet_txq *tq, struct vq *q,
     struct vq_buf b;
     int r;
     while ((r = vq_iter_next(it, &b)) > 0) {
-        if (b.dev_writes || cnt > q->num) {
+        if (b.dev_writes || cnt >= tq->niov) {
             r = -EPROTO;
             break;
         }
@@ -152,7 +155,10 @@ int vnet_tx_process(struct vnet *n, struct vq *q, unsigned pair)
     if (!tq->iov)
         return 0;
     bool waited = false;
-    for (uint32_t i = 0; i < q->num && !waited; i++) {
+    /* Rounds of a quarter ring: completions reach the guest while it
+     * still has frames queued. */
+    uint32_t budget = vnet_round_budget(q);
+    for (uint32_t i = 0; i < budget && !waited; i++) {
         struct vq_iter it;
         if (vq_pop(q, &it) <= 0)
             return 0;

@@ -522,6 +522,50 @@ static void test_rx_small_buffers(void)
     close(peer);
 }
 
+/* Chains of 16 tiny buffers (indirect): the pool stops at the 1024
+ * buffers one readv takes, frames that fit there arrive, a larger one
+ * cannot ever fit and is dropped. */
+static void test_rx_many_buffers(void)
+{
+    struct net_rig r;
+    struct vnet *n;
+    int peer;
+    uint8_t mac[6];
+    dev_mac(mac);
+    if (nr_sock_vnet(&n, &peer, 1, 0, 9000) ||
+        nr_up(&r, n, V1 | IND | NF(MRG_RXBUF), 256, false))
+        abort();
+    r.repost = false;
+    r.rx_size[0] = 128;
+    r.rx_nseg[0] = 16;
+    for (unsigned i = 0; i < 140; i++) {
+        uint64_t gpa = fg_alloc(&r.g, 128, 64);
+        struct fg_seg s[16];
+        for (unsigned k = 0; k < 16; k++)
+            s[k] = (struct fg_seg){gpa + 8 * k, 8, true};
+        int h = fg_post(&r.g, nr_rxq(0), s, 16, true);
+        if (h < 0)
+            abort();
+        r.rxbuf[0][h] = gpa;
+    }
+    fg_kick(&r.g, nr_rxq(0));
+    unsigned nb = 0;
+    CHECK(rx_roundtrip(&r, peer, 0, 5000, 50, &nb) && nb == 40,
+          "5000 bytes over 40 chains of 16 8-byte buffers (%u)", nb);
+    size_t len = mkframe(frame, 12, mac, 9000, 51);
+    send(peer, frame, len, 0);
+    CHECK(rx_roundtrip(&r, peer, 0, 200, 52, &nb),
+          "9000 bytes need more than 1024 buffers: dropped, the next "
+          "frame arrives");
+    struct vnet_stats st;
+    vnet_stats_get(n, &st);
+    CHECK(st.rx_drop_oversize == 1 && st.rx_copied == 2,
+          "counted: 1 oversize, 2 copied through the bounce buffer");
+    nr_down(&r);
+    vnet_destroy(n);
+    close(peer);
+}
+
 static void test_rx_bad_chain(void)
 {
     struct net_rig r;
@@ -573,6 +617,7 @@ int main(void)
     test_rx_mrg();
     test_rx_empty_refill();
     test_rx_small_buffers();
+    test_rx_many_buffers();
     test_rx_bad_chain();
     return tap_done();
 }
