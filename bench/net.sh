@@ -4,38 +4,47 @@
 # the device under the fake guest driver against raw read/write on a tap of
 # the same kind, in a private network namespace (root). Prints a markdown
 # table of medians and, with -w FILE, appends it as a dated section.
-# usage: bench/net.sh [-n RUNS] [-t SECONDS] [-w FILE]
+# usage: bench/net.sh [-n RUNS] [-t SECONDS] [-r] [-w FILE]
 #   -n RUNS     runs of every mode (default 5); medians over them
 #   -t SECONDS  measuring time per mode and path in a run (default 2)
+#   -r          no runs: report the last ones (build/bench/net-raw.txt)
 #   -w FILE     append the results to FILE (e.g. docs/performance.md)
 # Needs: root, make build/bench/net_bench (make bench-net builds it).
 # Exit: 0, or 1 when a run failed.
 set -eu
 cd "$(dirname "$0")/.."
 
-runs=5 secs=2 doc=
-while getopts n:t:w: o; do
+runs=5 secs=2 doc= reuse=
+while getopts n:t:rw: o; do
     case $o in
     n) runs=$OPTARG ;;
     t) secs=$OPTARG ;;
+    r) reuse=1 ;;
     w) doc=$OPTARG ;;
     *) sed -n '/^# usage/,/^set -eu/p' "$0" | grep '^#' >&2; exit 2 ;;
     esac
 done
 cmd_line="bench/net.sh $*"
 BIN=build/bench/net_bench
-[ -x "$BIN" ] || { echo "net.sh: $BIN missing; run make bench-net" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "net.sh: needs root (a private network namespace)" >&2; exit 1; }
-# Other jobs share the 2 cores: stay out of their way. The device and the
-# raw ceiling take turns in each run, under the same niceness.
-renice -n 10 -p $$ >/dev/null 2>&1 || true
-
 raw=build/bench/net-raw.txt
-: >"$raw"
-for i in $(seq "$runs"); do
-    "$BIN" -t "$secs" tx-pps tx-gbps rx-pps rx-gbps >>"$raw" ||
-        { echo "net.sh: run $i failed" >&2; exit 1; }
-done
+if [ -n "$reuse" ]; then
+    [ -s "$raw" ] || { echo "net.sh: no $raw to report" >&2; exit 1; }
+    # The runs' own parameters, as net.sh recorded them.
+    read -r _ runs secs load <"$raw.params" || true
+else
+    [ -x "$BIN" ] || { echo "net.sh: $BIN missing; run make bench-net" >&2; exit 1; }
+    [ "$(id -u)" -eq 0 ] || { echo "net.sh: needs root (a private network namespace)" >&2; exit 1; }
+    # Other jobs share the 2 cores: stay out of their way. The device and
+    # the raw ceiling take turns in each run, under the same niceness.
+    renice -n 10 -p $$ >/dev/null 2>&1 || true
+    : >"$raw"
+    for i in $(seq "$runs"); do
+        "$BIN" -t "$secs" tx-pps tx-gbps rx-pps rx-gbps >>"$raw" ||
+            { echo "net.sh: run $i failed" >&2; exit 1; }
+    done
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    echo "params $runs $secs $load" >"$raw.params"
+fi
 
 # median MODE FIELD: the median of a numeric field over the runs
 median() {
@@ -78,10 +87,10 @@ section() {
     echo
     bullet "Machine: $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' \
         /proc/cpuinfo | head -n 1)), kernel $(uname -r); shared with other" \
-        "jobs (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)," \
+        "jobs (load average $load at the end)," \
         "runs at nice 10."
-    bullet "Command: \`$cmd_line\` ($runs runs, ${secs} s per mode and path;" \
-        "medians)."
+    bullet "Command: \`bench/net.sh -n $runs -t $secs\` ($runs runs, ${secs} s" \
+        "per mode and path; medians)."
     echo
     echo "| | device | raw tap (ceiling) | ratio | raw, 4 KiB pieces | CPU µs/frame: device / raw | raw, 4 KiB pieces | fake guest |"
     echo "|---|---|---|---|---|---|---|---|"
