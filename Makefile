@@ -71,8 +71,13 @@ test: $(UNIT_BINS) $(EXTRA_UNIT_BINS) $(B)/tiny-guest
 	    2>/dev/null) && echo ":$$k")" \
 	    prove -f --exec '' $(UNIT_BINS) $(EXTRA_UNIT_BINS)
 
-integration: all
+integration: all $(B)/kvm-caps
 	prove -f --exec bash tests/integration/*.t
+
+# What the integration tests ask KVM themselves (not kvmini's word).
+$(B)/kvm-caps: tests/kvm-caps.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 deps:
 	@bash .ci/install-deps

@@ -48,6 +48,70 @@ run_vm() {
     return 0
 }
 
+# vm_start DEADLINE_S NAME ARGS...: kvmini in the background (stdin from
+# $VM_STDIN), under a perl reaper that records how it ended: "exit N"
+# (kvmini returned N itself), "signal N" (it was killed by signal N: it
+# did not handle it), or "deadline" (still running after DEADLINE_S, then
+# killed) in $TMP/NAME.how. Sets VM_PID (kvmini itself) and VM_REAPER.
+# A bash `wait` cannot tell "exit 143" from "killed by SIGTERM"; this can.
+vm_start() {
+    local deadline=$1 name=$2; shift 2
+    rm -f "$TMP/$name.pid" "$TMP/$name.how"
+    perl -e '
+        my ($dl, $pidf, $howf, @cmd) = @ARGV;
+        my $pid = fork // die "fork: $!";
+        if (!$pid) { exec { $cmd[0] } @cmd; exit 127 }
+        open my $f, ">", "$pidf.tmp" or die; print $f "$pid\n"; close $f;
+        rename "$pidf.tmp", $pidf;
+        my $late = 0;
+        $SIG{ALRM} = sub { $late = 1; kill "KILL", $pid };
+        alarm $dl;
+        waitpid $pid, 0;
+        my $st = $?;
+        open $f, ">", $howf or die;
+        print $f $late ? "deadline\n" : ($st & 127) ? "signal " . ($st & 127) . "\n"
+                                              : "exit " . ($st >> 8) . "\n";
+        close $f' "$deadline" "$TMP/$name.pid" "$TMP/$name.how" \
+        "$KVMINI" run "$@" <"${VM_STDIN:-/dev/null}" \
+        >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    VM_REAPER=$!
+    for _ in $(seq 1 100); do [ -s "$TMP/$name.pid" ] && break; sleep 0.05; done
+    VM_PID=$(cat "$TMP/$name.pid" 2>/dev/null)
+}
+
+# wait_line NAME REGEX SECONDS: waits until the guest printed a matching
+# line; false if it did not within SECONDS.
+wait_line() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        has "$1" "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# stop_by_signal NAME SIG DESCRIPTION: sends SIG to the running VM and
+# checks that kvmini handled it itself (its own status 128+N, not death
+# by the signal), said so in its one line, and stopped within 10 s (a
+# generous bound that guards a hang, not a speed).
+stop_by_signal() {
+    local name=$1 sig=$2 d=$3 n t0 took how want
+    n=$(kill -l "$sig")
+    want=$((128 + n))
+    t0=$(date +%s%N)
+    kill -s "$sig" "$VM_PID"
+    wait "$VM_REAPER"
+    took=$(( ($(date +%s%N) - t0) / 1000000 ))
+    how=$(cat "$TMP/$name.how" 2>/dev/null)
+    check "$d: SIG$sig handled by kvmini: exit $want (got '${how:-nothing}')" \
+        test "$how" = "exit $want"
+    check "$d: ... reported once as 'signal $n: stopping the VM'" \
+        test "$(grep -c "^kvmini: .*signal $n: stopping the VM\$" \
+            "$TMP/$name.err")" -eq 1
+    check "$d: ... within 10 s (took ${took} ms)" test "$took" -lt 10000
+    [ "$how" = "exit $want" ] || diag "$TMP/$name.err"
+}
+
 # has NAME PATTERN: the guest printed a line matching the regex.
 has() { grep -Eq -- "$2" "$TMP/$1.out"; }
 
