@@ -27,7 +27,7 @@ UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 UNIT_HOBJS   := $(UNIT_HELPERS:%.c=$(B)/san/%.o)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all test check integration run install deps clean
+.PHONY: all test check integration run install deps clean mutants
 .SECONDARY: # keep intermediate objects: no rebuilds, no "rm" noise
 all: kvmini $(B)/tiny-guest
 
@@ -81,6 +81,13 @@ $(B)/kvm-caps: tests/kvm-caps.c
 
 deps:
 	@bash .ci/install-deps
+
+# Breaks kvmini on purpose, one mutant of tests/mutants.list at a time in
+# a scratch copy, and says in TAP which ones the tests caught. Minutes,
+# so not part of make check; MUTANTS="a b" picks some, MUTANTS_RIG=1 adds
+# those only the nested rig can catch.
+mutants: all
+	nice -n 10 bash tests/mutants.sh
 
 # KVMINI_FULL=1: every tool is installed now, so a test that would skip
 # for a missing one fails instead (CI=true does the same).

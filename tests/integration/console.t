@@ -34,7 +34,7 @@ check "Ctrl-A x is reported" grep -q "Ctrl-A x: stopping the VM" "$TMP/tty.out"
 # Signals: the guest holds in hlt, so its vCPU sleeps inside KVM_RUN.
 # It would hold for 60 s: only kvmini's own handling can end it sooner.
 for sig in TERM INT; do
-    vm_start 90 sig$sig -k "$GUEST" -c 2 -p hold=60
+    vm_start 30 sig$sig -k "$GUEST" -c 2 -p hold=60
     if wait_line sig$sig '^tg: holding' 30; then
         stop_by_signal sig$sig "$sig" "a holding 2-vCPU guest"
     else

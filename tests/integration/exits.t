@@ -73,7 +73,7 @@ fi
 # A vCPU looping in emulated ring 0 with interrupts off never exits on its
 # own; SIGTERM must still stop the VM.
 printf 'spin\r' >"$TMP/spin.keys"
-VM_STDIN=$TMP/spin.keys vm_start 90 spin -k "$GUEST" -c 2 -p shell
+VM_STDIN=$TMP/spin.keys vm_start 30 spin -k "$GUEST" -c 2 -p shell
 check "the guest started spinning" wait_line spin '^tg: spinning' 30
 stop_by_signal spin TERM "a spinning vCPU"
 

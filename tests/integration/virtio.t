@@ -177,7 +177,7 @@ check "... saying no-console" \
 # Input ends without "quit": the guest must keep waiting for more, alive
 # (EOF is no line), until its own 3 s input timeout fails it.
 printf 'one\n' >"$TMP/noquit"
-VM_STDIN=$TMP/noquit run_vm 60 noquit -k "$GUEST" --console virtio \
+VM_STDIN=$TMP/noquit run_vm 30 noquit -k "$GUEST" --console virtio \
     -p "vcons_echo vcons_idle=3"
 check "no quit line: the guest waits for input, then fails (exit $RC)" \
     test "$RC" -eq 1
