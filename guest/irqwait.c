@@ -21,7 +21,7 @@ bool irqwait_start(struct irqwait *w, const struct timer *t,
     return w->on;
 }
 
-bool irqwait_halt(struct irqwait *w)
+bool irqwait_halt(struct irqwait *w, uint32_t us)
 {
     uint64_t seen = irq_watchdogs;
 
@@ -29,7 +29,7 @@ bool irqwait_halt(struct irqwait *w)
      * Armed per halt, not left periodic: a periodic timer is exactly the
      * tick this mode keeps out of the picture.
      */
-    if (!apic_oneshot(w->apic, w->rate, APIC_WATCHDOG_VECTOR, w->watchdog_us))
+    if (!apic_oneshot(w->apic, w->rate, APIC_WATCHDOG_VECTOR, us))
         return true;  /* cannot arm: never halt unbounded */
     apic_tick_wait(); /* sti; hlt; cli: a pending interrupt ends it at once */
     apic_timer_stop(w->apic);

@@ -41,10 +41,11 @@ static inline uint8_t irq_vector(uint32_t pin)
 bool irqwait_start(struct irqwait *w, const struct timer *t,
                    uint32_t watchdog_us);
 /*
- * Halts with interrupts enabled until one arrives, the watchdog at the
- * latest. Returns true when the watchdog fired during the halt.
+ * Halts with interrupts enabled until one arrives, the watchdog (after
+ * us microseconds) at the latest. Returns true when the watchdog fired
+ * during the halt.
  */
-bool irqwait_halt(struct irqwait *w);
+bool irqwait_halt(struct irqwait *w, uint32_t us);
 /* Leaves irqwait mode (the timer is free for the idle tick). */
 void irqwait_stop(struct irqwait *w);
 

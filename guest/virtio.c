@@ -41,6 +41,7 @@
 #define AVAIL_F_NO_INTERRUPT 1
 #define USED_F_NO_NOTIFY 1
 #define MSR_APIC_BASE 0x1b
+#define IRQ_GRACE_US 50000
 
 static uint32_t rd(const struct vdev *d, uint32_t off)
 {
@@ -278,6 +279,16 @@ static void irq_ack(const struct vdev *d)
 }
 
 /*
+ * The watchdog's look found an entry: was its interrupt merely in flight
+ * (the device writes the ring, then raises it)? A short grace halt says.
+ */
+static bool irq_follows(struct tg *tg, uint32_t pin, uint64_t irqs)
+{
+    irqwait_halt(&tg->irqw, IRQ_GRACE_US);
+    return irq_received(pin) != irqs;
+}
+
+/*
  * irqwait mode: a used entry counts as announced when the used index
  * already covered it as the guest noticed a new interrupt from the
  * device; such entries are taken at once. Anything else is taken only
@@ -303,16 +314,16 @@ static int wait_by_irq(struct vq *q, struct tg *tg, uint64_t end,
         announced = (int16_t)(uint16_t)(q->announced - q->last_used) > 0;
         if (announced || watchdog) {
             r = vq_get_used(q, head, len);
-            if (r > 0 && announced)
+            if (r > 0 && (announced || irq_follows(tg, d->irq, irqs)))
                 q->by_irq++;
             else if (r > 0)
-                q->late++;
+                q->late++; /* only the watchdog's look found it */
             if (r)
                 return r;
         }
         if (timer_expired(end))
             return 0;
-        watchdog = irqwait_halt(&tg->irqw);
+        watchdog = irqwait_halt(&tg->irqw, tg->irqw.watchdog_us);
     }
 }
 

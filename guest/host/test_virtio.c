@@ -68,11 +68,11 @@ uint64_t irq_received(uint32_t pin)
 {
     return pin == 5 ? fake_irqs : 0;
 }
-bool irqwait_halt(struct irqwait *w)
+bool irqwait_halt(struct irqwait *w, uint32_t us)
 {
     const struct halt_step *st;
 
-    (void)w;
+    (void)w, (void)us;
     idles++;
     if (halts >= nsteps)
         return true;
@@ -249,9 +249,10 @@ static void test_irqwait(void)
     {
         /* Completed, but no interrupt: an unrelated wake-up must not
          * make the guest look; only the watchdog's does (late). */
-        const struct halt_step st[] = {{h, false, false}, {-1, false, true}};
-        CHECK(run_script(st, 2, 100) == 1 && q.by_irq == 1 && q.late == 1 &&
-                  halts == 2,
+        const struct halt_step st[] = {
+            {h, false, false}, {-1, false, true}, {-1, false, true}};
+        CHECK(run_script(st, 3, 100) == 1 && q.by_irq == 1 && q.late == 1 &&
+                  halts == 3,
               "irqwait: a completion without interrupt is late (after %d "
               "halts)",
               halts);
@@ -270,9 +271,17 @@ static void test_irqwait(void)
     h = vq_post(&q, &s, 1);
     {
         /* An old interrupt does not announce a later completion. */
-        const struct halt_step st[] = {{h, false, true}};
-        CHECK(run_script(st, 1, 100) == 1 && q.late == 2,
+        const struct halt_step st[] = {{h, false, true}, {-1, false, true}};
+        CHECK(run_script(st, 2, 100) == 1 && q.late == 2,
               "irqwait: an interrupt seen earlier announces nothing new");
+    }
+    h = vq_post(&q, &s, 1);
+    {
+        /* The watchdog's look finds it and its interrupt comes during the
+         * grace halt right after: by interrupt after all. */
+        const struct halt_step st[] = {{h, false, true}, {-1, true, false}};
+        CHECK(run_script(st, 2, 100) == 1 && q.late == 2 && q.by_irq == 4,
+              "irqwait: an interrupt in flight at the watchdog still counts");
     }
     h = vq_post(&q, &s, 1);
     {
