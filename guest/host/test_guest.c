@@ -172,8 +172,8 @@ static void test_zeropage(uint8_t *low)
               has("tg: check smp_tables_agree FAIL mptable=found madt=none "
                   "rsdp=0xe0000"),
           "an RSDP but no MADT: smp_tables_agree fails");
-    tg.smp.madt = (struct smp_table){.found = 1, .count = 1, .nids = 1,
-                                     .apic_id = {1}};
+    tg.smp.madt =
+        (struct smp_table){.found = 1, .count = 1, .nids = 1, .apic_id = {1}};
     out_reset();
     CHECK(checks_run(&tg) == 1 &&
               has("tg: check smp_tables_agree FAIL mptable=1 madt=1"),
