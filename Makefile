@@ -10,11 +10,13 @@ B       := build
 
 FDT_CFLAGS := $(shell pkg-config --cflags libfdt 2>/dev/null)
 FDT_LIBS   := $(shell pkg-config --libs libfdt 2>/dev/null || echo -lfdt)
+URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
+URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FDT_CFLAGS) -MMD -MP
-LDLIBS  := $(FDT_LIBS) -lpthread
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FDT_CFLAGS) $(URING_CFLAGS) -MMD -MP
+LDLIBS  := $(FDT_LIBS) $(URING_LIBS) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 

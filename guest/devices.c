@@ -176,7 +176,7 @@ static void check_magic(struct tg *tg)
     for (uint32_t i = 0; i < ds->n; i++) {
         const struct vdev *v = &ds->dev[i];
 
-        if (v->magic != VIRTIO_MAGIC || v->version != 2) {
+        if (v->magic != VIRTIO_MAGIC || (v->version != 1 && v->version != 2)) {
             fmt(d, sizeof(d), "dev=%u magic=0x%x version=%u", i, v->magic,
                 v->version);
             devices_check(tg, "virtio_magic", false, d);

@@ -5,6 +5,7 @@
  * then exit (or hold, or open the shell) as the command line says.
  */
 #include "guest/apic.h"
+#include "guest/blkcheck.h"
 #include "guest/cmdline.h"
 #include "guest/devices.h"
 #include "guest/exit.h"
@@ -117,6 +118,10 @@ void tg_main(int proto, uint64_t info)
         vcons_checks(&tg);
         devices_irq_report(&tg);
         irqwait_stop(&tg.irqw);
+    }
+    if (blk_wanted(&tg)) {
+        idle_init(&tg);
+        blk_checks(&tg);
     }
     tg_printf("tg: elapsed us=%lu\n", (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");

@@ -147,10 +147,97 @@ static void test_handshake(void)
     CHECK(vq_setup(&q, &d, 0, 8, &why) == -1 &&
               !strcmp(why, "queue-not-available"),
           "QueueNumMax 0: queue refused");
+    REG(0x004) = 3;
+    vdev_probe(&d);
+    CHECK(vdev_start(&d, 0, &why) == -1 &&
+              !strcmp(why, "not-a-virtio-mmio-device"),
+          "Version 3: not driven");
+}
+
+/* Legacy (Version 1): 32 feature bits, no FEATURES_OK, GuestPageSize. */
+static void test_legacy(void)
+{
+    struct vdev d = {.base = (uint64_t)regs};
+    const char *why = "-";
+
+    device_reset(1u << 28 | 1u << 5, 16); /* INDIRECT_DESC, bit 5 */
     REG(0x004) = 1;
     vdev_probe(&d);
-    CHECK(vdev_start(&d, 0, &why) == -1, "a Version 1 (legacy) device "
-                                         "is not driven");
+    CHECK(vdev_start(&d, 1ULL << 28 | 1ULL << 32, &why) == 0 && d.legacy,
+          "legacy device started: %s", why);
+    CHECK(d.offered == (1u << 28 | 1u << 5) && d.features == 1u << 28 &&
+              REG(0x020) == 1u << 28 && REG(0x024) == 0,
+          "only the low 32 bits: offered 0x%lx, negotiated 0x%lx",
+          (unsigned long)d.offered, (unsigned long)d.features);
+    CHECK(REG(0x070) == 3 && REG(0x028) == 4096,
+          "status ACK|DRIVER without FEATURES_OK, GuestPageSize 4096");
+    vdev_driver_ok(&d);
+    CHECK(REG(0x070) == 7, "DRIVER_OK without FEATURES_OK (0x%x)", REG(0x070));
+}
+
+/* EVENT_IDX both ways, and indirect chains. */
+static void test_event_indirect(void)
+{
+    struct vdev d = {.base = (uint64_t)regs};
+    static struct vq_desc table[3] __attribute__((aligned(16)));
+    char buf[3][8];
+    struct vq_seg s[3] = {
+        {buf[0], 16, false}, {buf[1], 8, false}, {buf[2], 1, true}};
+    const char *why = "-";
+    uint16_t head;
+    uint32_t len;
+    int h;
+
+    device_reset(1 | 1u << 29 | 1u << 28, 8); /* VERSION_1 (high cell) */
+    vdev_probe(&d);
+    CHECK(vdev_start(&d, 1ULL << 29 | 1ULL << 28, &why) == 0 &&
+              d.features == (1ULL << 32 | 1ULL << 29 | 1ULL << 28),
+          "EVENT_IDX and INDIRECT_DESC negotiated");
+    vq_setup(&q, &d, 1, 8, &why);
+    CHECK(q.event && *q.used_event == 0x8000,
+          "polling: used_event parked far ahead");
+    REG(0x050) = 0xffff;
+    vq_post(&q, s, 1);
+    vq_kick(&q);
+    CHECK(REG(0x050) == 1, "avail_event 0: the first post is notified");
+    REG(0x050) = 0xffff;
+    *q.avail_event = 5;
+    vq_post(&q, s, 1);
+    vq_kick(&q);
+    CHECK(REG(0x050) == 0xffff, "avail_event 5: entry 1 not notified");
+    *q.avail_event = 2;
+    vq_post(&q, s, 1);
+    vq_post(&q, s, 1);
+    vq_kick(&q);
+    CHECK(REG(0x050) == 1, "avail_event 2 among entries 2-3: notified");
+    device_use(&q, 0, 0);
+    vq_get_used(&q, &head, &len);
+    CHECK(*q.used_event == (uint16_t)(1 + 0x8000),
+          "polling: used_event stays far after a completion");
+    vq_irq_enable(&q);
+    CHECK(*q.used_event == 1 && q.avail->flags == 0,
+          "interrupts wanted: used_event = the next entry");
+    device_use(&q, 1, 0);
+    vq_get_used(&q, &head, &len);
+    CHECK(*q.used_event == 2, "... and it follows each completion");
+
+    h = vq_post_indirect(&q, table, s, 3);
+    CHECK(h >= 0 && q.desc[h].flags == VQ_DESC_F_INDIRECT &&
+              q.desc[h].addr == (uint64_t)table && q.desc[h].len == 48,
+          "indirect: one ring entry pointing at a 3-entry table");
+    CHECK(table[0].flags == VQ_DESC_F_NEXT && table[0].next == 1 &&
+              table[1].flags == VQ_DESC_F_NEXT && table[1].next == 2 &&
+              table[2].flags == VQ_DESC_F_WRITE && table[2].len == 1 &&
+              table[0].addr == (uint64_t)buf[0] && table[0].len == 16,
+          "the table: linked in order, the last one device-writable");
+    CHECK(q.nfree == 8 - 2 - 1, "one descriptor taken (%u free)", q.nfree);
+    device_use(&q, 2, 0);
+    device_use(&q, 3, 0);
+    device_use(&q, (uint16_t)h, 1);
+    for (int i = 0; i < 3; i++)
+        vq_get_used(&q, &head, &len);
+    CHECK(head == h && len == 1 && q.nfree == 8,
+          "its head comes back, the free list whole");
 }
 
 static void test_ring(void)
@@ -302,6 +389,8 @@ static void test_irqwait(void)
 int main(void)
 {
     test_handshake();
+    test_legacy();
+    test_event_indirect();
     test_ring();
     test_irqwait();
     return tap_done();

@@ -169,6 +169,16 @@ check "vcons_hello: transmit returned by the device, guest passes" \
     guest_passed hello
 check "vcons_hello: the text reached stdout" has hello '^tg-vcons: hello$'
 
+# The guest's driver speaks the legacy layout too (Version 1: QueuePFN,
+# QueueAlign, no FEATURES_OK).
+printf 'old layout\nquit\n' >"$TMP/legacy.in"
+VM_STDIN=$TMP/legacy.in run_vm 60 legacy -k "$GUEST" --console virtio,legacy \
+    -p "vcons_hello vcons_echo"
+check "legacy console: hello and echo, guest passes" guest_passed legacy
+check "... a Version 1 window, the line echoed" \
+    bash -c "grep -q '^tg: virtio dev=0 .* version=1 name=console' \
+'$TMP/legacy.out' && grep -q '^echo: old layout$' '$TMP/legacy.out'"
+
 run_vm 60 nocons -k "$GUEST" -p vcons_hello
 check "vcons_hello without a virtio console fails (exit 1)" test "$RC" -eq 1
 check "... saying no-console" \

@@ -55,14 +55,20 @@ $(LR_DIR)/virtio_ring.o: $(LR_DIR)/.extracted $(LR_SRC)/compat.h
 	$(CC) $(LR_KFLAGS) -w -Dmalloc=lr_kmalloc -Dfree=lr_kfree \
 		-c -o $@ $(LR_K)/drivers/virtio/virtio_ring.c
 
-$(LR_DIR)/glue.o: $(LR_SRC)/glue.c $(LR_SRC)/lr.h $(LR_DIR)/.extracted
+$(LR_DIR)/glue.o: $(LR_SRC)/glue.c $(LR_SRC)/lr.h $(LR_SRC)/lr_linux.h \
+		$(LR_DIR)/.extracted
+	$(CC) $(LR_KFLAGS) $(SAN) -Wall -Werror -c -o $@ $<
+
+$(LR_DIR)/glue_blk.o: $(LR_SRC)/glue_blk.c $(LR_SRC)/lr.h \
+		$(LR_SRC)/lr_linux.h $(LR_DIR)/.extracted
 	$(CC) $(LR_KFLAGS) $(SAN) -Wall -Werror -c -o $@ $<
 
 $(LR_DIR)/host.o: $(LR_SRC)/host.c $(LR_SRC)/lr.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
 
-$(LR_BIN): $(LR_DIR)/host.o $(LR_DIR)/glue.o $(LR_DIR)/virtio_ring.o \
+$(LR_BIN): $(LR_DIR)/host.o $(LR_DIR)/glue.o $(LR_DIR)/glue_blk.o \
+		$(LR_DIR)/virtio_ring.o \
 		$(UNIT_HOBJS) $(B)/libkvmini-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
