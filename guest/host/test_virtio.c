@@ -370,6 +370,31 @@ static void test_irqwait(void)
         CHECK(run_script(st, 2, 100) == 1 && q.late == 2 && q.by_irq == 4,
               "irqwait: an interrupt in flight at the watchdog still counts");
     }
+    for (int ev = 0; ev < 2; ev++) {
+        /*
+         * One entry announced, a second one already used: with EVENT_IDX
+         * the device need not interrupt for it (it was used before our
+         * used_event moved), so it counts as announced; without, only
+         * an interrupt or the watchdog may take it.
+         */
+        uint32_t late = q.late, by_irq = q.by_irq;
+        bool one, two;
+
+        q.event = ev;
+        h = vq_post(&q, &s, 1);
+        h2 = vq_post(&q, &s, 1);
+        device_use(&q, (uint16_t)h, 1);
+        device_use(&q, (uint16_t)h2, 1);
+        q.irqs_seen = fake_irqs; /* no interrupt news pending */
+        q.announced = (uint16_t)(q.last_used + 1);
+        one = run_script(NULL, 0, 100) == 1;
+        two = run_script(NULL, 0, 100) == 1;
+        CHECK(one && two && q.by_irq == by_irq + 1 + ev && q.late == late + !ev,
+              "irqwait, EVENT_IDX %s: an entry used before used_event moved "
+              "is %s",
+              ev ? "on" : "off", ev ? "announced" : "late");
+    }
+    q.event = false;
     h = vq_post(&q, &s, 1);
     {
         const struct halt_step st[] = {{h, true, false}};
