@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/sysinfo.h>
@@ -36,6 +37,7 @@
 #include "hw/term.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
+#include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
 #include "virtio/virtio_spec.h"
@@ -71,6 +73,8 @@ struct vm_dev {
     const struct vdev_ops *ops;
     bool legacy; /* virtio-mmio Version 1 register layout */
     int slot;    /* index into machine.virtio[], -1 until described */
+    dev_t file_dev; /* the backing file's identity, if it has one */
+    ino_t file_ino;
     struct vmmio *transport;
     struct irq_line irq;
 };
@@ -124,6 +128,11 @@ static void usage(FILE *f)
             "(no suffix: MiB)\n"
             "  -c, --cpus N          vCPUs, 1..KVM's maximum, default 1\n"
             "      --name NAME       VM name (letters, digits, . _ -)\n"
+            "      --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off]"
+            "[,discard=on|off]\n"
+            "                        a virtio-blk disk on a raw image or "
+            "block device;\n"
+            "                        repeatable: vda, vdb, ... in order\n"
             "      --console KIND    serial (8250, default), virtio or "
             "virtio,legacy (virtio-mmio\n"
             "                        version 1): which device gets stdin\n"
@@ -192,6 +201,7 @@ enum {
     OPT_CMDLINE_DEVS,
     OPT_DUMP_DTB,
     OPT_DUMP_ACPI,
+    OPT_DISK,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
@@ -231,6 +241,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"cmdline-devices", no_argument, NULL, OPT_CMDLINE_DEVS},
         {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
         {"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
+        {"disk", required_argument, NULL, OPT_DISK},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -316,6 +327,10 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             break;
         case OPT_DUMP_ACPI:
             o->dump_acpi = optarg;
+            break;
+        case OPT_DISK:
+            if (vm_dev_queue(vm, "disk", optarg) < 0)
+                return -ENOSPC;
             break;
         case 'h':
             usage(stdout);
@@ -542,8 +557,52 @@ static void vm_console_destroy(struct vm *vm, struct vm_dev *d)
     vm->vcons = NULL;
 }
 
+/* --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off][,discard=..] */
+static int vm_disk_create(struct vm *vm, struct vm_dev *d)
+{
+    struct vblk_config cfg;
+    struct vblk *b;
+    struct stat st;
+    char err[PATH_MAX + 128];
+    int r = vblk_parse(d->spec, &cfg, err, sizeof(err));
+    if (r < 0) {
+        log_err("--disk %s: %s", d->spec, err);
+        return r;
+    }
+    /* One image behind two disks would be two caches of one disk: catch
+     * it by identity, whatever path names it (the image lock would only
+     * say "in use"). */
+    if (stat(cfg.path, &st) == 0) {
+        for (struct vm_dev *o = vm->devs; o < d; o++)
+            if (o->kind == d->kind && o->file_dev == st.st_dev &&
+                o->file_ino == st.st_ino) {
+                log_err("--disk %s: the same image as --disk %s; give each "
+                        "image once",
+                        d->spec, o->spec);
+                return -EINVAL;
+            }
+        d->file_dev = st.st_dev;
+        d->file_ino = st.st_ino;
+    }
+    r = vblk_create(&b, &cfg, vm->opt.cpus, err, sizeof(err));
+    if (r < 0) {
+        log_err("--disk %s: %s", d->spec, err);
+        return r;
+    }
+    d->priv = b;
+    d->ops = vblk_ops(b);
+    return 0;
+}
+
+static void vm_disk_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)vm;
+    vblk_destroy(d->priv); /* NULL is fine */
+}
+
 static const struct vm_dev_kind vm_dev_kinds[] = {
     {"console", vm_console_create, vm_console_destroy},
+    {"disk", vm_disk_create, vm_disk_destroy},
     {0},
 };
 

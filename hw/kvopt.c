@@ -2,9 +2,10 @@
 /* Table-driven key=value option splitter shared by every device. */
 #include "hw/kvopt.h"
 
+#include "hw/log.h"
+
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +13,6 @@
 /* An item is at most a path plus its key: longer ones are refused
  * rather than truncated. */
 #define KVOPT_ITEM_MAX (PATH_MAX + 64)
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
 {
@@ -142,16 +133,16 @@ static int set_value(const struct kvopt_key *k, const char *val, void *cfg,
     void *field = (char *)cfg + k->off;
     int r = 0;
     if (!val && k->type != KVOPT_BOOL)
-        return fail(err, errlen, -EINVAL, "'%s' needs a value (%s=...)",
-                    k->name, k->name);
+        return errbuf_set(err, errlen, -EINVAL, "'%s' needs a value (%s=...)",
+                          k->name, k->name);
     switch (k->type) {
     case KVOPT_STR:
         if (!*val)
-            return fail(err, errlen, -EINVAL, "'%s=' is empty", k->name);
+            return errbuf_set(err, errlen, -EINVAL, "'%s=' is empty", k->name);
         if (strlen(val) >= k->size)
-            return fail(err, errlen, -EINVAL,
-                        "'%s=%s' is longer than %zu bytes", k->name, val,
-                        k->size - 1);
+            return errbuf_set(err, errlen, -EINVAL,
+                              "'%s=%s' is longer than %zu bytes", k->name, val,
+                              k->size - 1);
         memcpy(field, val, strlen(val) + 1);
         return 0;
     case KVOPT_BOOL:
@@ -179,14 +170,16 @@ static int set_value(const struct kvopt_key *k, const char *val, void *cfg,
         break;
     }
     if (r == -ERANGE && k->type == KVOPT_U32)
-        return fail(err, errlen, r, "'%s=%s' is out of range: use %llu..%llu",
-                    k->name, val, (unsigned long long)k->min,
-                    (unsigned long long)(k->max ? k->max : UINT32_MAX));
+        return errbuf_set(err, errlen, r,
+                          "'%s=%s' is out of range: use %llu..%llu", k->name,
+                          val, (unsigned long long)k->min,
+                          (unsigned long long)(k->max ? k->max : UINT32_MAX));
     if (r == -ERANGE)
-        return fail(err, errlen, r, "'%s=%s' is out of range", k->name, val);
+        return errbuf_set(err, errlen, r, "'%s=%s' is out of range", k->name,
+                          val);
     if (r < 0)
-        return fail(err, errlen, r, "'%s=%s': expected %s", k->name, val,
-                    type_hint(k));
+        return errbuf_set(err, errlen, r, "'%s=%s': expected %s", k->name, val,
+                          type_hint(k));
     return 0;
 }
 
@@ -241,16 +234,19 @@ int kvopt_parse(const char *spec, const struct kvopt_key *keys,
     bool first = true, more = true;
     const char *s = spec;
     if (!*spec)
-        return fail(err, errlen, -EINVAL, "empty option");
+        return errbuf_set(err, errlen, -EINVAL, "empty option");
     while (more) {
         int n = next_item(&s, item, sizeof(item), &more);
         if (n < 0)
-            return fail(err, errlen, -EINVAL, "an item is longer than %d "
-                        "bytes", KVOPT_ITEM_MAX - 1);
+            return errbuf_set(err, errlen, -EINVAL,
+                              "an item is longer than %d "
+                              "bytes",
+                              KVOPT_ITEM_MAX - 1);
         if (n == 0)
-            return fail(err, errlen, -EINVAL, "empty item (two commas in a "
-                        "row mean a literal comma; a trailing comma is "
-                        "not allowed)");
+            return errbuf_set(err, errlen, -EINVAL,
+                              "empty item (two commas in a "
+                              "row mean a literal comma; a trailing comma is "
+                              "not allowed)");
         char *eq = strchr(item, '=');
         const char *name = item, *val = NULL;
         if (eq) {
@@ -267,12 +263,12 @@ int kvopt_parse(const char *spec, const struct kvopt_key *keys,
         if (!k) {
             char known[256];
             list_keys(keys, known, sizeof(known));
-            return fail(err, errlen, -EINVAL, "unknown key '%s' (known: %s)",
-                        name, known);
+            return errbuf_set(err, errlen, -EINVAL,
+                              "unknown key '%s' (known: %s)", name, known);
         }
         if (seen & (1ULL << idx))
-            return fail(err, errlen, -EINVAL, "'%s' is given twice",
-                        k->name);
+            return errbuf_set(err, errlen, -EINVAL, "'%s' is given twice",
+                              k->name);
         seen |= 1ULL << idx;
         int r = set_value(k, val, cfg, err, errlen);
         if (r < 0)

@@ -340,9 +340,9 @@ void vnet_stats_get(const struct vnet *n, struct vnet_stats *s)
     }
 }
 
-static void vnet_stats_print(struct vdev *d, FILE *f)
+static void vnet_stats_print(const struct vdev *d, FILE *f)
 {
-    struct vnet *n = d->priv;
+    const struct vnet *n = d->priv;
     struct vnet_stats s;
     vnet_stats_get(n, &s);
     fprintf(f,

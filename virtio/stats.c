@@ -26,7 +26,7 @@ void vmmio_stats_print(const struct vmmio *m, FILE *f)
                 (unsigned long long)ld(&s->errors));
     }
     if (ops->stats_print)
-        ops->stats_print((struct vdev *)&m->dev, f);
+        ops->stats_print(&m->dev, f);
 }
 
 const char *vmmio_reg_name(uint64_t off)
