@@ -268,6 +268,31 @@ static void test_ctrl_cmds(void)
     close(peer[1]);
 }
 
+/* Without MQ the control queue is queue 2, even on a NIC with more
+ * pairs (§5.1.2). */
+static void test_ctrl_without_mq(void)
+{
+    struct net_rig r;
+    struct vnet *n;
+    int peer[2];
+    if (nr_sock_vnet(&n, peer, 2, 0, 1500) ||
+        nr_up(&r, n, V1 | NF(CTRL_VQ) | NF(CTRL_RX), 64, false))
+        abort();
+    uint8_t off = 0;
+    CHECK(r.ctrl_qi == 2 && r.pairs == 1 &&
+              nr_ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off,
+                      1) == VIRTIO_NET_OK,
+          "2 pairs offered, MQ not taken: the control queue is queue 2");
+    uint16_t two = 2;
+    CHECK(nr_ctrl(&r, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &two,
+                  2) == VIRTIO_NET_ERR,
+          "and MQ commands are refused");
+    nr_down(&r);
+    vnet_destroy(n);
+    close(peer[0]);
+    close(peer[1]);
+}
+
 static uint64_t rx_rounds(struct vnet *n)
 {
     struct vnet_stats st;
@@ -551,6 +576,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     test_rx_filter();
     test_ctrl_cmds();
+    test_ctrl_without_mq();
     test_mq();
     test_reset_inflight();
     test_legacy();
