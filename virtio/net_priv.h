@@ -62,14 +62,14 @@ struct vnet_rxq {
     unsigned ch_first, ch_n;
     struct iovec *iov; /* [VNET_RX_IOV] */
     unsigned iov_first, iov_n;
-    uint64_t cap;            /* bytes the pool can take */
-    uint8_t *bounce;         /* one frame when the pool is too small */
-    uint32_t pending;        /* its length, 0: none */
-    uint32_t ndesc;          /* ring descriptors the pool holds */
-    bool starving;           /* counted this stall already */
-    bool eof;                /* the backend ended (sockets only) */
-    bool iov_full;           /* a chain did not fit the iov array */
-    uint32_t fgen;           /* filter generation of filt */
+    uint64_t cap;     /* bytes the pool can take */
+    uint8_t *bounce;  /* one frame when the pool is too small */
+    uint32_t pending; /* its length, 0: none */
+    uint32_t ndesc;   /* ring descriptors the pool holds */
+    bool starving;    /* counted this stall already */
+    bool eof;         /* the backend failed or ended: not polled till reset */
+    bool iov_full;    /* a chain did not fit the iov array */
+    uint32_t fgen;    /* filter generation of filt */
     struct vnet_filter filt; /* this worker's copy */
     _Atomic uint64_t frames, bytes, drop_oversize, drop_bad, filtered, stalls,
         rounds, bounced;

@@ -253,15 +253,22 @@ static bool tap_readable(const struct vnet *n, unsigned pair)
 static int rx_read_failed(struct vnet *n, struct vnet_rxq *rq, unsigned pair,
                           ssize_t got)
 {
-    if (got == 0) {
-        /* Only a socket stand-in ends; stop polling it for good. */
-        log_warn("%s: rx%u: backend closed", n->name, pair);
-        rq->eof = true;
-    } else if (got != -EAGAIN && got != -EBADFD) {
-        /* EBADFD: the queue was just detached (MQ command). */
-        log_warn_rl("%s: rx%u: tap read: %s", n->name, pair,
-                    strerror((int)-got));
-    }
+    if (got == -EAGAIN)
+        return 0;
+    /* EBADFD on a pair the MQ command just disabled is expected. */
+    if (got == -EBADFD && pair >= __atomic_load_n(&n->active, __ATOMIC_SEQ_CST))
+        return 0;
+    /* Anything else does not go away (the socket stand-in ended, the
+     * interface was deleted: its fd then polls as an error forever), so
+     * stop polling it instead of spinning; a device reset retries. */
+    if (got == 0)
+        log_warn("%s: rx%u: the backend closed; receive stopped", n->name,
+                 pair);
+    else
+        log_warn("%s: rx%u: reading tap %s: %s; receive stopped until the "
+                 "guest resets the device",
+                 n->name, pair, n->tap.name, strerror((int)-got));
+    rq->eof = true;
     return 0;
 }
 

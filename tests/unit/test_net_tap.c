@@ -611,6 +611,44 @@ static void test_multiqueue(void)
     vnet_destroy(n);
 }
 
+/* The tap is deleted under a running NIC (an existing tap the admin
+ * removes): RX stops polling its dead fd instead of spinning, TX frames
+ * are dropped and counted, the device stays usable. */
+static void test_tap_deleted(void)
+{
+    struct vnet_config c = {.queues = 1};
+    char err[256];
+    struct vnet *n;
+    snprintf(c.tap, sizeof(c.tap), "kvd0");
+    if (netns_sh("ip tuntap add kvd0 mode tap && ip link set kvd0 up") < 0 ||
+        vnet_create(&n, &c, "nettest", 2, err, sizeof(err)) < 0) {
+        CHECK(0, "NIC on an existing tap: %s", err);
+        return;
+    }
+    static struct net_rig r;
+    if (nr_up(&r, n, V1 | NF(MRG_RXBUF), 64, false) ||
+        nr_rx_post(&r, 0, 32, 2048, 1))
+        abort();
+    netns_sh("ip link del kvd0");
+    usleep(50 * 1000);
+    struct vnet_stats a, b;
+    vnet_stats_get(n, &a);
+    usleep(200 * 1000);
+    vnet_stats_get(n, &b);
+    CHECK(b.rx_rounds - a.rx_rounds < 5,
+          "tap deleted: the RX worker does not spin (%llu rounds in 200 ms)",
+          (unsigned long long)(b.rx_rounds - a.rx_rounds));
+    uint8_t f[128] = {0};
+    size_t len = 12 + np_eth(f + 12, farmac, gmac, 0x88b5) + 50;
+    vnet_stats_get(n, &a);
+    int e = nr_tx(&r, 0, f, len, 1);
+    vnet_stats_get(n, &b);
+    CHECK(e == 0 && b.tx_drop_tap == a.tx_drop_tap + 1,
+          "TX to the deleted tap completes, counted as a tap drop");
+    nr_down(&r);
+    vnet_destroy(n);
+}
+
 /* One NIC session: negotiate `feat`, then the tests for it. */
 static struct net_rig rig;
 static struct vnet *nic;
@@ -705,6 +743,7 @@ int main(void)
     nr_down(&rig);
     vnet_destroy(nic);
     test_multiqueue();
+    test_tap_deleted();
     tap_close(&far);
     return tap_done();
 }
