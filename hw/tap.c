@@ -8,7 +8,6 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -16,19 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hw/log.h"
+
 #define TAP_TUN_PATH "/dev/net/tun"
 #define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
 #define TAP_OFFLOADS_TSO (TAP_F_CSUM | TAP_F_TSO4 | TAP_F_TSO6 | TAP_F_TSO_ECN)
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 /* The rules of the kernel's dev_valid_name, checked here so a bad name
  * gets its own message instead of a bare EINVAL from TUNSETIFF. */
@@ -65,38 +56,40 @@ static int explain_einval(const char *name, unsigned nq, char *err,
     struct ethtool_drvinfo di = {.cmd = ETHTOOL_GDRVINFO};
     struct ifreq ifr = {.ifr_data = (void *)&di};
     if (ifreq_ioctl(name, SIOCETHTOOL, &ifr) < 0 || strcmp(di.driver, "tun"))
-        return fail(err, errlen, -EINVAL,
-                    "%s is not a tap but another kind of interface: name "
-                    "a tap, or a name not in use to create one",
-                    name);
+        return errbuf_set(err, errlen, -EINVAL,
+                          "%s is not a tap but another kind of interface: name "
+                          "a tap, or a name not in use to create one",
+                          name);
     if (!strcmp(di.bus_info, "tun"))
-        return fail(err, errlen, -EINVAL,
-                    "%s is a tun (layer 3) device, not a tap: create a tap "
-                    "with 'ip tuntap add %s mode tap'",
-                    name, name);
+        return errbuf_set(
+            err, errlen, -EINVAL,
+            "%s is a tun (layer 3) device, not a tap: create a tap "
+            "with 'ip tuntap add %s mode tap'",
+            name, name);
     if (nq > 1)
-        return fail(err, errlen, -EINVAL,
-                    "tap %s was created without multi_queue, so queues=%u "
-                    "cannot attach: recreate it with 'ip tuntap add %s "
-                    "mode tap multi_queue'",
-                    name, nq, name);
-    return fail(err, errlen, -EINVAL, "cannot attach to tap %s: %s", name,
-                strerror(EINVAL));
+        return errbuf_set(
+            err, errlen, -EINVAL,
+            "tap %s was created without multi_queue, so queues=%u "
+            "cannot attach: recreate it with 'ip tuntap add %s "
+            "mode tap multi_queue'",
+            name, nq, name);
+    return errbuf_set(err, errlen, -EINVAL, "cannot attach to tap %s: %s", name,
+                      strerror(EINVAL));
 }
 
 static int explain_open(const char *path, int e, char *err, size_t errlen)
 {
     if (e == ENOENT || e == ENODEV || e == ENXIO)
-        return fail(err, errlen, -e,
-                    "%s does not exist: load the tun module "
-                    "('modprobe tun')",
-                    path);
+        return errbuf_set(err, errlen, -e,
+                          "%s does not exist: load the tun module "
+                          "('modprobe tun')",
+                          path);
     if (e == EACCES || e == EPERM)
-        return fail(err, errlen, -e,
-                    "no permission to open %s: run kvmini as root or "
-                    "make the device readable and writable for its user",
-                    path);
-    return fail(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
+        return errbuf_set(err, errlen, -e,
+                          "no permission to open %s: run kvmini as root or "
+                          "make the device readable and writable for its user",
+                          path);
+    return errbuf_set(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
 }
 
 static int explain_setiff(const char *name, unsigned nq, bool existed, int e,
@@ -106,31 +99,31 @@ static int explain_setiff(const char *name, unsigned nq, bool existed, int e,
     case EPERM:
     case EACCES:
         if (!existed)
-            return fail(err, errlen, -e,
-                        "tap %s does not exist and creating it needs "
-                        "CAP_NET_ADMIN: run 'ip tuntap add %s mode tap "
-                        "user USER' as root first",
-                        name, name);
-        return fail(err, errlen, -e,
-                    "no permission to use tap %s: it belongs to another "
-                    "user ('ip tuntap add %s mode tap user USER' sets "
-                    "its owner)",
-                    name, name);
+            return errbuf_set(err, errlen, -e,
+                              "tap %s does not exist and creating it needs "
+                              "CAP_NET_ADMIN: run 'ip tuntap add %s mode tap "
+                              "user USER' as root first",
+                              name, name);
+        return errbuf_set(err, errlen, -e,
+                          "no permission to use tap %s: it belongs to another "
+                          "user ('ip tuntap add %s mode tap user USER' sets "
+                          "its owner)",
+                          name, name);
     case EBUSY:
-        return fail(err, errlen, -e,
-                    "tap %s is in use by another program (a tap without "
-                    "multi_queue takes one user)",
-                    name);
+        return errbuf_set(err, errlen, -e,
+                          "tap %s is in use by another program (a tap without "
+                          "multi_queue takes one user)",
+                          name);
     case EINVAL:
         return explain_einval(name, nq, err, errlen);
     case E2BIG:
-        return fail(err, errlen, -e,
-                    "tap %s has no room for %u more queues: use fewer "
-                    "queues",
-                    name, nq);
+        return errbuf_set(err, errlen, -e,
+                          "tap %s has no room for %u more queues: use fewer "
+                          "queues",
+                          name, nq);
     }
-    return fail(err, errlen, -e, "cannot attach to tap %s: %s", name,
-                strerror(e));
+    return errbuf_set(err, errlen, -e, "cannot attach to tap %s: %s", name,
+                      strerror(e));
 }
 
 /* Which offloads this kernel's tap accepts: each TUNSETOFFLOAD that
@@ -192,13 +185,13 @@ int tap_open_path(struct tap *t, const char *tun_path, const char *name,
 {
     tap_reset(t);
     if (!name_ok(name))
-        return fail(err, errlen, -EINVAL,
-                    "'%s' is not a valid interface name (1 to %d "
-                    "characters, no '/', ':' or spaces)",
-                    name, TAP_NAME_MAX - 1);
+        return errbuf_set(err, errlen, -EINVAL,
+                          "'%s' is not a valid interface name (1 to %d "
+                          "characters, no '/', ':' or spaces)",
+                          name, TAP_NAME_MAX - 1);
     if (nq == 0 || nq > TAP_MAX_QUEUES)
-        return fail(err, errlen, -ERANGE, "a tap has 1 to %d queues here",
-                    TAP_MAX_QUEUES);
+        return errbuf_set(err, errlen, -ERANGE, "a tap has 1 to %d queues here",
+                          TAP_MAX_QUEUES);
     snprintf(t->name, sizeof(t->name), "%s", name);
     bool existed = if_nametoindex(name) != 0;
     short flags = TAP_FLAGS | (nq > 1 ? IFF_MULTI_QUEUE : 0);
@@ -225,7 +218,8 @@ int tap_open_path(struct tap *t, const char *tun_path, const char *name,
     /* Never made persistent: the kernel deletes it with our last fd. */
     t->created = !existed;
     if (t->created && (r = bring_up(name)) < 0) {
-        fail(err, errlen, r, "cannot bring tap %s up: %s", name, strerror(-r));
+        errbuf_set(err, errlen, r, "cannot bring tap %s up: %s", name,
+                   strerror(-r));
         goto err;
     }
     t->offload_caps = probe_offloads(t->fd[0]);
@@ -247,21 +241,21 @@ int tap_from_fds(struct tap *t, const int *fds, unsigned nq, unsigned caps,
 {
     tap_reset(t);
     if (nq == 0 || nq > TAP_MAX_QUEUES)
-        return fail(err, errlen, -ERANGE, "a tap has 1 to %d queues here",
-                    TAP_MAX_QUEUES);
+        return errbuf_set(err, errlen, -ERANGE, "a tap has 1 to %d queues here",
+                          TAP_MAX_QUEUES);
     for (unsigned i = 0; i < nq; i++) {
         struct stat st;
         struct ifreq ifr = {0};
         bool sock = fstat(fds[i], &st) == 0 && S_ISSOCK(st.st_mode);
         if (i > 0 && sock != t->sock)
-            return fail(err, errlen, -EINVAL, "fd %d: mixed sockets and taps",
-                        fds[i]);
+            return errbuf_set(err, errlen, -EINVAL,
+                              "fd %d: mixed sockets and taps", fds[i]);
         if (!sock && (ioctl(fds[i], TUNGETIFF, &ifr) < 0 ||
                       (ifr.ifr_flags & TAP_FLAGS) != TAP_FLAGS))
-            return fail(err, errlen, -EINVAL,
-                        "fd %d is not a tap opened with vnet_hdr and "
-                        "no_pi",
-                        fds[i]);
+            return errbuf_set(err, errlen, -EINVAL,
+                              "fd %d is not a tap opened with vnet_hdr and "
+                              "no_pi",
+                              fds[i]);
         t->sock = sock;
         if (!sock)
             snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
