@@ -44,6 +44,13 @@ struct vdev *devices_find(struct devices *ds, uint32_t device_id);
 /* virtio_magic always (when devices exist), expect_devices, expect_dev. */
 void devices_checks(struct tg *tg);
 
+/*
+ * After the device checks: "tg: virtio irq ..." for each device whose
+ * interrupt is routed (what the guest received), and in irqwait mode
+ * the irq_wait check.
+ */
+void devices_irq_report(struct tg *tg);
+
 /* Prints "tg: check NAME ok|FAIL DETAIL" and counts a failure in tg. */
 void devices_check(struct tg *tg, const char *name, bool ok,
                    const char *detail);

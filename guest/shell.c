@@ -84,6 +84,7 @@ static const struct shell_cmd cmds[] = {
     {"poweroff", "ACPI S5 (0x34 to port 0x600)", power_cmd_poweroff},
     {"triplefault", "empty IDT, then ud2", power_cmd_triplefault},
     {"spin", "loop forever, interrupts off", power_cmd_spin},
+    {"cmpxchg16b", "run lock cmpxchg16b in ring 0", power_cmd_cmpxchg16b},
 };
 
 static void cmd_help(struct tg *tg, const char *args, size_t len)

@@ -7,6 +7,7 @@
 #include "guest/apic.h"
 #include "guest/io.h"
 #include "guest/ioapic.h"
+#include "guest/irqwait.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 #include "guest/timer.h"
@@ -46,6 +47,7 @@
 #define AVAIL_F_NO_INTERRUPT 1
 #define USED_F_NO_NOTIFY 1
 #define MSR_APIC_BASE 0x1b
+#define IRQ_GRACE_US 50000
 #define LEGACY_PAGE 4096
 /*
  * A legacy used ring starts at the next QueueAlign boundary after the
@@ -206,11 +208,11 @@ int vdev_start(struct vdev *d, uint64_t want, const char **why)
 
 bool vdev_irq_wake(struct vdev *d, struct tg *tg)
 {
-    if (!d->irq_wake && tg->tick) {
+    if (!d->irq_wake && (tg->tick || tg->irqw.on) && d->irq < IRQ_PINS) {
         uint64_t lapic = rdmsr(MSR_APIC_BASE) & ~0xfffULL;
 
-        d->irq_wake =
-            ioapic_route(IOAPIC_BASE, d->irq, APIC_TICK_VECTOR, apic_id(lapic));
+        d->irq_wake = ioapic_route(IOAPIC_BASE, d->irq, irq_vector(d->irq),
+                                   apic_id(lapic));
     }
     return d->irq_wake;
 }
@@ -281,6 +283,9 @@ int vq_setup(struct vq *q, const struct vdev *d, uint16_t index, uint16_t want,
     q->irq = false;
     q->used_event = &q->avail->ring[num];
     q->avail_event = (volatile uint16_t *)&q->used->ring[num];
+    q->irqs_seen = irq_received(d->irq);
+    q->announced = 0;
+    q->by_irq = q->late = 0;
     /*
      * Only the indices and flags need zeroes: descriptors and ring entries
      * are written before an index publishes them. (A 4 KiB memset is
@@ -423,11 +428,78 @@ int vq_get_used(struct vq *q, uint16_t *head, uint32_t *len)
     return 1;
 }
 
+/*
+ * With EVENT_IDX the device need not interrupt for an entry it used
+ * before it saw the used_event vq_get_used() just moved: a driver looks
+ * once more instead (virtio 1.2, 2.7.10). Entries there now count as
+ * announced, like those an interrupt covered.
+ */
+static void event_idx_covered(struct vq *q)
+{
+    uint16_t now = q->used->idx;
+
+    if ((int16_t)(uint16_t)(now - q->announced) > 0)
+        q->announced = now;
+}
+
+/*
+ * The watchdog's look found an entry: was its interrupt merely in flight
+ * (the device writes the ring, then raises it)? A short grace halt says.
+ */
+static bool irq_follows(struct tg *tg, uint32_t pin, uint64_t irqs)
+{
+    irqwait_halt(&tg->irqw, IRQ_GRACE_US);
+    return irq_received(pin) != irqs;
+}
+
+/*
+ * irqwait mode: a used entry counts as announced when the used index
+ * already covered it as the guest noticed a new interrupt from the
+ * device; such entries are taken at once. Anything else is taken only
+ * when the watchdog ended a halt, and counted as late.
+ */
+static int wait_by_irq(struct vq *q, struct tg *tg, uint64_t end,
+                       uint16_t *head, uint32_t *len)
+{
+    const struct vdev *d = q->dev;
+    bool watchdog = false;
+
+    for (;;) {
+        uint64_t irqs = irq_received(d->irq);
+        bool announced;
+        int r;
+
+        if (irqs != q->irqs_seen) {
+            vdev_irq_ack(d); /* first: a later completion raises anew */
+            q->irqs_seen = irqs;
+            q->announced = q->used->idx;
+        }
+        /* Entries before q->announced (ring order, wrapping). */
+        announced = (int16_t)(uint16_t)(q->announced - q->last_used) > 0;
+        if (announced || watchdog) {
+            r = vq_get_used(q, head, len);
+            if (r > 0 && (announced || irq_follows(tg, d->irq, irqs)))
+                q->by_irq++;
+            else if (r > 0)
+                q->late++; /* only the watchdog's look found it */
+            if (r > 0 && q->event)
+                event_idx_covered(q);
+            if (r)
+                return r;
+        }
+        if (timer_expired(end))
+            return 0;
+        watchdog = irqwait_halt(&tg->irqw, tg->irqw.watchdog_us);
+    }
+}
+
 int vq_wait_used(struct vq *q, struct tg *tg, uint64_t timeout_us,
                  uint16_t *head, uint32_t *len)
 {
     uint64_t end = timer_deadline(&tg->timer, timeout_us);
 
+    if (tg->irqw.on && q->dev->irq_wake)
+        return wait_by_irq(q, tg, end, head, len);
     for (;;) {
         int r = vq_get_used(q, head, len);
 

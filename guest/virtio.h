@@ -43,7 +43,7 @@ struct vdev {
     uint64_t offered;  /* what the device offered, after vdev_start() */
     uint64_t features; /* negotiated, after vdev_start() */
     bool legacy;       /* Version 1 layout: 32 feature bits, QueuePFN */
-    bool irq_wake;     /* its interrupt wakes tg_idle() (vdev_irq_wake) */
+    bool irq_wake;     /* its interrupt is routed (vdev_irq_wake) */
 };
 
 struct vq_desc {
@@ -92,6 +92,13 @@ struct vq {
     bool irq;                       /* used-buffer interrupts wanted */
     volatile uint16_t *used_event;  /* after the avail ring (EVENT_IDX) */
     volatile uint16_t *avail_event; /* after the used ring (EVENT_IDX) */
+    /* irqwait mode: the device's interrupts the guest has noticed, and
+     * the used index then (entries below it were announced). */
+    uint64_t irqs_seen;
+    uint16_t announced;
+    /* irqwait mode: completions taken after an interrupt, and those only
+     * the watchdog's look found (the device's interrupt never came). */
+    uint32_t by_irq, late;
 };
 
 /* Reads MagicValue, Version, DeviceID and VendorID (4 exits). */
@@ -107,11 +114,11 @@ int vdev_start(struct vdev *d, uint64_t want, const char **why);
 /* Sets DRIVER_OK once every queue is set up. */
 void vdev_driver_ok(struct vdev *d);
 /*
- * When the idle tick runs, routes the device's GSI to the tick vector so
- * its interrupts end tg_idle()'s hlt early; queues then ask for
- * interrupts. Returns d->irq_wake. Interrupts are acknowledged in
- * vq_wait_used (QEMU's transport holds its line while InterruptStatus is
- * non-zero; kvmini's pulses it).
+ * When the idle tick runs or in irqwait mode, routes the device's GSI to
+ * its own vector (irq_vector(): counted as received, and it ends the
+ * idle hlt early); queues then ask for interrupts. Returns d->irq_wake.
+ * Interrupts are acknowledged in vq_wait_used (QEMU's transport holds
+ * its line while InterruptStatus is non-zero; kvmini's pulses it).
  */
 bool vdev_irq_wake(struct vdev *d, struct tg *tg);
 /* Writes 0 to Status: the device forgets queues and features. */
@@ -177,7 +184,10 @@ void vq_kick(struct vq *q);
 int vq_get_used(struct vq *q, uint16_t *head, uint32_t *len);
 /*
  * vq_get_used() until something arrives or timeout_us pass, idling with
- * tg_idle() between looks. Returns 1, 0 on timeout, -1 as above.
+ * tg_idle() between looks. In irqwait mode it halts until the device's
+ * interrupt announces an entry (q->by_irq); one found only because the
+ * watchdog ended a halt counts in q->late. Returns 1, 0 on timeout,
+ * -1 as above.
  */
 int vq_wait_used(struct vq *q, struct tg *tg, uint64_t timeout_us,
                  uint16_t *head, uint32_t *len);
