@@ -402,19 +402,19 @@ static int vnet_mtu(struct vnet *n, uint32_t want, char *err, size_t errlen)
     int r = tap_get_mtu(&n->tap, &cur);
     if (r < 0)
         return errbuf_set(err, errlen, r, "cannot read the MTU of tap %s: %s",
-                         n->tap.name, strerror(-r));
+                          n->tap.name, strerror(-r));
     if (want && want != cur) {
         r = tap_set_mtu(&n->tap, want);
         if (r < 0)
             return errbuf_set(err, errlen, r,
-                             "cannot set the MTU of tap %s to %u: %s",
-                             n->tap.name, want, strerror(-r));
+                              "cannot set the MTU of tap %s to %u: %s",
+                              n->tap.name, want, strerror(-r));
         cur = want;
     }
     if (cur < 68 || cur > 65535)
         return errbuf_set(err, errlen, -ERANGE,
-                         "tap %s has MTU %u: give mtu=68..65535", n->tap.name,
-                         cur);
+                          "tap %s has MTU %u: give mtu=68..65535", n->tap.name,
+                          cur);
     n->mtu = cur;
     return 0;
 }
@@ -427,9 +427,9 @@ int vnet_create_tap(struct vnet **out, const struct vnet_config *cfg,
     if (pairs > VNET_MAX_PAIRS || pairs > t->nq) {
         tap_close(t);
         return errbuf_set(err, errlen, -ERANGE,
-                         "queues=%u: the backend has %u queue(s), at most "
-                         "%d are supported",
-                         pairs, t->nq, VNET_MAX_PAIRS);
+                          "queues=%u: the backend has %u queue(s), at most "
+                          "%d are supported",
+                          pairs, t->nq, VNET_MAX_PAIRS);
     }
     struct vnet *n = calloc(1, sizeof(*n));
     if (!n) {

@@ -138,10 +138,10 @@ static void test_offload_off(void)
         vnet_create_tap(&n, &c, &t, "test", 0, err, sizeof(err)))
         abort();
     uint64_t f = vnet_ops(n)->features;
-    uint64_t off = NF(CSUM) | NF(GUEST_CSUM) | NF(GUEST_TSO4) |
-                   NF(GUEST_TSO6) | NF(GUEST_ECN) | NF(GUEST_UFO) |
-                   NF(HOST_TSO4) | NF(HOST_TSO6) | NF(HOST_ECN) |
-                   NF(HOST_UFO) | NF(CTRL_GUEST_OFFLOADS);
+    uint64_t off = NF(CSUM) | NF(GUEST_CSUM) | NF(GUEST_TSO4) | NF(GUEST_TSO6) |
+                   NF(GUEST_ECN) | NF(GUEST_UFO) | NF(HOST_TSO4) |
+                   NF(HOST_TSO6) | NF(HOST_ECN) | NF(HOST_UFO) |
+                   NF(CTRL_GUEST_OFFLOADS);
     CHECK(!(f & off), "offload=off offers no offload (%#llx)",
           (unsigned long long)(f & off));
     CHECK((f & (NF(MAC) | NF(MRG_RXBUF) | NF(CTRL_VQ) | NF(MTU))) ==
