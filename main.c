@@ -661,7 +661,7 @@ static void vm_handle_signal(struct vm *vm)
 static void vm_main_loop(struct vm *vm)
 {
     vm->cin.open = true;
-    while (!atomic_load(&vm->kvm.stopping)) {
+    while (!kvm_stopping(&vm->kvm)) {
         struct pollfd p[3] = {
             {.fd = vm->sig_fd, .events = POLLIN},
             {.fd = vm->kvm.stop_fd, .events = POLLIN},
@@ -706,6 +706,7 @@ static void vm_teardown(struct vm *vm, int status)
 {
     struct kvm_vm *k = &vm->kvm;
     kvm_request_stop(k, status); /* no-op unless we failed mid-way */
+    kvm_kick_vcpus(k);           /* main starts and joins: it signals */
     for (unsigned i = 0; i < k->nvcpus; i++)
         vcpu_join(k->vcpus[i]);
     term_restore(&vm->term);
@@ -785,7 +786,7 @@ static int cmd_run(int argc, char **argv)
         }
     vm_main_loop(vm);
     kvm_request_stop(k, KVMINI_EXIT_OK); /* no-op if already stopping */
-    status = k->exit_status;
+    status = kvm_exit_status(k);
 out:
     vm_teardown(vm, status);
     free(vm);
