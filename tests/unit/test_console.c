@@ -318,6 +318,26 @@ static void test_eof_and_bad_rx(void)
     rig_down(&r);
 }
 
+/* A ring the RX worker finds broken while only deciding whether to wait
+ * for input (no input pending) still raises NEEDS_RESET. */
+static void test_broken_rx_ring(void)
+{
+    struct rig r;
+    rig_up(&r, V1);
+    fg_driver_ok(&r.g);
+    struct fg_queue *q = &r.g.q[RXQ];
+    uint64_t c = fg_irq_count(&r.g.irq);
+    __atomic_store_n(&q->a->idx, (uint16_t)(q->avail_idx + 100),
+                     __ATOMIC_RELEASE);
+    fg_kick(&r.g, RXQ);
+    CHECK(fg_irq_wait(&r.g.irq, c) == 0 &&
+              (fg_status(&r.g) & VIRTIO_STATUS_NEEDS_RESET) &&
+              (fg_ack(&r.g) & VIRTIO_ISR_CONFIG),
+          "bad RX avail index with no input: NEEDS_RESET and a config "
+          "interrupt");
+    rig_down(&r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -326,5 +346,6 @@ int main(void)
     test_size();
     test_tty_size();
     test_eof_and_bad_rx();
+    test_broken_rx_ring();
     return tap_done();
 }
