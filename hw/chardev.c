@@ -206,8 +206,9 @@ static unsigned chardev_fill(struct chardev *c)
         ev |= CHARDEV_EV_IN;
     if (warn)
         log_warn("%s: the guest takes no input; typed bytes beyond %u are "
-                 "dropped until it does",
-                 c->ops->name, (unsigned)CHARDEV_IN_CAP);
+                 "dropped until it does%s",
+                 c->ops->name, (unsigned)CHARDEV_IN_CAP,
+                 c->ops->drop_hint ? c->ops->drop_hint : "");
     return ev;
 }
 

@@ -19,6 +19,8 @@
 
 struct chardev_ops {
     const char *name; /* for messages: "stdio", later "pty", ... */
+    /* Appended to the "dropping input" warning (scanning backends). */
+    const char *drop_hint;
     /* Bytes just read from in_fd: copy those meant for the guest to out
      * (room for n + 1) and return how many; may act on escapes. NULL:
      * all of them. Backend thread. */

@@ -96,6 +96,7 @@ static void stdio_close(struct chardev *c)
 
 static const struct chardev_ops stdio_ops = {
     .name = "stdio",
+    .drop_hint = " (Ctrl-A x still quits)",
     .filter = stdio_filter,
     .winsize = stdio_winsize,
     .close = stdio_close,
