@@ -104,17 +104,24 @@ static int rx_one(struct vcons *c, struct vq *q)
     return 1;
 }
 
-/* Go on with the TX chain in c->tx_it: 1 when it was pushed, 0 when the
- * chardev is full (the rest waits for CHARDEV_EV_OUT). */
-static int tx_resume(struct vcons *c, struct vq *q)
+enum tx_step { TX_PUSHED, TX_FULL, TX_SPENT };
+
+/* Go on with the TX chain in c->tx_it for at most *budget bytes:
+ * TX_PUSHED when it was completed, TX_FULL when the chardev is full (the
+ * rest waits for CHARDEV_EV_OUT), TX_SPENT when the budget ran out. */
+static enum tx_step tx_resume(struct vcons *c, struct vq *q, size_t *budget)
 {
     for (;;) {
         if (c->tx_left) {
-            size_t w = chardev_write(c->cd, c->tx_p, c->tx_left);
+            size_t want = c->tx_left < *budget ? c->tx_left : *budget;
+            size_t w = chardev_write(c->cd, c->tx_p, want);
             c->tx_p += w;
             c->tx_left -= (uint32_t)w;
+            *budget -= w;
+            if (w < want)
+                return TX_FULL;
             if (c->tx_left)
-                return 0;
+                return TX_SPENT;
         }
         struct vq_buf b;
         int r = vq_iter_next(&c->tx_it, &b);
@@ -123,6 +130,8 @@ static int tx_resume(struct vcons *c, struct vq *q)
         if (r > 0) {
             c->tx_p = b.p;
             c->tx_left = b.len;
+            if (b.len && !*budget)
+                return TX_SPENT;
             continue;
         }
         if (r < 0)
@@ -130,8 +139,34 @@ static int tx_resume(struct vcons *c, struct vq *q)
         else
             vq_push(q, c->tx_it.head, 0);
         c->tx_busy = false;
-        return 1;
+        return TX_PUSHED;
     }
+}
+
+/* One TX round: at most a queue's worth of chains and VCONS_TX_BUDGET
+ * bytes (a chain may name 2*num-1 buffers each as large as guest RAM,
+ * and the ring may name it again and again), so the worker sees a stop
+ * within one bounded round. 1 if work is left. */
+static int vcons_tx(struct vcons *c, struct vq *q)
+{
+    size_t budget = VCONS_TX_BUDGET;
+    for (uint32_t n = 0; n < q->num; n++) {
+        if (!c->tx_busy) {
+            if (vq_pop(q, &c->tx_it) <= 0)
+                return 0;
+            c->tx_busy = true;
+            c->tx_left = 0;
+        }
+        switch (tx_resume(c, q, &budget)) {
+        case TX_FULL:
+            return 0; /* poll_fd waits for room */
+        case TX_SPENT:
+            return 1;
+        case TX_PUSHED:
+            break;
+        }
+    }
+    return 1;
 }
 
 static int vcons_process(struct vdev *d, uint16_t qi)
@@ -140,21 +175,11 @@ static int vcons_process(struct vdev *d, uint16_t qi)
     struct vq *q = &d->vq[qi];
     /* Consume the wake-up before looking, so a later one is not lost. */
     ev_drain(qi == VCONS_RXQ ? c->rx_ev : c->tx_ev);
-    for (uint32_t n = 0; n < q->num; n++) {
-        if (qi == VCONS_RXQ) {
-            if (!rx_one(c, q))
-                return 0;
-            continue;
-        }
-        if (!c->tx_busy) {
-            if (vq_pop(q, &c->tx_it) <= 0)
-                return 0;
-            c->tx_busy = true;
-            c->tx_left = 0;
-        }
-        if (!tx_resume(c, q))
-            return 0; /* full: poll_fd waits for room */
-    }
+    if (qi == VCONS_TXQ)
+        return vcons_tx(c, q);
+    for (uint32_t n = 0; n < q->num; n++)
+        if (!rx_one(c, q))
+            return 0;
     return 1;
 }
 

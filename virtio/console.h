@@ -10,7 +10,9 @@
  * wait in the chardev. TX copies the guest's buffers into the chardev
  * while it has room; when it is full the chain being written is kept
  * and finished once room frees (the workers are woken through poll_fd
- * by eventfds the chardev's notify callback writes).
+ * by eventfds the chardev's notify callback writes). A TX round moves
+ * at most VCONS_TX_BUDGET bytes, so a reset or shutdown waits for one
+ * bounded round, not for whatever the guest queued.
  *
  * Integration:
  *   struct vcons *c; vcons_create(&c, chardev, cols, rows);
@@ -27,6 +29,8 @@
 #include "virtio/vdev.h"
 
 struct vcons;
+
+#define VCONS_TX_BUDGET (64u << 10) /* bytes per TX round */
 
 /* cd stays the caller's; the console attaches to it as the input client.
  * cols/rows 0: the chardev's terminal size, else 80x25. 0, -ENOMEM,

@@ -438,6 +438,161 @@ static void test_tx_backpressure(void)
     rig_down(&r);
 }
 
+/* The issue 14 storm: one chain of FG_MAX_SEGS buffers of 16 MiB (all
+ * the same RAM), named by every one of the ring's 64 avail entries:
+ * 16 GiB for one queue's worth of chains. */
+#define STORM_BUF (16u << 20)
+
+static void post_storm(struct fake_guest *g)
+{
+    uint64_t buf = fg_alloc(g, STORM_BUF, 4096);
+    struct fg_seg s[FG_MAX_SEGS];
+    for (int i = 0; i < FG_MAX_SEGS; i++)
+        s[i] = (struct fg_seg){ buf, STORM_BUF, false };
+    int h = fg_post(g, TXQ, s, FG_MAX_SEGS, false);
+    struct fg_queue *q = &g->q[TXQ];
+    for (uint32_t i = 1; i < q->num; i++)
+        q->a->ring[q->avail_idx++ & (q->num - 1)] = (uint16_t)h;
+    __atomic_store_n(&q->a->idx, q->avail_idx, __ATOMIC_RELEASE);
+}
+
+static uint64_t out_bytes(struct chardev *cd)
+{
+    struct chardev_stats st;
+    chardev_get_stats(cd, &st);
+    return st.out_bytes;
+}
+
+/* issue 14 item 3: a TX round is bounded in bytes, whatever the chains
+ * hold; a chain cut by the bound goes on in the next round, in order.
+ * process() is called directly (no DRIVER_OK, so no worker runs). */
+static void test_tx_round_bound(void)
+{
+    struct fake_guest g;
+    struct vcons *c;
+    struct chardev *cd = pipes_chardev(-1, -1); /* output discarded */
+    if (vcons_create(&c, cd, 80, 25) || fg_init(&g, 32ULL << 20) ||
+        fg_attach(&g, vcons_ops(), c, false) || fg_negotiate(&g, V1) ||
+        fg_queue_setup(&g, RXQ, 64) || fg_queue_setup(&g, TXQ, 64))
+        abort();
+    struct vdev *d = vmmio_vdev(g.m);
+    d->ops->start(d);
+    post_storm(&g);
+    uint64_t before = out_bytes(cd);
+    int more = d->ops->process(d, TXQ);
+    uint64_t took = out_bytes(cd) - before;
+    CHECK(more == 1 && took > 0 && took <= VCONS_TX_BUDGET &&
+              g.q[TXQ].u->idx == 0,
+          "16 GiB queued: one round took %llu bytes and reports more",
+          (unsigned long long)took);
+    before = out_bytes(cd);
+    more = d->ops->process(d, TXQ);
+    took = out_bytes(cd) - before;
+    CHECK(more == 1 && took == VCONS_TX_BUDGET,
+          "the next round goes on with the same chain (%llu bytes)",
+          (unsigned long long)took);
+    d->ops->stop(d);
+    fg_fini(&g);
+    vcons_destroy(c);
+    chardev_close(cd);
+
+    /* A chain larger than a round (and than the chardev) arrives whole
+     * and in order. */
+    int in[2], out[2];
+    if (pipe(in) || pipe(out))
+        abort();
+    cd = pipes_chardev(in[0], out[1]);
+    if (vcons_create(&c, cd, 80, 25) || fg_init(&g, RAM) ||
+        fg_attach(&g, vcons_ops(), c, false) || fg_negotiate(&g, V1) ||
+        fg_queue_setup(&g, RXQ, 8) || fg_queue_setup(&g, TXQ, 8))
+        abort();
+    d = vmmio_vdev(g.m);
+    d->ops->start(d);
+    uint32_t n = 3 * VCONS_TX_BUDGET + 1000;
+    uint64_t area = fg_alloc(&g, n, 16);
+    uint8_t *src = fg_host(&g, area);
+    for (uint32_t i = 0; i < n; i++)
+        src[i] = (uint8_t)(i * 31 + i / 509);
+    struct fg_seg s3[3] = { { area, 1000, false },
+                            { area + 1000, 2 * VCONS_TX_BUDGET, false },
+                            { area + 1000 + 2 * VCONS_TX_BUDGET,
+                              VCONS_TX_BUDGET, false } };
+    fg_post(&g, TXQ, s3, 3, false);
+    static uint8_t dst[3 * VCONS_TX_BUDGET + 1000];
+    size_t got = 0;
+    int rounds = 0, spins = 0;
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    while (g.q[TXQ].u->idx == 0 && spins < 100000) {
+        d->ops->process(d, TXQ); /* stops at the budget or a full chardev */
+        rounds++;
+        ssize_t k = read(out[0], dst + got, n - got);
+        if (k > 0)
+            got += (size_t)k;
+        else
+            usleep(100), spins++;
+    }
+    for (int i = 0; i < 10000 && got < n; i++) {
+        ssize_t k = read(out[0], dst + got, n - got);
+        if (k > 0)
+            got += (size_t)k;
+        else
+            usleep(1000);
+    }
+    CHECK(g.q[TXQ].u->idx == 1 && rounds >= 3 && got == n &&
+              !memcmp(src, dst, n),
+          "a %u-byte chain over %d rounds: pushed once, bytes in order", n,
+          rounds);
+    d->ops->stop(d);
+    fg_fini(&g);
+    vcons_destroy(c);
+    chardev_close(cd);
+    for (int i = 0; i < 2; i++) {
+        close(in[i]);
+        close(out[i]);
+    }
+}
+
+/* The storm again, through the worker, with a reader taking all it can:
+ * a reset waits for at most the round in progress and one more. */
+static _Atomic int drain_fd = -1;
+
+static void *drain_main(void *arg)
+{
+    (void)arg;
+    static uint8_t b[1 << 20];
+    while (read(drain_fd, b, sizeof(b)) > 0)
+        ;
+    return NULL;
+}
+
+static void test_reset_during_storm(void)
+{
+    struct rig r;
+    if (pipe(r.in) || pipe(r.out))
+        abort();
+    r.cd = pipes_chardev(r.in[0], r.out[1]);
+    if (vcons_create(&r.c, r.cd, 80, 25) || fg_init(&r.g, 32ULL << 20) ||
+        fg_attach(&r.g, vcons_ops(), r.c, false) || fg_negotiate(&r.g, V1) ||
+        fg_queue_setup(&r.g, RXQ, 64) || fg_queue_setup(&r.g, TXQ, 64) ||
+        fg_driver_ok(&r.g))
+        abort();
+    drain_fd = r.out[0];
+    pthread_t t;
+    pthread_create(&t, NULL, drain_main, NULL);
+    post_storm(&r.g);
+    fg_kick(&r.g, TXQ);
+    while (out_bytes(r.cd) < 4 * VCONS_TX_BUDGET)
+        usleep(1000); /* the storm is flowing */
+    uint64_t before = out_bytes(r.cd);
+    CHECK(reset_returns(&r.g), "reset during a 16 GiB TX storm returned");
+    uint64_t after = out_bytes(r.cd) - before;
+    CHECK(after <= 2 * VCONS_TX_BUDGET,
+          "%llu bytes taken after the reset was asked (bound %u)",
+          (unsigned long long)after, 2 * VCONS_TX_BUDGET);
+    rig_down(&r); /* closes the pipe: the drain thread ends */
+    pthread_join(t, NULL);
+}
+
 /* issue 14 item 5: a zero-length RX buffer completes empty and input
  * goes on; an empty read is not the end of input. */
 static void test_empty_rx_buffer(void)
@@ -506,6 +661,8 @@ int main(void)
     test_eof_and_bad_rx();
     test_empty_rx_buffer();
     test_tx_backpressure();
+    test_tx_round_bound();
+    test_reset_during_storm();
     test_broken_rx_ring();
     return tap_done();
 }
