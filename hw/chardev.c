@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -232,7 +233,11 @@ static void *chardev_thread(void *arg)
             in_open && (ring_room(&c->in) > in_reserve(c) || c->scan_when_full);
         /* Parked: chardev_read must wake us once it makes room. */
         c->in_parked = in_open && !want_in;
+        bool announce = c->announce_in;
+        c->announce_in = false;
         pthread_mutex_unlock(&c->lock);
+        if (announce)
+            chardev_notify(c, CHARDEV_EV_IN);
         if (closing && !want_out)
             break;
         int timeout = -1;
@@ -278,7 +283,13 @@ static void *chardev_thread(void *arg)
 
 int chardev_start(struct chardev *c)
 {
+    /* The thread blocks every signal, so the process's signals reach
+     * its owner's signalfd whenever the chardev was opened. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int r = pthread_create(&c->th, NULL, chardev_thread, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r)
         return -r;
     c->th_running = true;
@@ -334,6 +345,16 @@ int chardev_attach(struct chardev *c, const struct chardev_client *cl,
     }
 out:
     pthread_mutex_unlock(&c->cb_lock);
+    if (r == 0 && input) {
+        /* EV_IN goes out when input reaches an empty buffer; a client
+         * that comes later would never hear of what is already there. */
+        pthread_mutex_lock(&c->lock);
+        bool news = c->in.len || c->in_eof;
+        c->announce_in |= news;
+        pthread_mutex_unlock(&c->lock);
+        if (news)
+            chardev_wake(c);
+    }
     return r;
 }
 

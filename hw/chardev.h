@@ -82,7 +82,8 @@ int chardev_stdio_open(struct chardev **out,
  * NULL is fine. */
 void chardev_close(struct chardev *c);
 
-/* Register a frontend; input: it is the one that consumes input. 0,
+/* Register a frontend; input: it is the one that consumes input (and if
+ * input is already buffered, or ended, it gets CHARDEV_EV_IN soon). 0,
  * -EBUSY (input already taken) or -ENOSPC. */
 int chardev_attach(struct chardev *c, const struct chardev_client *cl,
                    bool input);

@@ -56,6 +56,7 @@ struct chardev {
     bool out_broken;  /* out_fd failed: output is discarded */
     bool out_waiting; /* a writer was turned away: EV_OUT due */
     bool drop_warned; /* the first dropped input byte was reported */
+    bool announce_in; /* an input client came after input: tell it */
     bool closing;
     struct chardev_stats st;
 

@@ -217,6 +217,30 @@ static void test_input(void)
     close(out[1]);
 }
 
+/* Input that arrived before the frontend attached (kvmini opens stdin
+ * before the devices exist) is announced to it when it attaches. */
+static void test_late_attach(void)
+{
+    int in[2], out[2];
+    if (pipe(in) || pipe(out))
+        abort();
+    struct chardev *c = open_pipes(in[0], out[1]);
+    CHECK(write(in[1], "early", 5) == 5 && WAIT_FOR(chardev_in_avail(c) == 5),
+          "input buffered with no frontend attached");
+    struct fe f;
+    fe_init(&f);
+    CHECK(chardev_attach(c, &f.cl, true) == 0 && WAIT_FOR(f.in == 1),
+          "the input client attached later gets EV_IN");
+    char b[8] = {0};
+    CHECK(chardev_read(c, b, sizeof(b)) == 5 && !strcmp(b, "early"),
+          "... and the bytes");
+    chardev_close(c);
+    for (int i = 0; i < 2; i++) {
+        close(in[i]);
+        close(out[i]);
+    }
+}
+
 /* Closing with a reader that never reads returns within the flush bound
  * (what the guest wrote is given one bounded chance). */
 static void test_close_stalled(void)
@@ -320,6 +344,7 @@ int main(void)
     test_filter();
     test_output();
     test_input();
+    test_late_attach();
     test_close_stalled();
     test_tty();
     return tap_done();
