@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -27,36 +28,62 @@
 #include "arch/x86/tables.h"
 #include "hw/chardev.h"
 #include "hw/file.h"
+#include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
+#include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/virtio_spec.h"
 
 #define KVMINI_VERSION "0.1"
 #define DEFAULT_RAM (256ULL << 20)
 #define KERNEL_MAX (512ULL << 20)
 
-enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+struct vm;
+struct vm_dev;
+
+/*
+ * A kind of virtio device that a flag adds. This table row, the device's
+ * own files and its backend in hw/ are all a new device needs: main.c
+ * knows nothing else about it.
+ */
+struct vm_dev_kind {
+    const char *flag; /* the long option, e.g. "disk" */
+    /* Parse d->spec and open the host backends: runs before KVM exists,
+     * so bad input fails before anything else is created. Sets d->priv,
+     * d->ops (and d->legacy); reports its own error (one line). */
+    int (*create)(struct vm *vm, struct vm_dev *d);
+    /* After the transport is destroyed; d->priv may be NULL. */
+    void (*destroy)(struct vm *vm, struct vm_dev *d);
+};
+
+/* One virtio device: its spec, its state, its slot in the machine
+ * description and the virtio-mmio transport that serves it. */
+struct vm_dev {
+    const struct vm_dev_kind *kind;
+    const char *spec;
+    void *priv;
+    const struct vdev_ops *ops;
+    bool legacy;    /* virtio-mmio Version 1 register layout */
+    int slot;       /* index into machine.virtio[], -1 until described */
+    dev_t file_dev; /* the backing file's identity, if it has one */
+    ino_t file_ino;
+    struct vmmio *transport;
+    struct irq_line irq;
+};
 
 struct options {
     const char *kernel, *initrd, *cmdline, *name, *kvm_dev;
     const char *dump_dtb, *dump_acpi;
     uint64_t ram;
-    unsigned cpus;
-    enum console_kind console;
-    bool console_legacy; /* virtio-mmio Version 1 for old kernels */
+    uint32_t cpus;
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
-};
-
-/* One virtio-mmio transport and the interrupt line it raises. */
-struct vm_virtio {
-    struct vmmio *transport;
-    struct irq_line irq;
 };
 
 struct vm {
@@ -68,10 +95,10 @@ struct vm {
     struct irq_line com1_irq;
     struct sysports ports;
     struct rtc rtc;
-    struct vm_virtio virtio[LAYOUT_VIRTIO_MAX];
-    unsigned nvirtio;
+    struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
+    unsigned ndevs;
     /* stdin/stdout: every console device writes here, the one chosen by
-     * --console reads; its thread also sees Ctrl-A x. */
+     * --console reads; its backend thread also sees Ctrl-A x. */
     struct chardev *con;
     struct vcons *vcons;
     const uint8_t *kernel_img, *initrd_img;
@@ -91,6 +118,16 @@ static void usage(FILE *f)
             "(no suffix: MiB)\n"
             "  -c, --cpus N          vCPUs, 1..KVM's maximum, default 1\n"
             "      --name NAME       VM name (letters, digits, . _ -)\n"
+            "      --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off]"
+            "[,discard=on|off]\n"
+            "                        a virtio-blk disk on a raw image or "
+            "block device;\n"
+            "                        repeatable: vda, vdb, ... in order\n"
+            "      --net TAP | tap=NAME[,mac=MAC][,queues=N][,mtu=N]\n"
+            "                        a virtio-net NIC on a host tap (created "
+            "and removed\n"
+            "                        by kvmini if missing); repeatable: "
+            "eth0, eth1, ...\n"
             "      --console KIND    serial (8250, default), virtio or "
             "virtio,legacy (virtio-mmio\n"
             "                        version 1): which device gets stdin\n"
@@ -113,59 +150,6 @@ static void usage(FILE *f)
             "power-off), 1 bad input or setup error, 2 KVM could not run "
             "the guest, 3 triple fault, 128+N signal N.\n",
             (unsigned)LAYOUT_EXIT_PORT);
-}
-
-/* "512M", "3G", "65536K", "64" (MiB). 0 on success. */
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-' || *s == '+')
-        return -EINVAL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -EINVAL;
-    unsigned shift = 20;
-    if (*end) {
-        switch (*end | 0x20) {
-        case 'k':
-            shift = 10;
-            break;
-        case 'm':
-            shift = 20;
-            break;
-        case 'g':
-            shift = 30;
-            break;
-        case 't':
-            shift = 40;
-            break;
-        default:
-            return -EINVAL;
-        }
-        end++;
-        if (!strcmp(end, "iB") || !strcmp(end, "B"))
-            end += strlen(end);
-        if (*end)
-            return -EINVAL;
-    }
-    if (v > (UINT64_MAX >> shift))
-        return -ERANGE;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
-static int parse_uint(const char *s, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-' || *s == '+')
-        return -EINVAL;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v > 0xffff)
-        return -EINVAL;
-    *out = (unsigned)v;
-    return 0;
 }
 
 static bool name_ok(const char *n)
@@ -212,10 +196,30 @@ enum {
     OPT_CMDLINE_DEVS,
     OPT_DUMP_DTB,
     OPT_DUMP_ACPI,
+    OPT_DISK,
+    OPT_NET,
 };
 
-static int parse_options(int argc, char **argv, struct options *o)
+static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
+
+/* Queue a device flag for vm_devices_create; the spec is parsed there. */
+static int vm_dev_queue(struct vm *vm, const char *flag, const char *spec)
 {
+    if (vm->ndevs == LAYOUT_VIRTIO_MAX) {
+        log_err("--%s %s: too many virtio devices; kvmini gives a VM at "
+                "most %u",
+                flag, spec, LAYOUT_VIRTIO_MAX);
+        return -ENOSPC;
+    }
+    vm->devs[vm->ndevs++] = (struct vm_dev){
+        .kind = vm_dev_kind_find(flag), .spec = spec, .slot = -1};
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct vm *vm)
+{
+    struct options *o = &vm->opt;
+    const char *console = "serial";
     static const struct option longs[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -233,6 +237,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"cmdline-devices", no_argument, NULL, OPT_CMDLINE_DEVS},
         {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
         {"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
+        {"disk", required_argument, NULL, OPT_DISK},
+        {"net", required_argument, NULL, OPT_NET},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -256,13 +262,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->cmdline = optarg;
             break;
         case 'm':
-            if (parse_size(optarg, &o->ram) < 0) {
+            if (kvopt_parse_size(optarg, 20, &o->ram) < 0) {
                 log_err("-m %s: not a size; use e.g. 512M or 2G", optarg);
                 return -EINVAL;
             }
             break;
         case 'c':
-            if (parse_uint(optarg, &o->cpus) < 0 || o->cpus == 0) {
+            if (kvopt_parse_u32(optarg, 1, 0xffff, &o->cpus) < 0) {
                 log_err("-c %s: the number of vCPUs must be a whole number "
                         "of at least 1",
                         optarg);
@@ -293,18 +299,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->kvm_dev = optarg;
             break;
         case OPT_CONSOLE:
-            if (!strcmp(optarg, "serial")) {
-                o->console = CONSOLE_SERIAL;
-            } else if (!strcmp(optarg, "virtio")) {
-                o->console = CONSOLE_VIRTIO;
-            } else if (!strcmp(optarg, "virtio,legacy")) {
-                o->console = CONSOLE_VIRTIO;
-                o->console_legacy = true;
-            } else {
+            if (strcmp(optarg, "serial") && strcmp(optarg, "virtio") &&
+                strcmp(optarg, "virtio,legacy")) {
                 log_err("--console %s: use serial, virtio or virtio,legacy",
                         optarg);
                 return -EINVAL;
             }
+            console = optarg; /* the last one counts */
             break;
         case OPT_NO_ACPI:
             o->no_acpi = true;
@@ -323,6 +324,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_DUMP_ACPI:
             o->dump_acpi = optarg;
+            break;
+        case OPT_DISK:
+        case OPT_NET:
+            if (vm_dev_queue(vm, c == OPT_DISK ? "disk" : "net", optarg) < 0)
+                return -ENOSPC;
             break;
         case 'h':
             usage(stdout);
@@ -350,6 +356,16 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (!o->kernel) {
         log_err("no kernel given; use -k bzImage (see kvmini run --help)");
         return -EINVAL;
+    }
+    /* The virtio console takes the first slot, wherever its flag was,
+     * so its address does not move when devices are added. */
+    if (strcmp(console, "serial")) {
+        if (vm_dev_queue(vm, "console", console) < 0)
+            return -ENOSPC;
+        struct vm_dev cons = vm->devs[vm->ndevs - 1];
+        memmove(&vm->devs[1], &vm->devs[0],
+                (vm->ndevs - 1) * sizeof(vm->devs[0]));
+        vm->devs[0] = cons;
     }
     return 0;
 }
@@ -428,11 +444,15 @@ static int vm_describe(struct vm *vm)
         return r;
     }
     m->serial = true;
-    if (o->console == CONSOLE_VIRTIO &&
-        machine_add_virtio(m, VIRTIO_ID_CONSOLE) < 0) {
-        log_err("too many virtio devices: at most %u per VM",
-                LAYOUT_VIRTIO_MAX);
-        return -ENOSPC;
+    for (unsigned i = 0; i < vm->ndevs; i++) {
+        struct vm_dev *d = &vm->devs[i];
+        d->slot = machine_add_virtio(m, d->ops->device_id);
+        if (d->slot < 0) {
+            log_err("--%s %s: too many virtio devices; kvmini gives a VM "
+                    "at most %u",
+                    d->kind->flag, d->spec, LAYOUT_VIRTIO_MAX);
+            return -ENOSPC;
+        }
     }
     /* One source per device (docs/machine.md): ACPI kernels get no
      * command-line entries unless asked for. */
@@ -478,33 +498,145 @@ static int vm_dump_tables(struct vm *vm)
     return 0;
 }
 
-static int vm_add_virtio(struct vm *vm, const struct vdev_ops *ops, void *priv,
-                         bool legacy)
+/* Give a created device its transport: the window and interrupt of the
+ * slot vm_describe gave it, and an ioeventfd per queue so QueueNotify
+ * wakes its worker inside KVM, with no exit. */
+static int vm_dev_attach(struct vm *vm, struct vm_dev *d)
 {
-    unsigned i = vm->nvirtio;
-    const struct machine_virtio *mv = &vm->mach.virtio[i];
-    struct vm_virtio *v = &vm->virtio[i];
     struct kvm_vm *k = &vm->kvm;
-    kvm_irq_line_init(k, &v->irq, mv->gsi);
-    int r = vmmio_create(&v->transport, ops, priv, &k->mem, &v->irq, legacy);
-    if (r < 0)
-        return r;
-    vm->nvirtio++;
-    r = io_bus_add(&k->mmio, mv->base, VMMIO_WINDOW, vmmio_access,
-                   v->transport);
-    /* QueueNotify writes wake the queue's worker inside KVM: no exit. */
-    for (unsigned q = 0; r == 0 && q < vmmio_nqueues(v->transport); q++)
+    const struct machine_virtio *mv = &vm->mach.virtio[d->slot];
+    /* The description and the transport must name the same device, or
+     * the guest would bind the wrong driver to this window. */
+    if (d->slot < 0 || (unsigned)d->slot >= vm->mach.nvirtio ||
+        mv->device_id != d->ops->device_id)
+        return -EINVAL;
+    kvm_irq_line_init(k, &d->irq, mv->gsi);
+    int r = vmmio_create(&d->transport, d->ops, d->priv, &k->mem, &d->irq,
+                         d->legacy);
+    if (r == 0)
+        r = io_bus_add(&k->mmio, mv->base, VMMIO_WINDOW, vmmio_access,
+                       d->transport);
+    for (unsigned q = 0; r == 0 && q < vmmio_nqueues(d->transport); q++)
         r = kvm_ioeventfd(k, mv->base + VMMIO_QUEUE_NOTIFY, q,
-                          vmmio_kick_fd(v->transport, q), true);
+                          vmmio_kick_fd(d->transport, q), true);
+    if (r < 0)
+        log_err("--%s %s: cannot attach the device: %s", d->kind->flag, d->spec,
+                strerror(-r));
     return r;
 }
 
-static int vm_setup_virtio_console(struct vm *vm)
+/* --console virtio[,legacy]: a virtio console on stdin/stdout. */
+static int vm_console_create(struct vm *vm, struct vm_dev *d)
 {
     int r = vcons_create(&vm->vcons, vm->con, 0, 0);
+    if (r < 0) {
+        log_err("--console %s: %s", d->spec, strerror(-r));
+        return r;
+    }
+    d->priv = vm->vcons;
+    d->ops = vcons_ops();
+    d->legacy = !strcmp(d->spec, "virtio,legacy");
+    return 0;
+}
+
+static void vm_console_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)d;
+    if (vm->vcons)
+        vcons_destroy(vm->vcons);
+    vm->vcons = NULL;
+}
+
+/* --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off][,discard=..] */
+static int vm_disk_create(struct vm *vm, struct vm_dev *d)
+{
+    struct vblk_config cfg;
+    struct vblk *b;
+    struct stat st;
+    char err[PATH_MAX + 128];
+    int r = vblk_parse(d->spec, &cfg, err, sizeof(err));
+    if (r < 0) {
+        log_err("--disk %s: %s", d->spec, err);
+        return r;
+    }
+    /* One image behind two disks would be two caches of one disk: catch
+     * it by identity, whatever path names it (the image lock would only
+     * say "in use"). */
+    if (stat(cfg.path, &st) == 0) {
+        for (struct vm_dev *o = vm->devs; o < d; o++)
+            if (o->kind == d->kind && o->file_dev == st.st_dev &&
+                o->file_ino == st.st_ino) {
+                log_err("--disk %s: the same image as --disk %s; give each "
+                        "image once",
+                        d->spec, o->spec);
+                return -EINVAL;
+            }
+        d->file_dev = st.st_dev;
+        d->file_ino = st.st_ino;
+    }
+    r = vblk_create(&b, &cfg, vm->opt.cpus, err, sizeof(err));
+    if (r < 0) {
+        log_err("--disk %s: %s", d->spec, err);
+        return r;
+    }
+    d->priv = b;
+    d->ops = vblk_ops(b);
+    return 0;
+}
+
+static void vm_disk_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)vm;
+    vblk_destroy(d->priv); /* NULL is fine */
+}
+
+/* --net tap0 or --net tap=NAME[,mac=MAC][,queues=N][,mtu=N] */
+static int vm_nic_create(struct vm *vm, struct vm_dev *d)
+{
+    struct vnet_config cfg;
+    struct vnet *n;
+    char err[256];
+    unsigned index = 0; /* ethN: the NIC's place among the NICs */
+    for (struct vm_dev *o = vm->devs; o < d; o++)
+        index += o->kind == d->kind;
+    int r = vnet_parse(d->spec, &cfg, err, sizeof(err));
+    for (struct vm_dev *o = vm->devs; r == 0 && o < d; o++)
+        if (o->kind == d->kind && o->priv &&
+            !strcmp(vnet_tap(o->priv)->name, cfg.tap)) {
+            snprintf(err, sizeof(err), "tap %s is already used by --net %s",
+                     cfg.tap, o->spec);
+            r = -EINVAL;
+        }
     if (r == 0)
-        r = vm_add_virtio(vm, vcons_ops(), vm->vcons, vm->opt.console_legacy);
-    return r;
+        r = vnet_create(&n, &cfg, vm->opt.name, index, err, sizeof(err));
+    if (r < 0) {
+        log_err("--net %s: %s", d->spec, err);
+        return r;
+    }
+    d->priv = n;
+    d->ops = vnet_ops(n);
+    return 0;
+}
+
+static void vm_nic_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)vm;
+    vnet_destroy(d->priv); /* NULL is fine; removes a tap it created */
+}
+
+static const struct vm_dev_kind vm_dev_kinds[] = {
+    {"console", vm_console_create, vm_console_destroy},
+    {"disk", vm_disk_create, vm_disk_destroy},
+    {"net", vm_nic_create, vm_nic_destroy},
+    {0},
+};
+
+static const struct vm_dev_kind *vm_dev_kind_find(const char *flag)
+{
+    for (const struct vm_dev_kind *k = vm_dev_kinds; k->flag; k++)
+        if (!strcmp(k->flag, flag))
+            return k;
+    return NULL;
 }
 
 /* The backend thread saw Ctrl-A x. */
@@ -513,9 +645,10 @@ static void vm_quit_cb(void *ctx)
     vm_stop_cb(ctx, KVMINI_EXIT_OK, "Ctrl-A x: stopping the VM");
 }
 
-static int vm_setup_devices(struct vm *vm)
+/* Parse every device's spec and open its backends, in flag order; first
+ * the console's stdin/stdout, which the 8250 and any console share. */
+static int vm_devices_create(struct vm *vm)
 {
-    struct kvm_vm *k = &vm->kvm;
     struct chardev_stdio_config con = {.in_fd = STDIN_FILENO,
                                        .out_fd = STDOUT_FILENO,
                                        .raw = true,
@@ -526,11 +659,22 @@ static int vm_setup_devices(struct vm *vm)
         log_err("console on stdin/stdout: %s", strerror(-r));
         return r;
     }
+    for (unsigned i = 0; i < vm->ndevs; i++) {
+        struct vm_dev *d = &vm->devs[i];
+        r = d->kind->create(vm, d);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int vm_setup_devices(struct vm *vm)
+{
+    struct kvm_vm *k = &vm->kvm;
     kvm_irq_line_init(k, &vm->com1_irq, LAYOUT_COM1_GSI);
     /* The 8250's output stays on stdout even with --console virtio, so
      * early boot messages are seen; input goes to the chosen console. */
-    r = serial_init(&vm->com1, vm->con, vm->opt.console == CONSOLE_SERIAL,
-                    &vm->com1_irq);
+    int r = serial_init(&vm->com1, vm->con, !vm->vcons, &vm->com1_irq);
     if (r == 0)
         r = io_bus_add(&k->pio, LAYOUT_COM1_PORT, 8, serial_io, &vm->com1);
     vm->ports = (struct sysports){.stop = vm_stop_cb, .ctx = vm};
@@ -545,10 +689,12 @@ static int vm_setup_devices(struct vm *vm)
         r = sysports_register(&vm->ports, &k->pio, &pc);
     if (r == 0)
         r = io_bus_add(&k->pio, RTC_PORT, RTC_NPORTS, rtc_io, &vm->rtc);
-    if (r == 0 && vm->opt.console == CONSOLE_VIRTIO)
-        r = vm_setup_virtio_console(vm);
-    if (r < 0)
+    if (r < 0) {
         log_err("device setup failed: %s", strerror(-r));
+        return r;
+    }
+    for (unsigned i = 0; i < vm->ndevs && r == 0; i++)
+        r = vm_dev_attach(vm, &vm->devs[i]);
     return r;
 }
 
@@ -634,8 +780,9 @@ static void vm_print_stats(struct vm *vm)
         fprintf(stderr, " overruns %llu",
                 (unsigned long long)vm->com1.tx_overruns);
     fprintf(stderr, "\n");
-    for (unsigned i = 0; i < vm->nvirtio; i++)
-        vmmio_stats_print(vm->virtio[i].transport, stderr);
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i].transport)
+            vmmio_stats_print(vm->devs[i].transport, stderr);
 }
 
 static void vm_teardown(struct vm *vm, int status)
@@ -647,9 +794,13 @@ static void vm_teardown(struct vm *vm, int status)
         vcpu_join(k->vcpus[i]);
     if (vm->opt.stats)
         vm_print_stats(vm);
-    for (unsigned i = 0; i < vm->nvirtio; i++)
-        vmmio_destroy(vm->virtio[i].transport);
-    vcons_destroy(vm->vcons);
+    /* Transports first (they join the workers that use the devices),
+     * then the devices and their backends. */
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        vmmio_destroy(vm->devs[i].transport);
+    for (unsigned i = vm->ndevs; i-- > 0;)
+        if (vm->devs[i].kind)
+            vm->devs[i].kind->destroy(vm, &vm->devs[i]);
     serial_destroy(&vm->com1);
     /* Last of the console: flush (bounded), restore the terminal. */
     chardev_close(vm->con);
@@ -674,8 +825,8 @@ static int cmd_run(int argc, char **argv)
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
 
-    if (parse_options(argc, argv, &vm->opt) < 0 ||
-        check_ram_size(vm->opt.ram) < 0)
+    if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
+        vm_devices_create(vm) < 0)
         goto out;
     if (load_file("kernel", vm->opt.kernel, KERNEL_MAX, &vm->kernel_img,
                   &vm->kernel_len) < 0)

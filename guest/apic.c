@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Local APIC access: enable, IPIs, and a calibrated periodic tick. */
+/* Local APIC access: enable, IPIs, its timer as a tick or a one-shot. */
 #include "guest/apic.h"
 #include "guest/io.h"
 
@@ -60,9 +60,9 @@ void apic_ipi(uint64_t base, uint32_t dest, uint32_t icr, const struct timer *t)
         cpu_relax();
 }
 
-bool apic_tick_start(uint64_t base, const struct timer *t, uint32_t period_us)
+uint64_t apic_timer_rate(uint64_t base, const struct timer *t)
 {
-    uint64_t rate, end, seen;
+    uint64_t rate;
 
     /* Count down from the top, masked, for CAL_US of TSC time. */
     mmio_write32(base + APIC_TIMER_DIV, DIV_BY_1);
@@ -71,12 +71,26 @@ bool apic_tick_start(uint64_t base, const struct timer *t, uint32_t period_us)
     timer_delay_us(t, CAL_US);
     rate = 0xffffffffULL - mmio_read32(base + APIC_TIMER_CUR);
     mmio_write32(base + APIC_TIMER_INIT, 0);
-    if (!rate || rate * period_us / CAL_US > 0xffffffffULL)
-        return false;
+    return rate * 1000 / CAL_US;
+}
 
+/* Timer counts for us microseconds at rate counts/ms; 0 if out of range. */
+static uint32_t timer_count(uint64_t rate, uint32_t us)
+{
+    uint64_t n = rate * us / 1000;
+
+    return n > 0xffffffffULL ? 0 : (uint32_t)(n ?: 1);
+}
+
+bool apic_tick_start(uint64_t base, const struct timer *t, uint32_t period_us)
+{
+    uint64_t rate = apic_timer_rate(base, t), end, seen;
+    uint32_t count = timer_count(rate, period_us);
+
+    if (!rate || !count)
+        return false;
     mmio_write32(base + APIC_LVT_TIMER, LVT_PERIODIC | APIC_TICK_VECTOR);
-    mmio_write32(base + APIC_TIMER_INIT,
-                 (uint32_t)(rate * period_us / CAL_US) ?: 1);
+    mmio_write32(base + APIC_TIMER_INIT, count);
     /* Wait with interrupts on (not hlt: it might never wake up). */
     seen = apic_ticks;
     end = timer_deadline(t, 5 * period_us + 10000);
@@ -86,9 +100,25 @@ bool apic_tick_start(uint64_t base, const struct timer *t, uint32_t period_us)
     __asm__ volatile("cli");
     if (apic_ticks != seen)
         return true;
+    apic_timer_stop(base);
+    return false;
+}
+
+bool apic_oneshot(uint64_t base, uint64_t rate, uint8_t vector, uint32_t us)
+{
+    uint32_t count = timer_count(rate, us);
+
+    if (!rate || !count)
+        return false;
+    mmio_write32(base + APIC_LVT_TIMER, vector); /* one-shot, unmasked */
+    mmio_write32(base + APIC_TIMER_INIT, count);
+    return true;
+}
+
+void apic_timer_stop(uint64_t base)
+{
     mmio_write32(base + APIC_TIMER_INIT, 0);
     mmio_write32(base + APIC_LVT_TIMER, LVT_MASKED | APIC_TICK_VECTOR);
-    return false;
 }
 
 void apic_tick_wait(void)

@@ -13,6 +13,7 @@
 #include "guest/timer.h"
 
 #define APIC_TICK_VECTOR 0x40
+#define APIC_WATCHDOG_VECTOR 0x41 /* one-shot: see irqwait.h */
 #define APIC_SPURIOUS_VECTOR 0xff
 
 /* Software-enables the local APIC and returns its MMIO base. */
@@ -22,10 +23,22 @@ uint32_t apic_id(uint64_t base);
 void apic_ipi(uint64_t base, uint32_t dest, uint32_t icr,
               const struct timer *t);
 /*
+ * Measures the timer (divide by 1) against the TSC for 1 ms: counts per
+ * millisecond, 0 if it does not count. Leaves the timer stopped.
+ */
+uint64_t apic_timer_rate(uint64_t base, const struct timer *t);
+/*
  * Starts a periodic tick of period_us on APIC_TICK_VECTOR and checks
  * that it really interrupts. Returns false (tick stopped) if not.
  */
 bool apic_tick_start(uint64_t base, const struct timer *t, uint32_t period_us);
+/*
+ * Arms the timer once: one interrupt on vector after us microseconds at
+ * rate (from apic_timer_rate). False if rate or us is out of range.
+ */
+bool apic_oneshot(uint64_t base, uint64_t rate, uint8_t vector, uint32_t us);
+/* Stops the timer and masks its LVT entry (a tick or a one-shot). */
+void apic_timer_stop(uint64_t base);
 /* Sleeps until the next interrupt: sti; hlt; cli. */
 void apic_tick_wait(void);
 

@@ -145,15 +145,30 @@ static void check_initrd(struct checker *c)
     check(c, "initrd_in_ram", in_ram && c->tg->initrd_summed, d);
 }
 
-/* When both tables exist they must describe the same APIC IDs. */
+/*
+ * Every loader this guest runs under places an MP table (kvmini always,
+ * QEMU's microvm and SeaBIOS too), and a MADT when it hands over an
+ * RSDP: a table missing there is a failure, not a reason to fall back
+ * on the other one. Where both exist they describe the same APIC IDs.
+ */
 static void check_smp_tables(struct checker *c)
 {
     const struct smp_table *mp = &c->tg->smp.mp, *madt = &c->tg->smp.madt;
     bool same = mp->count == madt->count && mp->nids == madt->nids;
     char d[64];
 
-    if (!mp->found || !madt->found)
+    if (!mp->found || (!madt->found && c->tg->bi.rsdp)) {
+        fmt(d, sizeof(d), "mptable=%s madt=%s rsdp=0x%lx",
+            mp->found ? "found" : "none", madt->found ? "found" : "none",
+            c->tg->bi.rsdp);
+        check(c, "smp_tables_agree", false, d);
         return;
+    }
+    if (!madt->found) { /* no ACPI: the MP table alone, nothing to compare */
+        fmt(d, sizeof(d), "mptable=%u madt=none", mp->count);
+        check(c, "smp_tables_agree", true, d);
+        return;
+    }
     for (uint32_t i = 0; same && i < mp->nids; i++) {
         bool seen = false;
 
@@ -178,8 +193,8 @@ static void check_loader_state(struct checker *c)
 
     if (!e->regs.valid)
         return;
-    fmt(d, sizeof(d), "if=%u lma=%u pg=%u idmap_end=0x%lx cr3=0x%lx",
-        !irq_off, lma, pg, e->idmap_end, e->regs.cr3);
+    fmt(d, sizeof(d), "if=%u lma=%u pg=%u idmap_end=0x%lx cr3=0x%lx", !irq_off,
+        lma, pg, e->idmap_end, e->regs.cr3);
     check(c, "loader_state", irq_off && lma && pg && e->idmap_end >= GIB4, d);
 }
 

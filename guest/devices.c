@@ -176,7 +176,7 @@ static void check_magic(struct tg *tg)
     for (uint32_t i = 0; i < ds->n; i++) {
         const struct vdev *v = &ds->dev[i];
 
-        if (v->magic != VIRTIO_MAGIC || v->version != 2) {
+        if (v->magic != VIRTIO_MAGIC || (v->version != 1 && v->version != 2)) {
             fmt(d, sizeof(d), "dev=%u magic=0x%x version=%u", i, v->magic,
                 v->version);
             devices_check(tg, "virtio_magic", false, d);
@@ -233,6 +233,33 @@ void devices_checks(struct tg *tg)
     while (
         cmdline_next(bi->cmdline, bi->cmdline_len, &pos, "expect_dev", &v, &n))
         check_expect_dev(tg, v, n);
+}
+
+void devices_irq_report(struct tg *tg)
+{
+    const struct vcons *c = &tg->dev.vcons;
+    char d[128];
+
+    for (uint32_t i = 0; i < tg->dev.n; i++) {
+        const struct vdev *v = &tg->dev.dev[i];
+
+        if (v->irq_wake)
+            tg_printf("tg: virtio irq dev=%u gsi=%u vec=0x%x received=%lu\n", i,
+                      v->irq, irq_vector(v->irq), irq_received(v->irq));
+    }
+    if (!cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "irqwait"))
+        return;
+    /*
+     * Completions must have come by interrupt: at least one taken after
+     * the device's interrupt, none that only the watchdog found.
+     */
+    fmt(d, sizeof(d), "received=%lu by_irq=%u late=%u halts=%u watchdogs=%u",
+        c->dev ? irq_received(c->dev->irq) : 0, c->rx.by_irq + c->tx.by_irq,
+        c->rx.late + c->tx.late, tg->irqw.halts, tg->irqw.watchdogs);
+    devices_check(tg, "irq_wait",
+                  tg->irqw.on && c->dev && c->dev->irq_wake &&
+                      c->rx.by_irq + c->tx.by_irq && !c->rx.late && !c->tx.late,
+                  d);
 }
 
 void devices_cmd(struct tg *tg, const char *args, size_t len)

@@ -18,8 +18,11 @@
 
 #define DEVICES_MAX 32
 
+struct blkset;
+
 struct devices {
     struct vcons vcons; /* page-aligned rings: keep first */
+    struct blkset *blk; /* blkcheck.c's disks, once a blk word is seen */
     struct dt dt;
     const char *src; /* "dt", "cmdline" or "none" */
     uint32_t n;
@@ -38,6 +41,13 @@ void devices_report(const struct devices *ds);
 struct vdev *devices_find(struct devices *ds, uint32_t device_id);
 /* virtio_magic always (when devices exist), expect_devices, expect_dev. */
 void devices_checks(struct tg *tg);
+
+/*
+ * After the device checks: "tg: virtio irq ..." for each device whose
+ * interrupt is routed (what the guest received), and in irqwait mode
+ * the irq_wait check.
+ */
+void devices_irq_report(struct tg *tg);
 
 /* Prints "tg: check NAME ok|FAIL DETAIL" and counts a failure in tg. */
 void devices_check(struct tg *tg, const char *name, bool ok,

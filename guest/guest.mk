@@ -83,3 +83,21 @@ $(B)/tests/test_guest_virtio: $(GUEST_VIRTIO_SRCS) $(wildcard guest/*.h)
 	    $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VIRTIO_SRCS)
 
 EXTRA_UNIT_BINS += $(B)/tests/test_guest_virtio
+
+# The virtio-blk driver and its checks against fake devices behind the
+# guest's MMIO accessors (TG_HOST_IO). -no-pie: legacy QueuePFN holds 32
+# bits of page number, so the rings must sit low, as they do in the guest.
+GUEST_VBLK_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vblk.c \
+                   guest/blkpass.c \
+                   guest/blkcheck.c guest/blkmodes.c guest/blkpat.c \
+                   guest/devices.c guest/dt.c guest/fdt.c \
+                   guest/host/fake_serial.c guest/host/fake_vblk.c \
+                   guest/host/test_vblk.c
+
+$(B)/tests/test_guest_vblk: $(GUEST_VBLK_SRCS) $(wildcard guest/*.h) \
+                            guest/host/fake_vblk.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VBLK_SRCS)
+
+EXTRA_UNIT_BINS += $(B)/tests/test_guest_vblk

@@ -68,6 +68,23 @@ static inline void *phys(uint64_t a)
     return (void *)a;
 }
 
+#ifdef TG_HOST_IO
+/* Host builds of the guest's drivers (guest/host/) play a device here. */
+uint8_t mmio_read8(uint64_t addr);
+uint16_t mmio_read16(uint64_t addr);
+uint32_t mmio_read32(uint64_t addr);
+void mmio_write32(uint64_t addr, uint32_t v);
+#else
+static inline uint8_t mmio_read8(uint64_t addr)
+{
+    return *(volatile uint8_t *)addr;
+}
+
+static inline uint16_t mmio_read16(uint64_t addr)
+{
+    return *(volatile uint16_t *)addr;
+}
+
 static inline uint32_t mmio_read32(uint64_t addr)
 {
     return *(volatile uint32_t *)addr;
@@ -77,6 +94,7 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 {
     *(volatile uint32_t *)addr = v;
 }
+#endif
 
 /* Stop this CPU for good; the loop survives NMIs and stray wake-ups. */
 static inline __attribute__((noreturn)) void cpu_halt_forever(void)

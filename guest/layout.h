@@ -32,6 +32,13 @@
 /* AP real-mode trampoline: SIPI vector 0x10 starts APs at 0x1000:0000. */
 #define TRAMPOLINE_BASE 0x10000
 
+/*
+ * Device interrupts: I/O APIC pin n is routed to vector IRQ_VECTOR_BASE
+ * + n, whose handler (trap_entry.S) counts it in irq_count[n].
+ */
+#define IRQ_PINS 24
+#define IRQ_VECTOR_BASE 0x50
+
 #define BOOT_STACK_SIZE 16384
 #define FAULT_STACK_SIZE 8192
 #define USER_STACK_SIZE 16384

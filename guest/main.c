@@ -5,6 +5,7 @@
  * then exit (or hold, or open the shell) as the command line says.
  */
 #include "guest/apic.h"
+#include "guest/blkcheck.h"
 #include "guest/cmdline.h"
 #include "guest/devices.h"
 #include "guest/exit.h"
@@ -17,6 +18,7 @@
 
 #define GIB4 0x100000000ULL
 #define IDLE_TICK_US 10000
+#define IRQWAIT_WATCHDOG_US 1000000
 
 void tg_main(int proto, uint64_t info) __attribute__((noreturn));
 
@@ -46,6 +48,22 @@ static void idle_init(struct tg *tg)
         return; /* already running (started for the console checks) */
     tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
     tg_printf("tg: idle %s\n", tg->tick ? "hlt" : "spin");
+}
+
+/*
+ * Before the device checks: the idle tick, or with `irqwait` no tick at
+ * all, so that only device interrupts end the waits' halts.
+ */
+static void device_waits_init(struct tg *tg)
+{
+    if (!cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "irqwait")) {
+        idle_init(tg);
+        return;
+    }
+    if (irqwait_start(&tg->irqw, &tg->timer, IRQWAIT_WATCHDOG_US))
+        tg_printf("tg: irqwait watchdog_us=%u\n", tg->irqw.watchdog_us);
+    else
+        tg_printf("tg: irqwait unavailable\n");
 }
 
 static void hold(struct tg *tg)
@@ -96,11 +114,16 @@ void tg_main(int proto, uint64_t info)
     checks_run(&tg);
     devices_checks(&tg);
     if (vcons_wanted(&tg)) {
-        idle_init(&tg);
+        device_waits_init(&tg);
         vcons_checks(&tg);
+        devices_irq_report(&tg);
+        irqwait_stop(&tg.irqw);
     }
-    tg_printf("tg: elapsed us=%lu\n",
-              (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
+    if (blk_wanted(&tg)) {
+        idle_init(&tg);
+        blk_checks(&tg);
+    }
+    tg_printf("tg: elapsed us=%lu\n", (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
     if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell")) {
         idle_init(&tg);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Reset, power-off, triple fault and a stuck CPU on request. */
+/*
+ * Reset, power-off, triple fault, a stuck CPU and an instruction this
+ * machine's KVM cannot run, on request.
+ */
 #include "guest/power.h"
 #include "guest/io.h"
 #include "guest/lib.h"
@@ -56,4 +59,33 @@ void power_cmd_spin(struct tg *tg, const char *args, size_t len)
     tg_printf("tg: spinning\n");
     __asm__ volatile("cli; 1: jmp 1b" ::: "memory");
     __builtin_unreachable();
+}
+
+/*
+ * lock cmpxchg16b in ring 0: this machine's KVM (kvm_pvm) emulates ring
+ * 0 and has no emulation for it, so the vCPU stops with
+ * KVM_EXIT_INTERNAL_ERROR; hardware KVM runs it and the guest goes on
+ * (the test then knows it cannot provoke the failure here).
+ */
+void power_cmd_cmpxchg16b(struct tg *tg, const char *args, size_t len)
+{
+    static struct {
+        uint64_t lo, hi;
+    } __attribute__((aligned(16))) cell;
+    uint64_t lo = 0, hi = 0;
+    uint32_t r[4];
+
+    (void)tg, (void)args, (void)len;
+    cpuid(1, 0, r);
+    if (!(r[2] & (1u << 13))) { /* CPUID.1:ECX.CX16 */
+        tg_printf("tg: cmpxchg16b unsupported\n");
+        return;
+    }
+    tg_printf("tg: cmpxchg16b start\n");
+    /* cell is 0: the compare succeeds and stores rcx:rbx = 2:1. */
+    __asm__ volatile("lock cmpxchg16b %0"
+                     : "+m"(cell), "+a"(lo), "+d"(hi)
+                     : "b"(1ULL), "c"(2ULL)
+                     : "memory", "cc");
+    tg_printf("tg: cmpxchg16b done cell=%lu,%lu\n", cell.lo, cell.hi);
 }

@@ -2,8 +2,9 @@
 /*
  * Every way a guest can end its VM, as shell commands, so integration
  * tests can check kvmini's answer to each: i8042 reset, ACPI power-off,
- * triple fault, and a ring-0 spin with interrupts off (stopped only from
- * outside). The test-exit port is the shell's own `exit`.
+ * triple fault, a ring-0 spin with interrupts off (stopped only from
+ * outside), and an instruction this machine's KVM cannot run (status
+ * 2). The test-exit port is the shell's own `exit`.
  */
 #ifndef TG_POWER_H
 #define TG_POWER_H
@@ -16,5 +17,7 @@ void power_cmd_reboot(struct tg *tg, const char *args, size_t len);
 void power_cmd_poweroff(struct tg *tg, const char *args, size_t len);
 void power_cmd_triplefault(struct tg *tg, const char *args, size_t len);
 void power_cmd_spin(struct tg *tg, const char *args, size_t len);
+/* Prints "tg: cmpxchg16b start", runs it in ring 0, then "... done". */
+void power_cmd_cmpxchg16b(struct tg *tg, const char *args, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  * guest echoes what it reads. Commands live in one table; a later
  * feature adds a row (devices, dt, blk read SECTOR, stats).
  */
+#include "guest/blkcheck.h"
 #include "guest/devices.h"
 #include "guest/exit.h"
 #include "guest/io.h"
@@ -75,10 +76,13 @@ static const struct shell_cmd cmds[] = {
     {"devices", "virtio-mmio devices found", devices_cmd},
     {"dt", "the SETUP_DTB device tree", devices_cmd_dt},
     {"vcons", "say TEXT: send a line on the virtio console", vcons_cmd},
+    {"blk", "info [vdX] | read [vdX] SECTOR | stats: virtio-blk disks",
+     blk_cmd},
     {"reboot", "i8042 reset (0xfe to port 0x64)", power_cmd_reboot},
     {"poweroff", "ACPI S5 (0x34 to port 0x600)", power_cmd_poweroff},
     {"triplefault", "empty IDT, then ud2", power_cmd_triplefault},
     {"spin", "loop forever, interrupts off", power_cmd_spin},
+    {"cmpxchg16b", "run lock cmpxchg16b in ring 0", power_cmd_cmpxchg16b},
 };
 
 static void cmd_help(struct tg *tg, const char *args, size_t len)

@@ -12,6 +12,7 @@
 #include "guest/bootinfo.h"
 #include "guest/devices.h"
 #include "guest/entry.h"
+#include "guest/irqwait.h"
 #include "guest/smp.h"
 #include "guest/timer.h"
 
@@ -24,8 +25,9 @@ struct tg {
     struct smp smp;
     bool initrd_summed; /* false: none, or not addressable */
     uint32_t initrd_sum;
-    uint32_t fails; /* failed checks */
-    bool tick;      /* APIC tick running: idle with hlt, not spinning */
+    uint32_t fails;      /* failed checks */
+    bool tick;           /* APIC tick running: idle with hlt, not spinning */
+    struct irqwait irqw; /* irqwait mode: device waits by interrupt only */
 };
 
 /* Waits a little (until the next tick, or one pause) for idle loops. */

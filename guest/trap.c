@@ -26,7 +26,8 @@ struct idt_gate {
 };
 
 extern uint64_t gdt[];
-extern char trap_stubs[], trap_spurious[], trap_tick[];
+extern char trap_stubs[], trap_spurious[], trap_tick[], trap_watchdog[],
+    trap_irqs[];
 extern char fault_stack_top[];
 
 static struct tss tss;
@@ -64,6 +65,9 @@ void trap_init(void)
         set_gate(v, (uint64_t)trap_stubs + 16 * v);
     set_gate(APIC_SPURIOUS_VECTOR, (uint64_t)trap_spurious);
     set_gate(APIC_TICK_VECTOR, (uint64_t)trap_tick);
+    set_gate(APIC_WATCHDOG_VECTOR, (uint64_t)trap_watchdog);
+    for (int p = 0; p < IRQ_PINS; p++)
+        set_gate(IRQ_VECTOR_BASE + p, (uint64_t)trap_irqs + 16 * p);
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }
 

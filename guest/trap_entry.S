@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Exception stubs (vectors 0-31, 16 bytes apart so trap.c can compute
- * their addresses), the spurious-interrupt and APIC-tick handlers, and
- * the common path that saves the registers and calls trap_handle(frame).
+ * their addresses), the spurious-interrupt, APIC-tick, watchdog and
+ * device-interrupt handlers, and the common path that saves the
+ * registers and calls trap_handle(frame).
  */
 #include "guest/layout.h"
 
@@ -35,6 +36,40 @@ trap_spurious:
 trap_tick:
     pushq %rax
     incq apic_ticks
+    movq apic_eoi_reg, %rax
+    movl $0, (%rax)
+    popq %rax
+    iretq
+
+/* The one-shot watchdog of irqwait.c: counted apart from the tick. */
+    .balign 16
+    .globl trap_watchdog
+trap_watchdog:
+    pushq %rax
+    incq irq_watchdogs
+    movq apic_eoi_reg, %rax
+    movl $0, (%rax)
+    popq %rax
+    iretq
+
+/*
+ * Device interrupts, one stub per I/O APIC pin, 16 bytes apart: each
+ * counts what the guest received in irq_count[pin], then EOI.
+ */
+    .balign 16
+    .globl trap_irqs
+trap_irqs:
+    .set pin, 0
+    .rept IRQ_PINS
+    .balign 16
+    pushq %rax
+    movl $pin, %eax
+    jmp trap_irq_common
+    .set pin, pin + 1
+    .endr
+
+trap_irq_common:
+    incq irq_count(, %rax, 8)
     movq apic_eoi_reg, %rax
     movl $0, (%rax)
     popq %rax

@@ -9,7 +9,7 @@
 #define Q_RX 0
 #define Q_TX 1
 #define TX_WAIT_US 5000000ULL
-#define ECHO_IDLE_US 120000000ULL /* no input for 2 min: give up */
+#define ECHO_IDLE_S 120 /* no input for 2 min: give up (vcons_idle=S) */
 
 /* Hands receive buffer i (back) to the device. */
 static int post_rx(struct vcons *c, int i)
@@ -185,6 +185,20 @@ static int send_echo_text(struct vcons *c, struct tg *tg, const char *t,
     return vcons_sendv(c, tg, s, 2, why);
 }
 
+/* How long vcons_echo waits for input: vcons_idle=SECONDS (1..3600). */
+static uint64_t echo_idle_us(const struct tg *tg)
+{
+    const char *v;
+    size_t n;
+    uint64_t s;
+
+    if (!cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_idle", &v,
+                     &n) ||
+        parse_u64(v, n, false, &s) || !s || s > 3600)
+        s = ECHO_IDLE_S;
+    return s * 1000000;
+}
+
 /* Echoes lines until "quit"; each echo is one transmit. */
 static void check_echo(struct tg *tg)
 {
@@ -199,7 +213,7 @@ static void check_echo(struct tg *tg)
         devices_check(tg, "vcons_echo", false, why);
         return;
     }
-    while ((n = vcons_read_line(c, tg, line, sizeof(line), ECHO_IDLE_US,
+    while ((n = vcons_read_line(c, tg, line, sizeof(line), echo_idle_us(tg),
                                 &why)) >= 0) {
         if (!strncmp(line, "quit", 5))
             break;

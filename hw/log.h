@@ -33,6 +33,14 @@
     } while (0)
 #endif
 
+/*
+ * Write one sentence into a caller's error buffer (if errlen > 0) and
+ * return r: how parsers and backends hand "what is wrong and how to fix
+ * it" to the edge that reports it once. Any thread.
+ */
+int errbuf_set(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Runtime debug categories, enabled by --debug NAME. */
 enum log_cat {
     LOG_CAT_VIRTIO = 1u << 0,

@@ -29,6 +29,8 @@ void vmmio_stats_print(const struct vmmio *m, FILE *f)
     if (resets)
         fprintf(f, "virtio %s: needs-reset %llu\n", ops->name,
                 (unsigned long long)resets);
+    if (ops->stats_print)
+        ops->stats_print(&m->dev, f);
 }
 
 const char *vmmio_reg_name(uint64_t off)

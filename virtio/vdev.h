@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hw/gmem.h"
 #include "hw/irq.h"
@@ -59,6 +60,9 @@ struct vdev_ops {
      * checks for stop, then calls again), else 0. A request once begun is
      * finished: reset waits for it. Must not block forever. */
     int (*process)(struct vdev *d, uint16_t qi);
+    /* --stats: the device's own counters, after the per-queue lines
+     * (any thread; read relaxed counters only). May be NULL. */
+    void (*stats_print)(const struct vdev *d, FILE *f);
 };
 
 #define VDEV_MAX_QUEUES 16

@@ -120,6 +120,77 @@ struct vring_used {
 #define VRING_AVAIL_ALIGN 2
 #define VRING_USED_ALIGN 4
 
+/* virtio-blk (§5.2). */
+#define VIRTIO_BLK_F_SIZE_MAX 1
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_GEOMETRY 4
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_TOPOLOGY 10
+#define VIRTIO_BLK_F_CONFIG_WCE 11
+#define VIRTIO_BLK_F_MQ 12
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_FLUSH_OUT 5 /* legacy synonym of FLUSH */
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_GET_LIFETIME 10
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_T_SECURE_ERASE 14
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_SECTOR 512
+#define VIRTIO_BLK_WZ_F_UNMAP 1u /* discard/write-zeroes segment flag */
+
+/* Request header: the first 16 device-readable bytes of every request. */
+struct virtio_blk_outhdr {
+    uint32_t type;
+    uint32_t ioprio; /* "reserved" in virtio 1.x */
+    uint64_t sector;
+};
+
+/* One range of a DISCARD or WRITE_ZEROES request. */
+struct virtio_blk_dwz {
+    uint64_t sector;
+    uint32_t num_sectors;
+    uint32_t flags;
+};
+
+/* Config space up to write_zeroes_may_unmap: 60 bytes, no holes (sizeof
+ * adds tail padding; the device exposes 60). */
+struct virtio_blk_config {
+    uint64_t capacity; /* 512-byte sectors */
+    uint32_t size_max;
+    uint32_t seg_max;
+    uint16_t cylinders;
+    uint8_t heads;
+    uint8_t sectors;
+    uint32_t blk_size;
+    uint8_t physical_block_exp;
+    uint8_t alignment_offset;
+    uint16_t min_io_size; /* logical blocks */
+    uint32_t opt_io_size; /* logical blocks */
+    uint8_t writeback;
+    uint8_t unused0;
+    uint16_t num_queues;
+    uint32_t max_discard_sectors;
+    uint32_t max_discard_seg;
+    uint32_t discard_sector_alignment;
+    uint32_t max_write_zeroes_sectors;
+    uint32_t max_write_zeroes_seg;
+    uint8_t write_zeroes_may_unmap;
+    uint8_t unused1[3];
+};
+
 /* virtio-console (§5.3). */
 #define VIRTIO_CONSOLE_F_SIZE 0
 #define VIRTIO_CONSOLE_F_MULTIPORT 1

@@ -147,6 +147,7 @@ static void test_zeropage(uint8_t *low)
     tg.bootinfo_ok = true;
     tg.initrd_summed = true;
     tg.smp.described = tg.smp.online = 1;
+    tg.smp.mp = (struct smp_table){.found = 1, .count = 1, .nids = 1};
     out_reset();
     report_cmdline(&tg);
     CHECK(has("tg: cmdline len=18 \"expect_mem=64M \"q\\\\\"\n"),
@@ -156,6 +157,33 @@ static void test_zeropage(uint8_t *low)
               has("tg: check initrd_in_ram ok") &&
               has("tg: check e820_hole ok"),
           "good map passes");
+
+    /* The MP table is always expected, the MADT with an RSDP. */
+    tg.smp.mp.found = 0;
+    out_reset();
+    CHECK(checks_run(&tg) == 1 &&
+              has("tg: check smp_tables_agree FAIL mptable=none madt=none "
+                  "rsdp=0x0"),
+          "no MP table: smp_tables_agree fails (no fallback to the MADT)");
+    tg.smp.mp.found = 1;
+    tg.bi.rsdp = 0xe0000;
+    out_reset();
+    CHECK(checks_run(&tg) == 1 &&
+              has("tg: check smp_tables_agree FAIL mptable=found madt=none "
+                  "rsdp=0xe0000"),
+          "an RSDP but no MADT: smp_tables_agree fails");
+    tg.smp.madt =
+        (struct smp_table){.found = 1, .count = 1, .nids = 1, .apic_id = {1}};
+    out_reset();
+    CHECK(checks_run(&tg) == 1 &&
+              has("tg: check smp_tables_agree FAIL mptable=1 madt=1"),
+          "tables naming different APIC ids disagree");
+    tg.smp.madt.apic_id[0] = 0;
+    out_reset();
+    CHECK(checks_run(&tg) == 0 &&
+              has("tg: check smp_tables_agree ok mptable=1 madt=1"),
+          "tables naming the same APIC ids agree");
+    tg.bi.rsdp = 0;
 
     /* Unsorted, overlapping, RAM in the hole: each check must fail. */
     zp[0x1e8] = 4;

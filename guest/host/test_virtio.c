@@ -48,6 +48,41 @@ bool ioapic_route(uint64_t base, uint32_t gsi, uint8_t vector, uint32_t id)
     return false;
 }
 
+/*
+ * irqwait: each halt runs the device's next scripted step (complete a
+ * head or not, raise the interrupt or not) and reports whether the
+ * watchdog ended it.
+ */
+struct halt_step {
+    int use;   /* head to complete, or -1 */
+    bool irq;  /* the interrupt is delivered */
+    bool wdog; /* the watchdog fired */
+};
+static const struct halt_step *script;
+static int nsteps, halts;
+static uint64_t fake_irqs;
+static struct vq *script_q;
+static void device_use(struct vq *q, uint16_t h, uint32_t len);
+
+uint64_t irq_received(uint32_t pin)
+{
+    return pin == 5 ? fake_irqs : 0;
+}
+bool irqwait_halt(struct irqwait *w, uint32_t us)
+{
+    const struct halt_step *st;
+
+    (void)w, (void)us;
+    idles++;
+    if (halts >= nsteps)
+        return true;
+    st = &script[halts++];
+    if (st->use >= 0)
+        device_use(script_q, (uint16_t)st->use, 1);
+    fake_irqs += st->irq;
+    return st->wdog;
+}
+
 /* A register file: writes stick, reads return the last value. */
 static uint32_t regs[0x40] __attribute__((aligned(4096)));
 #define REG(off) regs[(off) / 4]
@@ -112,10 +147,97 @@ static void test_handshake(void)
     CHECK(vq_setup(&q, &d, 0, 8, &why) == -1 &&
               !strcmp(why, "queue-not-available"),
           "QueueNumMax 0: queue refused");
+    REG(0x004) = 3;
+    vdev_probe(&d);
+    CHECK(vdev_start(&d, 0, &why) == -1 &&
+              !strcmp(why, "not-a-virtio-mmio-device"),
+          "Version 3: not driven");
+}
+
+/* Legacy (Version 1): 32 feature bits, no FEATURES_OK, GuestPageSize. */
+static void test_legacy(void)
+{
+    struct vdev d = {.base = (uint64_t)regs};
+    const char *why = "-";
+
+    device_reset(1u << 28 | 1u << 5, 16); /* INDIRECT_DESC, bit 5 */
     REG(0x004) = 1;
     vdev_probe(&d);
-    CHECK(vdev_start(&d, 0, &why) == -1, "a Version 1 (legacy) device "
-                                         "is not driven");
+    CHECK(vdev_start(&d, 1ULL << 28 | 1ULL << 32, &why) == 0 && d.legacy,
+          "legacy device started: %s", why);
+    CHECK(d.offered == (1u << 28 | 1u << 5) && d.features == 1u << 28 &&
+              REG(0x020) == 1u << 28 && REG(0x024) == 0,
+          "only the low 32 bits: offered 0x%lx, negotiated 0x%lx",
+          (unsigned long)d.offered, (unsigned long)d.features);
+    CHECK(REG(0x070) == 3 && REG(0x028) == 4096,
+          "status ACK|DRIVER without FEATURES_OK, GuestPageSize 4096");
+    vdev_driver_ok(&d);
+    CHECK(REG(0x070) == 7, "DRIVER_OK without FEATURES_OK (0x%x)", REG(0x070));
+}
+
+/* EVENT_IDX both ways, and indirect chains. */
+static void test_event_indirect(void)
+{
+    struct vdev d = {.base = (uint64_t)regs};
+    static struct vq_desc table[3] __attribute__((aligned(16)));
+    char buf[3][8];
+    struct vq_seg s[3] = {
+        {buf[0], 16, false}, {buf[1], 8, false}, {buf[2], 1, true}};
+    const char *why = "-";
+    uint16_t head;
+    uint32_t len;
+    int h;
+
+    device_reset(1 | 1u << 29 | 1u << 28, 8); /* VERSION_1 (high cell) */
+    vdev_probe(&d);
+    CHECK(vdev_start(&d, 1ULL << 29 | 1ULL << 28, &why) == 0 &&
+              d.features == (1ULL << 32 | 1ULL << 29 | 1ULL << 28),
+          "EVENT_IDX and INDIRECT_DESC negotiated");
+    vq_setup(&q, &d, 1, 8, &why);
+    CHECK(q.event && *q.used_event == 0x8000,
+          "polling: used_event parked far ahead");
+    REG(0x050) = 0xffff;
+    vq_post(&q, s, 1);
+    vq_kick(&q);
+    CHECK(REG(0x050) == 1, "avail_event 0: the first post is notified");
+    REG(0x050) = 0xffff;
+    *q.avail_event = 5;
+    vq_post(&q, s, 1);
+    vq_kick(&q);
+    CHECK(REG(0x050) == 0xffff, "avail_event 5: entry 1 not notified");
+    *q.avail_event = 2;
+    vq_post(&q, s, 1);
+    vq_post(&q, s, 1);
+    vq_kick(&q);
+    CHECK(REG(0x050) == 1, "avail_event 2 among entries 2-3: notified");
+    device_use(&q, 0, 0);
+    vq_get_used(&q, &head, &len);
+    CHECK(*q.used_event == (uint16_t)(1 + 0x8000),
+          "polling: used_event stays far after a completion");
+    vq_irq_enable(&q);
+    CHECK(*q.used_event == 1 && q.avail->flags == 0,
+          "interrupts wanted: used_event = the next entry");
+    device_use(&q, 1, 0);
+    vq_get_used(&q, &head, &len);
+    CHECK(*q.used_event == 2, "... and it follows each completion");
+
+    h = vq_post_indirect(&q, table, s, 3);
+    CHECK(h >= 0 && q.desc[h].flags == VQ_DESC_F_INDIRECT &&
+              q.desc[h].addr == (uint64_t)table && q.desc[h].len == 48,
+          "indirect: one ring entry pointing at a 3-entry table");
+    CHECK(table[0].flags == VQ_DESC_F_NEXT && table[0].next == 1 &&
+              table[1].flags == VQ_DESC_F_NEXT && table[1].next == 2 &&
+              table[2].flags == VQ_DESC_F_WRITE && table[2].len == 1 &&
+              table[0].addr == (uint64_t)buf[0] && table[0].len == 16,
+          "the table: linked in order, the last one device-writable");
+    CHECK(q.nfree == 8 - 2 - 1, "one descriptor taken (%u free)", q.nfree);
+    device_use(&q, 2, 0);
+    device_use(&q, 3, 0);
+    device_use(&q, (uint16_t)h, 1);
+    for (int i = 0; i < 3; i++)
+        vq_get_used(&q, &head, &len);
+    CHECK(head == h && len == 1 && q.nfree == 8,
+          "its head comes back, the free list whole");
 }
 
 static void test_ring(void)
@@ -175,9 +297,126 @@ static void test_ring(void)
           "looks");
 }
 
+/* Runs one wait against a script; returns what vq_wait_used returned. */
+static int run_script(const struct halt_step *st, int n, int timeout)
+{
+    uint16_t head;
+    uint32_t len;
+
+    script = st;
+    nsteps = n;
+    halts = 0;
+    idles = 0;
+    return vq_wait_used(&q, &tg, (uint64_t)timeout, &head, &len);
+}
+
+static void test_irqwait(void)
+{
+    struct vdev d = {.base = (uint64_t)regs, .irq = 5, .irq_wake = true};
+    const char *why;
+    char buf[8];
+    struct vq_seg s = {buf, 8, true};
+    int h, h2;
+
+    device_reset(1, 8);
+    vdev_probe(&d);
+    vdev_start(&d, 0, &why);
+    vq_setup(&q, &d, 0, 8, &why);
+    script_q = &q;
+    tg.irqw.on = true;
+
+    h = vq_post(&q, &s, 1);
+    {
+        const struct halt_step st[] = {{h, true, false}};
+        CHECK(run_script(st, 1, 100) == 1 && q.by_irq == 1 && !q.late &&
+                  halts == 1,
+              "irqwait: completion announced by its interrupt: by_irq");
+    }
+    h = vq_post(&q, &s, 1);
+    {
+        /* Completed, but no interrupt: an unrelated wake-up must not
+         * make the guest look; only the watchdog's does (late). */
+        const struct halt_step st[] = {
+            {h, false, false}, {-1, false, true}, {-1, false, true}};
+        CHECK(run_script(st, 3, 100) == 1 && q.by_irq == 1 && q.late == 1 &&
+                  halts == 3,
+              "irqwait: a completion without interrupt is late (after %d "
+              "halts)",
+              halts);
+    }
+    h = vq_post(&q, &s, 1);
+    h2 = vq_post(&q, &s, 1);
+    {
+        /* One interrupt announces two completions: both taken at once. */
+        const struct halt_step st[] = {{h, false, false}, {h2, true, false}};
+        bool one = run_script(st, 2, 100) == 1;
+        bool two = run_script(NULL, 0, 100) == 1;
+
+        CHECK(one && two && q.by_irq == 3 && q.late == 1 && halts == 0,
+              "irqwait: one interrupt announces every entry before it");
+    }
+    h = vq_post(&q, &s, 1);
+    {
+        /* An old interrupt does not announce a later completion. */
+        const struct halt_step st[] = {{h, false, true}, {-1, false, true}};
+        CHECK(run_script(st, 2, 100) == 1 && q.late == 2,
+              "irqwait: an interrupt seen earlier announces nothing new");
+    }
+    h = vq_post(&q, &s, 1);
+    {
+        /* The watchdog's look finds it and its interrupt comes during the
+         * grace halt right after: by interrupt after all. */
+        const struct halt_step st[] = {{h, false, true}, {-1, true, false}};
+        CHECK(run_script(st, 2, 100) == 1 && q.late == 2 && q.by_irq == 4,
+              "irqwait: an interrupt in flight at the watchdog still counts");
+    }
+    for (int ev = 0; ev < 2; ev++) {
+        /*
+         * One entry announced, a second one already used: with EVENT_IDX
+         * the device need not interrupt for it (it was used before our
+         * used_event moved), so it counts as announced; without, only
+         * an interrupt or the watchdog may take it.
+         */
+        uint32_t late = q.late, by_irq = q.by_irq;
+        bool one, two;
+
+        q.event = ev;
+        h = vq_post(&q, &s, 1);
+        h2 = vq_post(&q, &s, 1);
+        device_use(&q, (uint16_t)h, 1);
+        device_use(&q, (uint16_t)h2, 1);
+        q.irqs_seen = fake_irqs; /* no interrupt news pending */
+        q.announced = (uint16_t)(q.last_used + 1);
+        one = run_script(NULL, 0, 100) == 1;
+        two = run_script(NULL, 0, 100) == 1;
+        CHECK(one && two && q.by_irq == by_irq + 1 + ev && q.late == late + !ev,
+              "irqwait, EVENT_IDX %s: an entry used before used_event moved "
+              "is %s",
+              ev ? "on" : "off", ev ? "announced" : "late");
+    }
+    q.event = false;
+    h = vq_post(&q, &s, 1);
+    {
+        const struct halt_step st[] = {{h, true, false}};
+
+        REG(0x060) = 1; /* InterruptStatus: used buffer */
+        REG(0x064) = 0;
+        CHECK(run_script(st, 1, 100) == 1 && REG(0x064) == 1,
+              "irqwait: the interrupt is acknowledged (InterruptACK 1)");
+        REG(0x060) = 0;
+    }
+    vq_post(&q, &s, 1);
+    CHECK(run_script(NULL, 0, 5) == 0 && idles == 5,
+          "irqwait: nothing used: the wait ends at its deadline");
+    tg.irqw.on = false;
+}
+
 int main(void)
 {
     test_handshake();
+    test_legacy();
+    test_event_indirect();
     test_ring();
+    test_irqwait();
     return tap_done();
 }

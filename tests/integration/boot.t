@@ -8,9 +8,19 @@ require_kvm
 for c in 1 2; do
     run_vm 60 cpus$c -k "$GUEST" -c "$c" -p "expect_cpus=$c"
     check "-c $c: guest sees $c CPUs online and passes" guest_passed cpus$c
-    check "-c $c: MP table and MADT describe $c CPUs" \
+    check "-c $c: $c CPUs described, $c online" \
         has cpus$c "^tg: cpus described=$c online=$c"
+    # The guest fails the check when either table is missing (it no
+    # longer falls back on the other one).
+    check "-c $c: MP table and MADT both found, $c CPUs each, same APIC ids" \
+        has cpus$c "^tg: check smp_tables_agree ok mptable=$c madt=$c\$"
 done
+run_vm 60 noacpi -k "$GUEST" -c 2 --no-acpi -p "expect_cpus=2"
+check "--no-acpi: the guest starts 2 CPUs from the MP table alone" \
+    guest_passed noacpi
+check "--no-acpi: the MP table describes them, there is no MADT" \
+    has noacpi '^tg: check smp_tables_agree ok mptable=2 madt=none$'
+
 run_vm 60 stats -k "$GUEST" -c 2 --stats
 check "--stats: one exit line per vCPU" \
     test "$(grep -c '^vcpu[01]: runs [0-9]* pio [0-9]* mmio' "$TMP/stats.err")" -eq 2

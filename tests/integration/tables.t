@@ -31,15 +31,21 @@ check "DSDT: its window is 0xD0000000, 0x200 bytes" \
 check "DSDT: its interrupt is GSI 5, edge, active high" \
     perl -0ne 'exit !/Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \)\s*\{\s*0x00000005,/' "$d/dsdt.dsl"
 check "DSDT: the serial port PNP0501" grep -q 'EisaId ("PNP0501")' "$d/dsdt.dsl"
-check "MADT: two local APICs, ids 0 and 1" \
-    test "$(grep -c 'Local Apic ID : 0[01]' "$d/apic.dsl")" -eq 2
+# The ids themselves, in order, each enabled: two APICs with id 0 fail.
+ids=$(sed -n 's/.*Local Apic ID : \([0-9A-F]*\)$/\1/p' "$d/apic.dsl" | tr '\n' ' ')
+check "MADT: two local APICs, ids 00 01 (got: $ids)" test "$ids" = "00 01 "
+check "MADT: both enabled" \
+    test "$(grep -c 'Processor Enabled : 1' "$d/apic.dsl")" -eq 2
 check "MADT: the IOAPIC at 0xFEC00000" grep -q 'Address : FEC00000' "$d/apic.dsl"
 check "FADT: hardware-reduced" grep -q 'Hardware Reduced (V5) : 1' "$d/facp.dsl"
 dtc -I dtb -O dts "$d/machine.dtb" >"$d/machine.dts" 2>"$d/dtc.err"
 check "dtc decodes the device tree" test -s "$d/machine.dts"
-check "DT: virtio_mmio@d0000000 with its window and interrupt" \
-    perl -0ne 'exit !/virtio_mmio\@d0000000 \{.*?compatible = "virtio,mmio";.*?reg = <0x00 0xd0000000 0x00 0x200>;/s' "$d/machine.dts"
-check "DT: two cpus" test "$(grep -c 'cpu@[0-9]' "$d/machine.dts")" -eq 2
+# Within the node's own braces: its window, and interrupt GSI 5 with
+# flags 3 (edge, active high, like the DSDT).
+check "DT: virtio_mmio@d0000000 with its window and interrupt (GSI 5, edge)" \
+    perl -0ne 'exit !/virtio_mmio\@d0000000 \{[^{}]*compatible = "virtio,mmio";[^{}]*reg = <0x00 0xd0000000 0x00 0x200>;[^{}]*interrupts = <0x05 0x03>;[^{}]*\};/' "$d/machine.dts"
+check "DT: two cpus, reg 0 and 1" \
+    perl -0ne 'exit !(/cpu\@0 \{[^{}]*reg = <0x00>;/ && /cpu\@1 \{[^{}]*reg = <0x01>;/ && 2 == (() = /cpu\@[0-9a-f]+ \{/g))' "$d/machine.dts"
 
 timeout 30 "$KVMINI" run -k "$GUEST" --dump-acpi /nonexistent-dir </dev/null \
     >/dev/null 2>"$TMP/e.err"

@@ -3,7 +3,9 @@
 # virtio-mmio as the tiny guest sees it: every configured device found with
 # its id, window and IRQ from the device tree (default) and from the
 # virtio_mmio.device= command-line words (--no-dtb --no-acpi); the guest's
-# FDT reader agrees with dtc; a virtio-console round trip through stdin.
+# FDT reader agrees with dtc; a virtio-console round trip through stdin;
+# completions that reach the guest by interrupt, with no tick to hide a
+# lost one (irqwait).
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
@@ -125,34 +127,73 @@ grep '^echo: ' "$TMP/many.out" >"$TMP/many.got"
 check "every line echoed in order, the long one cut at 127 bytes" \
     cmp -s "$TMP/many.want" "$TMP/many.got"
 # With its idle tick (tg: idle hlt) the guest routes the device interrupt
-# to wake its hlt; without (a busy host can starve the tick check) it
-# keeps them off and polls.
+# to wake its hlt, and counts what its handler received; without (a busy
+# host can starve the tick check) it keeps them off and polls.
 if has many '^tg: idle hlt'; then
-    check "idle hlt: the guest asked for transmit interrupts" \
-        grep -Eq '^virtio console q1: .* irqs [1-9]' "$TMP/many.err"
+    check "idle hlt: the guest's handler received the console's interrupts" \
+        has many '^tg: virtio irq dev=0 gsi=5 vec=0x55 received=[1-9]'
 else
     check "idle spin: the guest kept transmit interrupts off" \
         grep -Eq '^virtio console q1: .* irqs 0 ' "$TMP/many.err"
 fi
+
+# --- completions by interrupt, with no tick --------------------------------
+# irqwait: no periodic tick; each wait halts until the device's interrupt
+# announces a used entry; a 1 s one-shot watchdog ends a halt that no
+# interrupt ended, and what it finds counts as late. So a completion the
+# guest took without the device's interrupt fails the guest's check.
+printf 'one\ntwo\nthree\nquit\n' >"$TMP/three"
+VM_STDIN=$TMP/three run_vm 60 irq -k "$GUEST" --console virtio --stats \
+    -p "irqwait vcons_hello vcons_echo"
+check "irqwait: guest passes with no tick (exit 0)" guest_passed irq
+check "irqwait: the guest waited with its watchdog armed" \
+    has irq '^tg: irqwait watchdog_us=1000000$'
+check "irqwait: ... and no idle tick" \
+    bash -c "! grep -q '^tg: idle ' '$TMP/irq.out'"
+check "irqwait: hello, ready and three echoes (5 transmits)" \
+    test "$(grep -c '^\(tg-vcons: \|echo: \)' "$TMP/irq.out")" -eq 5
+by_irq=$(sed -n 's/^tg: check irq_wait ok .* by_irq=\([0-9]*\) late=0 .*/\1/p' \
+    "$TMP/irq.out")
+check "irqwait: every completion announced by an interrupt, none late" \
+    test "${by_irq:-0}" -ge 6
+got=$(sed -n 's/^tg: virtio irq dev=0 gsi=5 vec=0x55 received=\([0-9]*\)$/\1/p' \
+    "$TMP/irq.out")
+sent=$(awk '/^virtio console q[01]: / { for (i = 1; i < NF; i++)
+            if ($i == "irqs") n += $(i + 1) } END { print n + 0 }' \
+    "$TMP/irq.err")
+check "irqwait: the guest received ${got:-no} interrupts, 1..$sent sent" \
+    test "${got:-0}" -ge 1 -a "${got:-0}" -le "$sent"
 
 run_vm 60 hello -k "$GUEST" --console virtio -p vcons_hello
 check "vcons_hello: transmit returned by the device, guest passes" \
     guest_passed hello
 check "vcons_hello: the text reached stdout" has hello '^tg-vcons: hello$'
 
+# The guest's driver speaks the legacy layout too (Version 1: QueuePFN,
+# QueueAlign, no FEATURES_OK).
+printf 'old layout\nquit\n' >"$TMP/legacy.in"
+VM_STDIN=$TMP/legacy.in run_vm 60 legacy -k "$GUEST" --console virtio,legacy \
+    -p "vcons_hello vcons_echo"
+check "legacy console: hello and echo, guest passes" guest_passed legacy
+check "... a Version 1 window, the line echoed" \
+    bash -c "grep -q '^tg: virtio dev=0 .* version=1 name=console' \
+'$TMP/legacy.out' && grep -q '^echo: old layout$' '$TMP/legacy.out'"
+
 run_vm 60 nocons -k "$GUEST" -p vcons_hello
 check "vcons_hello without a virtio console fails (exit 1)" test "$RC" -eq 1
 check "... saying no-console" \
     has nocons '^tg: check vcons_hello FAIL no-console'
 
-# Input ends without "quit": the guest must not pass.
+# Input ends without "quit": the guest must keep waiting for more, alive
+# (EOF is no line), until its own 3 s input timeout fails it.
 printf 'one\n' >"$TMP/noquit"
-timeout -k 5 4 "$KVMINI" run -k "$GUEST" --console virtio -p vcons_echo \
-    <"$TMP/noquit" >"$TMP/noquit.out" 2>"$TMP/noquit.err"
-rc=$?
-check "no quit line: the guest keeps waiting (timeout stops it: $rc)" \
-    test "$rc" -eq 124
+VM_STDIN=$TMP/noquit run_vm 30 noquit -k "$GUEST" --console virtio \
+    -p "vcons_echo vcons_idle=3"
+check "no quit line: the guest waits for input, then fails (exit $RC)" \
+    test "$RC" -eq 1
 check "... after echoing what it got" has noquit '^echo: one$'
+check "... and says it timed out waiting for input" \
+    has noquit '^tg: check vcons_echo FAIL lines=1 receive-timeout$'
 
 # --- the same driver against a transport we did not write -----------------
 # QEMU's microvm (PVH entry, no ACPI) describes its virtio-mmio windows
@@ -167,7 +208,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
         -device isa-debug-exit,iobase=0xf4,iosize=1 \
         -device virtio-serial-device -chardev stdio,id=c0,signal=off \
         -device virtconsole,chardev=c0 -kernel "$GUEST_ELF" \
-        -append "vcons_hello vcons_echo expect_devices=1" \
+        -append "irqwait vcons_hello vcons_echo expect_devices=1" \
         <"$TMP/lines" >"$TMP/qemu.out" 2>"$TMP/qemu.err"
     rc=$?
     check "QEMU microvm: guest passes (isa-debug-exit 1 = status 0, got $rc)" \
@@ -176,6 +217,9 @@ if command -v qemu-system-x86_64 >/dev/null; then
     check "QEMU microvm: console found from QEMU's virtio_mmio.device= word" \
         grep -Eq '^tg: virtio dev=0 src=cmdline .* id=3 vendor=0x554d4551 '\
 'version=2' \
+        "$TMP/qemu.serial"
+    check "QEMU microvm: completions by interrupt (irqwait), none late" \
+        grep -Eq '^tg: check irq_wait ok received=[1-9][0-9]* by_irq=[1-9][0-9]* late=0 ' \
         "$TMP/qemu.serial"
     { echo 'tg-vcons: hello'; cat "$TMP/echo.want"; } >"$TMP/qemu.want"
     check "QEMU microvm: hello, ready, three echoes on the virtconsole" \

@@ -206,8 +206,7 @@ int main(void)
     test_setup_data();
     test_errors();
     if (!mdv_have_tool("dtc")) {
-        printf("ok %d - # skip dtc not installed (device-tree-compiler)\n",
-               ++tap_n);
+        TAP_MISSING("dtc not installed (device-tree-compiler)");
         return tap_done();
     }
     test_dtc(1, 0);

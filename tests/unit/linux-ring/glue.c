@@ -14,21 +14,16 @@
 #include <linux/virtio_ring.h>
 
 #include "lr.h"
+#include "lr_linux.h"
 
 /* The tools/virtio shims declare these; the test defines them. */
 void *__kmalloc_fake, *__kfree_ignore_start, *__kfree_ignore_end;
 
 #define LR_ALIGN 4096 /* also the legacy QueueAlign the host programs */
-#define LR_MAXQ 4
 #define LR_MAXOUT 4
 
-struct lr_vq {
-    struct virtqueue *vq;
-    unsigned callbacks; /* vring_interrupt found work */
-};
-
 static struct virtio_device lr_vdev;
-static struct lr_vq lr_q[LR_MAXQ];
+struct lr_vq lr_q[LR_MAXQ];
 
 static bool lr_vq_notify(struct virtqueue *vq)
 {
@@ -61,7 +56,7 @@ static int lr_make_queue(unsigned qi, unsigned num)
                           (uint64_t)(unsigned long)vr.used);
 }
 
-static int lr_start(unsigned nq, unsigned num)
+int lr_start(unsigned nq, unsigned num)
 {
     memset(&lr_vdev, 0, sizeof(lr_vdev));
     lr_vdev.features = lr_features();
@@ -75,7 +70,7 @@ static int lr_start(unsigned nq, unsigned num)
     return lr_driver_ok();
 }
 
-static void lr_stop(unsigned nq)
+void lr_stop(unsigned nq)
 {
     for (unsigned i = 0; i < nq; i++)
         vring_del_virtqueue(lr_q[i].vq);
@@ -83,7 +78,7 @@ static void lr_stop(unsigned nq)
 
 /* Nothing completed: re-enable callbacks; if none is pending, sleep on
  * the interrupt and run vring_interrupt like virtio_mmio's handler. */
-static int lr_wait(unsigned nq)
+int lr_wait(unsigned nq)
 {
     uint64_t c = lr_irq_count();
     bool pending = false;

@@ -40,4 +40,20 @@ int lr_echo(const struct lr_echo_case *c, char *why, size_t whylen);
 int lr_console(uint8_t *in_dst, size_t in_len, const uint8_t *out_src,
                size_t out_len, char *why, size_t whylen);
 
+/* virtio-blk, driven the way Linux's virtio_blk lays out requests:
+ * header, data (one or two pieces), status. Each of nq queues writes
+ * then reads back its own region of nblocks 4 KiB blocks, keeping up to
+ * 16 requests in flight; then queue 0 flushes, gets the id, zeroes
+ * block 3 and discards block 5 of its region, and checks that a read
+ * past the end gets IOERR and an unknown type UNSUPP. */
+struct lr_blk_case {
+    unsigned nq, num, nblocks;
+    uint64_t capacity;  /* sectors */
+    const char *serial; /* what GET_ID must return */
+};
+int lr_blk(const struct lr_blk_case *c, char *why, size_t whylen);
+/* The byte at offset i of block blk of queue q's region. */
+uint8_t lr_blk_byte(unsigned q, unsigned blk, unsigned i);
+#define LR_BLK 4096u
+
 #endif
