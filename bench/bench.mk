@@ -13,7 +13,10 @@
 #   make bench-net [BENCH_NET_ARGS="-n 5 -w docs/performance.md"]
 #       virtio-net with no VM against raw tap read/write: 64-byte frames/s
 #       and 64 KiB TSO Gbit/s each way (bench/net.sh; root)
-.PHONY: bench bench-blk bench-blk-guest bench-net
+#   make bench-net-guest [NET_GUEST_ARGS="-n 5 -w docs/performance.md"]
+#       virtio-net under KVM with the tiny guest, kvmini vs QEMU microvm:
+#       frames/s and exits per frame (bench/net-guest.sh; root)
+.PHONY: bench bench-blk bench-blk-guest bench-net-guest bench-net
 BENCH_ARGS ?=
 
 $(B)/bench/launch: bench/launch.c
@@ -49,3 +52,6 @@ $(B)/bench/net_bench: $(NET_BENCH_SRCS) $(B)/libkvmini.a
 
 bench-net: $(B)/bench/net_bench
 	bench/net.sh $(BENCH_NET_ARGS)
+
+bench-net-guest: all
+	bench/net-guest.sh $(NET_GUEST_ARGS)

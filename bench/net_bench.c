@@ -348,7 +348,7 @@ static int setup(void)
         fprintf(stderr, "net_bench: %s\n", why);
         return -1;
     }
-    struct vnet_config c = {.queues = 1};
+    struct vnet_config c = {.queues = 1, .offload = true};
     struct vnet *n;
     snprintf(c.tap, sizeof(c.tap), "kvb0");
     if (vnet_create(&n, &c, "bench", 0, err, sizeof(err)) < 0 ||

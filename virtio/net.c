@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@ static const struct kvopt_key vnet_keys[] = {
     {"queues", KVOPT_U32, offsetof(struct vnet_config, queues), 0, 1,
      VNET_MAX_PAIRS},
     {"mtu", KVOPT_U32, offsetof(struct vnet_config, mtu), 0, 68, 65535},
+    {"offload", KVOPT_BOOL, offsetof(struct vnet_config, offload), 0, 0, 0},
     {0},
 };
 
@@ -33,7 +33,7 @@ int vnet_parse(const char *spec, struct vnet_config *cfg, char *err,
 {
     static const uint8_t zero[6];
     uint64_t given = 0;
-    *cfg = (struct vnet_config){.queues = 1};
+    *cfg = (struct vnet_config){.queues = 1, .offload = true};
     int r = kvopt_parse(spec, vnet_keys, "tap", cfg, &given, err, errlen);
     if (r < 0)
         return r;
@@ -364,15 +364,19 @@ static void vnet_stats_print(const struct vdev *d, FILE *f)
             n->pairs == 1 ? "" : "s");
 }
 
-static uint64_t vnet_features(const struct vnet *n)
+/* offload=off offers no checksum or segmentation offload either way: the
+ * guest then checksums and segments everything itself. */
+static uint64_t vnet_features(const struct vnet *n, bool offload)
 {
     unsigned caps = n->tap.offload_caps;
     uint64_t f = B(MAC) | B(STATUS) | B(MTU) | B(MRG_RXBUF) | B(CTRL_VQ) |
-                 B(CTRL_RX) | B(CTRL_RX_EXTRA) | B(CTRL_MAC_ADDR) |
-                 B(CTRL_GUEST_OFFLOADS) | B(CSUM) | B(HOST_TSO4) |
-                 B(HOST_TSO6) | B(HOST_ECN);
+                 B(CTRL_RX) | B(CTRL_RX_EXTRA) | B(CTRL_MAC_ADDR);
     if (n->pairs > 1)
         f |= B(MQ);
+    if (!offload)
+        return f;
+    f |= B(CTRL_GUEST_OFFLOADS) | B(CSUM) | B(HOST_TSO4) | B(HOST_TSO6) |
+         B(HOST_ECN);
     if (caps & TAP_F_CSUM)
         f |= B(GUEST_CSUM);
     if (caps & TAP_F_TSO4)
@@ -390,19 +394,6 @@ static uint64_t vnet_features(const struct vnet *n)
     return f;
 }
 
-static int vnet_fail(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int vnet_fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 /* The tap's MTU, or the one asked for, set on the tap so both ends
  * agree on the largest frame. */
 static int vnet_mtu(struct vnet *n, uint32_t want, char *err, size_t errlen)
@@ -410,20 +401,20 @@ static int vnet_mtu(struct vnet *n, uint32_t want, char *err, size_t errlen)
     uint32_t cur = 0;
     int r = tap_get_mtu(&n->tap, &cur);
     if (r < 0)
-        return vnet_fail(err, errlen, r, "cannot read the MTU of tap %s: %s",
-                         n->tap.name, strerror(-r));
+        return errbuf_set(err, errlen, r, "cannot read the MTU of tap %s: %s",
+                          n->tap.name, strerror(-r));
     if (want && want != cur) {
         r = tap_set_mtu(&n->tap, want);
         if (r < 0)
-            return vnet_fail(err, errlen, r,
-                             "cannot set the MTU of tap %s to %u: %s",
-                             n->tap.name, want, strerror(-r));
+            return errbuf_set(err, errlen, r,
+                              "cannot set the MTU of tap %s to %u: %s",
+                              n->tap.name, want, strerror(-r));
         cur = want;
     }
     if (cur < 68 || cur > 65535)
-        return vnet_fail(err, errlen, -ERANGE,
-                         "tap %s has MTU %u: give mtu=68..65535", n->tap.name,
-                         cur);
+        return errbuf_set(err, errlen, -ERANGE,
+                          "tap %s has MTU %u: give mtu=68..65535", n->tap.name,
+                          cur);
     n->mtu = cur;
     return 0;
 }
@@ -435,15 +426,15 @@ int vnet_create_tap(struct vnet **out, const struct vnet_config *cfg,
     uint32_t pairs = cfg->queues ? cfg->queues : 1;
     if (pairs > VNET_MAX_PAIRS || pairs > t->nq) {
         tap_close(t);
-        return vnet_fail(err, errlen, -ERANGE,
-                         "queues=%u: the backend has %u queue(s), at most "
-                         "%d are supported",
-                         pairs, t->nq, VNET_MAX_PAIRS);
+        return errbuf_set(err, errlen, -ERANGE,
+                          "queues=%u: the backend has %u queue(s), at most "
+                          "%d are supported",
+                          pairs, t->nq, VNET_MAX_PAIRS);
     }
     struct vnet *n = calloc(1, sizeof(*n));
     if (!n) {
         tap_close(t);
-        return vnet_fail(err, errlen, -ENOMEM, "out of memory");
+        return errbuf_set(err, errlen, -ENOMEM, "out of memory");
     }
     n->tap = *t;
     n->pairs = pairs;
@@ -456,7 +447,7 @@ int vnet_create_tap(struct vnet **out, const struct vnet_config *cfg,
     for (unsigned p = 0; r == 0 && p < pairs; p++) {
         n->rxq[p].wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (n->rxq[p].wake_fd < 0)
-            r = vnet_fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
+            r = errbuf_set(err, errlen, -errno, "eventfd: %s", strerror(errno));
     }
     if (r < 0) {
         vnet_destroy(n);
@@ -477,7 +468,7 @@ int vnet_create_tap(struct vnet **out, const struct vnet_config *cfg,
         .nqueues = 2 * pairs + 1,
         .qsize_max = VNET_QSIZE,
         .cfg_size = sizeof(struct virtio_net_config),
-        .features = vnet_features(n),
+        .features = vnet_features(n, cfg->offload),
         .cfg_read = vnet_cfg_read,
         .cfg_write = vnet_cfg_write,
         .attach = vnet_attach,

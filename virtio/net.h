@@ -41,11 +41,12 @@ struct vnet_config { /* defaults set by vnet_parse */
     bool mac_set;
     uint32_t queues; /* queue pairs, default 1 */
     uint32_t mtu;    /* 0: the tap's MTU */
+    bool offload;    /* offer checksum/segmentation offloads (default) */
 };
 
 struct vnet;
 
-/* "tap0" or "tap=NAME[,mac=MAC][,queues=N][,mtu=N]". A multicast or
+/* "tap0" or "tap=NAME[,mac=MAC][,queues=N][,mtu=N][,offload=on|off]". A multicast or
  * all-zero MAC is an error. 0, or -EINVAL/-ERANGE with one sentence in
  * err. */
 int vnet_parse(const char *spec, struct vnet_config *cfg, char *err,

@@ -224,7 +224,7 @@ int nr_sock_vnet(struct vnet **n, int *peer, unsigned pairs, unsigned caps,
     int e = tap_from_fds(&t, dev, pairs, caps, err, sizeof(err));
     if (e < 0)
         return e;
-    struct vnet_config c = {.queues = pairs, .mtu = mtu};
+    struct vnet_config c = {.queues = pairs, .mtu = mtu, .offload = true};
     return vnet_create_tap(n, &c, &t, "test", 0, err, sizeof(err));
 }
 

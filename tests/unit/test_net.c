@@ -118,6 +118,39 @@ static uint64_t offered(struct net_rig *r)
     return f | fg_rd(&r->g, VMMIO_DEV_FEATURES);
 }
 
+/* offload=off: no checksum or segmentation offload is offered either
+ * way, whatever the tap could do; the rest of the NIC is unchanged. */
+static void test_offload_off(void)
+{
+    struct vnet_config c;
+    char err[256] = "";
+    CHECK(vnet_parse("tap0", &c, err, sizeof(err)) == 0 && c.offload,
+          "offloads are on by default");
+    CHECK(vnet_parse("tap0,offload=off", &c, err, sizeof(err)) == 0 &&
+              !c.offload,
+          "offload=off parses");
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        abort();
+    struct tap t;
+    struct vnet *n;
+    if (tap_from_fds(&t, &sv[0], 1, CAPS_TSO | TAP_F_UFO, err, sizeof(err)) ||
+        vnet_create_tap(&n, &c, &t, "test", 0, err, sizeof(err)))
+        abort();
+    uint64_t f = vnet_ops(n)->features;
+    uint64_t off = NF(CSUM) | NF(GUEST_CSUM) | NF(GUEST_TSO4) | NF(GUEST_TSO6) |
+                   NF(GUEST_ECN) | NF(GUEST_UFO) | NF(HOST_TSO4) |
+                   NF(HOST_TSO6) | NF(HOST_ECN) | NF(HOST_UFO) |
+                   NF(CTRL_GUEST_OFFLOADS);
+    CHECK(!(f & off), "offload=off offers no offload (%#llx)",
+          (unsigned long long)(f & off));
+    CHECK((f & (NF(MAC) | NF(MRG_RXBUF) | NF(CTRL_VQ) | NF(MTU))) ==
+              (NF(MAC) | NF(MRG_RXBUF) | NF(CTRL_VQ) | NF(MTU)),
+          "offload=off keeps MAC, mergeable buffers, control queue, MTU");
+    vnet_destroy(n);
+    close(sv[1]);
+}
+
 static void test_config(void)
 {
     struct net_rig r;
@@ -611,6 +644,7 @@ int main(void)
     test_parse();
     test_mac();
     test_config();
+    test_offload_off();
     test_tx();
     test_tx_bad();
     test_rx_basic();

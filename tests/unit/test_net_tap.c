@@ -543,7 +543,7 @@ static int reply_queue(struct net_rig *r, uint16_t sport)
  * flow back to the queue it came from. */
 static void test_multiqueue(void)
 {
-    struct vnet_config c = {.queues = 2};
+    struct vnet_config c = {.queues = 2, .offload = true};
     char err[256];
     struct vnet *n;
     snprintf(c.tap, sizeof(c.tap), "kvq0");
@@ -616,7 +616,7 @@ static void test_multiqueue(void)
  * are dropped and counted, the device stays usable. */
 static void test_tap_deleted(void)
 {
-    struct vnet_config c = {.queues = 1};
+    struct vnet_config c = {.queues = 1, .offload = true};
     char err[256];
     struct vnet *n;
     snprintf(c.tap, sizeof(c.tap), "kvd0");
@@ -665,7 +665,7 @@ static int session(bool legacy, uint64_t feat, uint32_t rx_size,
 
 static int setup(void)
 {
-    struct vnet_config c = {.queues = 1};
+    struct vnet_config c = {.queues = 1, .offload = true};
     char err[256];
     snprintf(c.tap, sizeof(c.tap), "kvn0");
     if (vnet_create(&nic, &c, "nettest", 0, err, sizeof(err)) < 0) {
