@@ -55,7 +55,8 @@ int vmmio_kick_fd(const struct vmmio *m, unsigned qi);
 struct vdev *vmmio_vdev(struct vmmio *m);
 
 /* One line per queue: kicks, interrupts sent/suppressed, chains, bytes,
- * errors (for --stats). Safe while workers run (relaxed counters). */
+ * errors; then, if it ever happened, how often the device needed a
+ * reset (for --stats). Safe while workers run (relaxed counters). */
 void vmmio_stats_print(const struct vmmio *m, FILE *f);
 
 #endif
