@@ -11,7 +11,8 @@
 # and always, last: RIG-HOST: exit status=N longest-silence=S
 # (N as a shell reports it: 128+signal when killed). MONITOR is QEMU's HMP
 # socket, or "-": on a stall, "info registers -a" twice a second apart
-# (RIPs that move: a spin; that stay: a halt) goes to LOG.regs.
+# (RIPs that move: a spin; that stay: a halt), then each CPU's next
+# instructions and local APIC state go to LOG.regs.
 use strict;
 use warnings;
 use IO::Socket::UNIX;
@@ -72,10 +73,21 @@ sub registers_dump {
         return;
     }
     monitor_ask($sock, '');    # the banner and the first prompt
+    my $ncpu = 0;
     for my $i (1, 2) {
         sleep 1 if $i == 2;
-        printf $rf "=== %.2f s: info registers -a\n%s\n", time - $t0,
-            monitor_ask($sock, 'info registers -a');
+        my $regs = monitor_ask($sock, 'info registers -a');
+        $ncpu = () = $regs =~ /^CPU#\d+/mg;
+        printf $rf "=== %.2f s: info registers -a\n%s\n", time - $t0, $regs;
+    }
+    # Per CPU: the code it is at, and its local APIC (IRR/ISR: an
+    # interrupt that never ends shows here).
+    for my $c (0 .. $ncpu - 1) {
+        monitor_ask($sock, "cpu $c");
+        for my $cmd ('x/8i $pc', 'info lapic') {
+            printf $rf "=== CPU %d: %s\n%s\n", $c, $cmd,
+                monitor_ask($sock, $cmd);
+        }
     }
     close $sock;
     close $rf;
