@@ -37,6 +37,7 @@
 #include "kvm/vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/console_opt.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/virtio_spec.h"
@@ -84,7 +85,12 @@ struct options {
     uint64_t ram;
     uint32_t cpus;
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
+    const char *serial_spec, *console_spec; /* for messages */
+    struct chardev_spec serial;             /* --serial BACKEND */
+    struct vcons_opt console;               /* --console ... */
 };
+
+#define VM_CHARDEVS_MAX 64
 
 struct vm {
     struct options opt;
@@ -97,9 +103,13 @@ struct vm {
     struct rtc rtc;
     struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
     unsigned ndevs;
-    /* stdin/stdout: every console device writes here, the one chosen by
-     * --console reads; its backend thread also sees Ctrl-A x. */
+    /* stdin/stdout, opened once if some frontend is on stdio, shared by
+     * all of them (its backend thread also sees Ctrl-A x); of those, the
+     * virtio console reads it if it is there, else the 8250. */
     struct chardev *con;
+    struct chardev *cds[VM_CHARDEVS_MAX]; /* the other backends */
+    unsigned ncds;
+    struct chardev *com1_cd, *vcons_cd; /* may be con */
     struct vcons *vcons;
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
@@ -129,9 +139,14 @@ static void usage(FILE *f)
             "and removed\n"
             "                        by kvmini if missing); repeatable: "
             "eth0, eth1, ...\n"
-            "      --console KIND    serial (8250, default), virtio or "
-            "virtio,legacy (virtio-mmio\n"
-            "                        version 1): which device gets stdin\n"
+            "      --console serial | virtio[,legacy][,BACKEND]\n"
+            "                        the console: the 8250 (default) or a "
+            "virtio console\n"
+            "                        (legacy: virtio-mmio version 1) on "
+            "BACKEND (default stdio)\n"
+            "      --serial BACKEND  the 8250 COM1's backend, default stdio\n"
+            "                        BACKEND: stdio, pty, unix=PATH[,server"
+            "[,wait]], file=PATH\n"
             "      --no-acpi         no ACPI tables (then virtio devices go "
             "on the cmdline)\n"
             "      --no-dtb          no SETUP_DTB device tree\n"
@@ -191,6 +206,7 @@ enum {
     OPT_DEBUG,
     OPT_KVM_DEV,
     OPT_CONSOLE,
+    OPT_SERIAL,
     OPT_NO_ACPI,
     OPT_NO_DTB,
     OPT_NO_CMDLINE_DEVS,
@@ -220,7 +236,6 @@ static int vm_dev_queue(struct vm *vm, const char *flag, const char *spec)
 static int parse_options(int argc, char **argv, struct vm *vm)
 {
     struct options *o = &vm->opt;
-    const char *console = "serial";
     static const struct option longs[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -232,6 +247,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"debug", required_argument, NULL, OPT_DEBUG},
         {"kvm-device", required_argument, NULL, OPT_KVM_DEV},
         {"console", required_argument, NULL, OPT_CONSOLE},
+        {"serial", required_argument, NULL, OPT_SERIAL},
         {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
         {"no-dtb", no_argument, NULL, OPT_NO_DTB},
         {"no-cmdline-devices", no_argument, NULL, OPT_NO_CMDLINE_DEVS},
@@ -299,15 +315,24 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         case OPT_KVM_DEV:
             o->kvm_dev = optarg;
             break;
-        case OPT_CONSOLE:
-            if (strcmp(optarg, "serial") && strcmp(optarg, "virtio") &&
-                strcmp(optarg, "virtio,legacy")) {
-                log_err("--console %s: use serial, virtio or virtio,legacy",
-                        optarg);
-                return -EINVAL;
+        case OPT_CONSOLE: /* the last one counts */
+        case OPT_SERIAL: {
+            char err[CHARDEV_PATH_MAX + 160];
+            int r =
+                c == OPT_CONSOLE
+                    ? vcons_opt_parse(optarg, &o->console, err, sizeof(err))
+                    : chardev_spec_parse(optarg, &o->serial, err, sizeof(err));
+            if (r < 0) {
+                log_err("--%s %s: %s", c == OPT_CONSOLE ? "console" : "serial",
+                        optarg, err);
+                return r;
             }
-            console = optarg; /* the last one counts */
+            if (c == OPT_CONSOLE)
+                o->console_spec = optarg;
+            else
+                o->serial_spec = optarg;
             break;
+        }
         case OPT_NO_ACPI:
             o->no_acpi = true;
             break;
@@ -360,8 +385,8 @@ static int parse_options(int argc, char **argv, struct vm *vm)
     }
     /* The virtio console takes the first slot, wherever its flag was,
      * so its address does not move when devices are added. */
-    if (strcmp(console, "serial")) {
-        if (vm_dev_queue(vm, "console", console) < 0)
+    if (o->console.virtio) {
+        if (vm_dev_queue(vm, "console", o->console_spec) < 0)
             return -ENOSPC;
         struct vm_dev cons = vm->devs[vm->ndevs - 1];
         memmove(&vm->devs[1], &vm->devs[0],
@@ -526,17 +551,27 @@ static int vm_dev_attach(struct vm *vm, struct vm_dev *d)
     return r;
 }
 
-/* --console virtio[,legacy]: a virtio console on stdin/stdout. */
+static int vm_chardev_open(struct vm *vm, const struct chardev_spec *s,
+                           const char *label, struct chardev **out);
+
+/* --console virtio[,legacy][,BACKEND]: a virtio console on BACKEND. */
 static int vm_console_create(struct vm *vm, struct vm_dev *d)
 {
-    int r = vcons_create(&vm->vcons, vm->con, 0, 0);
+    int r =
+        vm_chardev_open(vm, &vm->opt.console.backend, "console", &vm->vcons_cd);
+    if (r < 0)
+        return r;
+    r = vcons_create(&vm->vcons, vm->vcons_cd, 0, 0);
     if (r < 0) {
-        log_err("--console %s: %s", d->spec, strerror(-r));
+        log_err("--console %s: %s", d->spec,
+                r == -EBUSY ? "another frontend already takes this "
+                              "backend's input; give the console its own"
+                            : strerror(-r));
         return r;
     }
     d->priv = vm->vcons;
     d->ops = vcons_ops();
-    d->legacy = !strcmp(d->spec, "virtio,legacy");
+    d->legacy = vm->opt.console.legacy;
     return 0;
 }
 
@@ -646,20 +681,46 @@ static void vm_quit_cb(void *ctx)
     vm_stop_cb(ctx, KVMINI_EXIT_OK, "Ctrl-A x: stopping the VM");
 }
 
-/* Parse every device's spec and open its backends, in flag order; first
- * the console's stdin/stdout, which the 8250 and any console share. */
-static int vm_devices_create(struct vm *vm)
+/* Open a frontend's character backend: stdio is opened once and
+ * shared (vm->con), every other backend is the frontend's own. Reports
+ * its error. */
+static int vm_chardev_open(struct vm *vm, const struct chardev_spec *s,
+                           const char *label, struct chardev **out)
 {
     struct chardev_stdio_config con = {.in_fd = STDIN_FILENO,
                                        .out_fd = STDOUT_FILENO,
                                        .raw = true,
                                        .quit = vm_quit_cb,
                                        .quit_ctx = vm};
-    int r = chardev_stdio_open(&vm->con, &con);
+    char err[CHARDEV_PATH_MAX + 160];
+    if (s->kind == CHARDEV_STDIO && vm->con) {
+        *out = vm->con;
+        return 0;
+    }
+    if (s->kind != CHARDEV_STDIO && vm->ncds == VM_CHARDEVS_MAX) {
+        log_err("%s: too many character backends (at most %u)", label,
+                VM_CHARDEVS_MAX);
+        return -ENOSPC;
+    }
+    int r = chardev_open_spec(out, s, label, &con, err, sizeof(err));
     if (r < 0) {
-        log_err("console on stdin/stdout: %s", strerror(-r));
+        log_err("%s", err);
         return r;
     }
+    if (s->kind == CHARDEV_STDIO)
+        vm->con = *out;
+    else
+        vm->cds[vm->ncds++] = *out;
+    return 0;
+}
+
+/* Parse every device's spec and open its backends, in flag order; first
+ * the 8250's. */
+static int vm_devices_create(struct vm *vm)
+{
+    int r = vm_chardev_open(vm, &vm->opt.serial, "serial", &vm->com1_cd);
+    if (r < 0)
+        return r;
     for (unsigned i = 0; i < vm->ndevs; i++) {
         struct vm_dev *d = &vm->devs[i];
         r = d->kind->create(vm, d);
@@ -673,9 +734,10 @@ static int vm_setup_devices(struct vm *vm)
 {
     struct kvm_vm *k = &vm->kvm;
     kvm_irq_line_init(k, &vm->com1_irq, LAYOUT_COM1_GSI);
-    /* The 8250's output stays on stdout even with --console virtio, so
-     * early boot messages are seen; input goes to the chosen console. */
-    int r = serial_init(&vm->com1, vm->con, !vm->vcons, &vm->com1_irq);
+    /* On stdio with --console virtio, the 8250's output stays on stdout,
+     * so early boot messages are seen; input goes to the virtio console. */
+    bool input = !(vm->vcons && vm->vcons_cd == vm->com1_cd);
+    int r = serial_init(&vm->com1, vm->com1_cd, input, &vm->com1_irq);
     if (r == 0)
         r = io_bus_add(&k->pio, LAYOUT_COM1_PORT, 8, serial_io, &vm->com1);
     vm->ports = (struct sysports){.stop = vm_stop_cb, .ctx = vm};
@@ -753,6 +815,30 @@ static void vm_handle_signal(struct vm *vm)
     kvm_request_stop(&vm->kvm, 128 + (int)si.ssi_signo);
 }
 
+/* Before the guest runs: every server backend with "wait" gets its
+ * first client. A signal still stops kvmini meanwhile. 0 or -EINTR. */
+static int vm_wait_clients(struct vm *vm)
+{
+    const struct {
+        const struct chardev_spec *s;
+        struct chardev *cd;
+        const char *label;
+    } w[] = {{&vm->opt.serial, vm->com1_cd, "serial"},
+             {&vm->opt.console.backend, vm->vcons_cd, "console"}};
+    for (unsigned i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        if (!w[i].cd || !w[i].s->wait || chardev_connected(w[i].cd))
+            continue;
+        log_err("%s: waiting for a client on %s before starting the guest",
+                w[i].label, w[i].s->path);
+        while (chardev_wait_peer(w[i].cd, vm->sig_fd) < 0) {
+            vm_handle_signal(vm);
+            if (kvm_stopping(&vm->kvm))
+                return -EINTR;
+        }
+    }
+    return 0;
+}
+
 /* The main thread only waits for signals and for a stop request; the
  * console lives on its chardev's thread, so nothing the guest or the
  * terminal does can keep this loop from its signalfd. */
@@ -803,8 +889,11 @@ static void vm_teardown(struct vm *vm, int status)
         if (vm->devs[i].kind)
             vm->devs[i].kind->destroy(vm, &vm->devs[i]);
     serial_destroy(&vm->com1);
-    /* Last of the console: flush (bounded), restore the terminal. */
+    /* Last of the console: flush (bounded), restore the terminal; remove
+     * the socket files. */
     chardev_close(vm->con);
+    for (unsigned i = 0; i < vm->ncds; i++)
+        chardev_close(vm->cds[i]);
     for (unsigned i = 0; i < k->nvcpus; i++)
         vcpu_destroy(k->vcpus[i]);
     rtc_destroy(&vm->rtc);
@@ -860,7 +949,8 @@ static int cmd_run(int argc, char **argv)
         vm_setup_devices(vm) < 0 || vm_load_guest(vm) < 0)
         goto out;
 
-    for (unsigned i = 0; i < k->nvcpus; i++)
+    int waited = vm_wait_clients(vm); /* -EINTR: stopping already */
+    for (unsigned i = 0; i < k->nvcpus && waited == 0; i++)
         if (vcpu_start(k->vcpus[i]) < 0) {
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
             break;
