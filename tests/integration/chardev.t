@@ -95,6 +95,14 @@ check "the log keeps the old line and gets both runs' reports" \
              [ \$(grep -c '^tg: verdict pass' '$log') -eq 2 ]"
 check "... nothing on stdout" test ! -s "$TMP/file2.out"
 
+# The virtio console takes a backend too, also through --device.
+run_vm 60 vcfile -k "$GUEST" -p vcons_hello --device "console,file=$TMP/vc.log"
+check "--device console,file=PATH: the guest's virtio console line is in the file" \
+    bash -c "[ $RC -eq 0 ] && grep -qx 'tg-vcons: hello' '$TMP/vc.log'"
+check "... and not on stdout (COM1's)" \
+    bash -c "! grep -q 'tg-vcons: hello' '$TMP/vcfile.out' &&
+             grep -q '^tg: verdict pass' '$TMP/vcfile.out'"
+
 # 5. Errors: one line, exit 1, before the guest starts.
 run_vm 30 noserver -k "$GUEST" --console "virtio,unix=$TMP/nobody.sock"
 check "a unix client with nobody listening: exit 1 (got $RC)" test "$RC" -eq 1
