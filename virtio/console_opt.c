@@ -26,9 +26,12 @@ int vcons_opt_parse(const char *spec, struct vcons_opt *out, char *err,
 {
     struct vcons_opt_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
-    int r = kvopt_parse(spec, vcons_opt_keys, NULL, &cfg, NULL, err, errlen);
+    char why[CHARDEV_PATH_MAX + 300];
+    int r =
+        kvopt_parse(spec, vcons_opt_keys, NULL, &cfg, NULL, why, sizeof(why));
     if (r < 0)
-        return r;
+        return errbuf_set(err, errlen, r,
+                          "%s; use serial or virtio[,legacy][,BACKEND]", why);
     if (cfg.serial == cfg.virtio)
         return errbuf_set(err, errlen, -EINVAL,
                           "say which console: serial or "
