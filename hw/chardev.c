@@ -372,7 +372,8 @@ void chardev_detach(struct chardev *c, const struct chardev_client *cl)
 size_t chardev_write(struct chardev *c, const void *buf, size_t n)
 {
     pthread_mutex_lock(&c->lock);
-    if (c->out_fd < 0 || c->out_broken) {
+    /* Nowhere to go: discard, unless a peer may come to take it. */
+    if (!c->peer_down && (c->out_fd < 0 || c->out_broken)) {
         c->st.out_bytes += n;
         c->st.out_dropped += n;
         pthread_mutex_unlock(&c->lock);
@@ -425,6 +426,26 @@ bool chardev_in_eof(struct chardev *c)
     bool eof = (c->in_eof || c->in_fd < 0) && !c->in.len;
     pthread_mutex_unlock(&c->lock);
     return eof;
+}
+
+bool chardev_peer_connected(struct chardev *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool up = !c->peer_down;
+    pthread_mutex_unlock(&c->lock);
+    return up;
+}
+
+void chardev_set_peer(struct chardev *c, bool connected)
+{
+    pthread_mutex_lock(&c->lock);
+    bool changed = c->peer_down == connected;
+    c->peer_down = !connected;
+    pthread_mutex_unlock(&c->lock);
+    if (changed) {
+        chardev_wake(c); /* the thread may have new fds to serve */
+        chardev_notify(c, CHARDEV_EV_PEER);
+    }
 }
 
 int chardev_winsize(struct chardev *c, uint16_t *cols, uint16_t *rows)

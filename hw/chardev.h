@@ -37,6 +37,7 @@
 
 #define CHARDEV_EV_IN 1u  /* input arrived in an empty buffer, or it ended */
 #define CHARDEV_EV_OUT 2u /* room freed after a short chardev_write */
+#define CHARDEV_EV_PEER 4u /* the peer came or went: chardev_peer_connected */
 
 #define CHARDEV_IN_CAP 4096   /* bytes of host input held for the guest */
 #define CHARDEV_OUT_CAP 16384 /* bytes of guest output held for the host */
@@ -103,6 +104,21 @@ size_t chardev_readv(struct chardev *c, const struct iovec *iov, int iovcnt);
 size_t chardev_in_avail(struct chardev *c);
 /* The host input has ended and every buffered byte was taken. */
 bool chardev_in_eof(struct chardev *c);
+
+/*
+ * Whether a host peer is there now: a client on a unix socket (server or
+ * client mode), a terminal on a pty's far side. Backends without that
+ * notion (stdio, file) are always connected. Every client (not only the
+ * input one) gets CHARDEV_EV_PEER when this changes; virtio-serial
+ * reports it to the guest as PORT_OPEN 1/0.
+ *
+ * The contract for a backend with a peer (hw/chardev_priv.h,
+ * chardev_set_peer): while no peer is connected, output is held, not
+ * discarded: chardev_write keeps taking bytes until the output buffer
+ * (CHARDEV_OUT_CAP) is full and then takes none (back-pressure; EV_OUT
+ * follows once a new peer drained half of it). Input simply stops.
+ */
+bool chardev_peer_connected(struct chardev *c);
 
 /* Size of the terminal behind the backend: 0 or -ENOTTY. */
 int chardev_winsize(struct chardev *c, uint16_t *cols, uint16_t *rows);

@@ -58,6 +58,7 @@ struct chardev {
     bool drop_warned; /* the first dropped input byte was reported */
     bool announce_in; /* an input client came after input: tell it */
     bool closing;
+    bool peer_down; /* a backend with a peer has none now */
     struct chardev_stats st;
 
     /* Held by the thread while it calls notify, so detach can wait. */
@@ -70,6 +71,13 @@ struct chardev {
  * thread does not run yet. 0, -ENOMEM or -errno. */
 int chardev_new(struct chardev **out, const struct chardev_ops *ops, void *priv,
                 int in_fd, int out_fd);
+/* A backend's peer came (true) or went (false): records it for
+ * chardev_peer_connected and sends CHARDEV_EV_PEER to every client if it
+ * changed. From the backend thread (or a test), with no chardev lock
+ * held. A backend with a peer calls it with false before chardev_start
+ * if it starts without one. */
+void chardev_set_peer(struct chardev *c, bool connected);
+
 /* Start the backend thread: 0 or -errno. */
 int chardev_start(struct chardev *c);
 
