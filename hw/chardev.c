@@ -100,6 +100,7 @@ int chardev_new(struct chardev **out, const struct chardev_ops *ops, void *priv,
     c->priv = priv;
     c->in_fd = in_fd;
     c->out_fd = out_fd;
+    c->peer = true; /* a backend with peers clears it before start */
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->cb_lock, NULL);
     *out = c;
@@ -138,6 +139,15 @@ static unsigned chardev_flush(struct chardev *c)
     int e = errno;
     if (w < 0 && (e == EAGAIN || e == EINTR))
         return 0;
+    if (w <= 0 && c->ops->hangup) {
+        /* The peer stopped reading (EPIPE): hold the output for the
+         * next one. It is dropped only once its input is read to the
+         * end, so nothing it sent before leaving is lost. */
+        pthread_mutex_lock(&c->lock);
+        c->out_dead = true;
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
     unsigned ev = 0;
     pthread_mutex_lock(&c->lock);
     if (w > 0) {
@@ -182,6 +192,10 @@ static unsigned chardev_fill(struct chardev *c)
     if (n < 0 && (e == EAGAIN || e == EINTR))
         return 0;
     unsigned ev = 0;
+    if (n <= 0 && c->ops->hangup) {
+        c->ops->hangup(c); /* the peer left; another may come */
+        return 0;
+    }
     if (n <= 0) {
         if (n < 0)
             log_warn("%s: input: %s", c->ops->name, strerror(e));
@@ -227,7 +241,8 @@ static void *chardev_thread(void *arg)
     for (;;) {
         pthread_mutex_lock(&c->lock);
         bool closing = c->closing;
-        bool want_out = c->out_fd >= 0 && c->out.len && !c->out_broken;
+        bool want_out =
+            c->out_fd >= 0 && c->out.len && !c->out_broken && !c->out_dead;
         bool in_open = !closing && c->in_fd >= 0 && !c->in_eof;
         bool want_in =
             in_open && (ring_room(&c->in) > in_reserve(c) || c->scan_when_full);
@@ -240,29 +255,32 @@ static void *chardev_thread(void *arg)
             chardev_notify(c, CHARDEV_EV_IN);
         if (closing && !want_out)
             break;
-        int timeout = -1;
+        int timeout = -1, xfd = -1;
         if (closing) {
             /* Output still due at exit gets one bounded try: a reader
              * that stalled must not keep kvmini from exiting. */
             if (deadline < 0)
                 deadline = now_ms() + CHARDEV_FLUSH_MS;
             int64_t left = deadline - now_ms();
-            timeout = left > 0 ? (int)left : 0;
+            if (left <= 0) {
+                pthread_mutex_lock(&c->lock);
+                c->st.out_dropped += c->out.len;
+                pthread_mutex_unlock(&c->lock);
+                break;
+            }
+            timeout = (int)left;
+        } else if (c->ops->poll_fd) {
+            xfd = c->ops->poll_fd(c, &timeout);
         }
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             {.fd = c->wake_fd, .events = POLLIN},
             {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
             {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
+            {.fd = xfd, .events = POLLIN},
         };
-        int r = poll(p, 3, timeout);
+        int r = poll(p, 4, timeout);
         if (r < 0 && errno != EINTR) {
             log_err("%s: poll: %s", c->ops->name, strerror(errno));
-            break;
-        }
-        if (r == 0) { /* closing, and the flush deadline passed */
-            pthread_mutex_lock(&c->lock);
-            c->st.out_dropped += c->out.len;
-            pthread_mutex_unlock(&c->lock);
             break;
         }
         if (r < 0)
@@ -277,6 +295,10 @@ static void *chardev_thread(void *arg)
             ev |= chardev_fill(c);
         if (ev)
             chardev_notify(c, ev);
+        /* After the fds: a hangup seen above frees the way for the
+         * client waiting on the listening socket. */
+        if (!closing && c->ops->tick)
+            c->ops->tick(c, p[3].revents);
     }
     return NULL;
 }
@@ -372,8 +394,7 @@ void chardev_detach(struct chardev *c, const struct chardev_client *cl)
 size_t chardev_write(struct chardev *c, const void *buf, size_t n)
 {
     pthread_mutex_lock(&c->lock);
-    /* Nowhere to go: discard, unless a peer may come to take it. */
-    if (!c->peer_down && (c->out_fd < 0 || c->out_broken)) {
+    if ((c->out_fd < 0 && !c->reconnects) || c->out_broken) {
         c->st.out_bytes += n;
         c->st.out_dropped += n;
         pthread_mutex_unlock(&c->lock);
@@ -423,29 +444,9 @@ size_t chardev_in_avail(struct chardev *c)
 bool chardev_in_eof(struct chardev *c)
 {
     pthread_mutex_lock(&c->lock);
-    bool eof = (c->in_eof || c->in_fd < 0) && !c->in.len;
+    bool eof = (c->in_eof || (c->in_fd < 0 && !c->reconnects)) && !c->in.len;
     pthread_mutex_unlock(&c->lock);
     return eof;
-}
-
-bool chardev_peer_connected(struct chardev *c)
-{
-    pthread_mutex_lock(&c->lock);
-    bool up = !c->peer_down;
-    pthread_mutex_unlock(&c->lock);
-    return up;
-}
-
-void chardev_set_peer(struct chardev *c, bool connected)
-{
-    pthread_mutex_lock(&c->lock);
-    bool changed = c->peer_down == connected;
-    c->peer_down = !connected;
-    pthread_mutex_unlock(&c->lock);
-    if (changed) {
-        chardev_wake(c); /* the thread may have new fds to serve */
-        chardev_notify(c, CHARDEV_EV_PEER);
-    }
 }
 
 int chardev_winsize(struct chardev *c, uint16_t *cols, uint16_t *rows)
@@ -458,4 +459,72 @@ void chardev_get_stats(struct chardev *c, struct chardev_stats *st)
     pthread_mutex_lock(&c->lock);
     *st = c->st;
     pthread_mutex_unlock(&c->lock);
+}
+
+void chardev_peer_set(struct chardev *c, int fd)
+{
+    pthread_mutex_lock(&c->lock);
+    c->in_fd = c->out_fd = fd;
+    c->peer = true;
+    c->out_dead = false;
+    c->in_eof = false;
+    pthread_mutex_unlock(&c->lock);
+    chardev_notify(c, CHARDEV_EV_PEER);
+}
+
+void chardev_peer_drop(struct chardev *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->in_fd = c->out_fd = -1;
+    c->peer = false;
+    c->out_dead = false;
+    c->in_parked = false;
+    pthread_mutex_unlock(&c->lock);
+    chardev_notify(c, CHARDEV_EV_PEER);
+}
+
+bool chardev_connected(struct chardev *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool peer = c->peer;
+    pthread_mutex_unlock(&c->lock);
+    return peer;
+}
+
+const char *chardev_path(const struct chardev *c)
+{
+    return c->path[0] ? c->path : NULL;
+}
+
+/* chardev_wait_peer's client: a peer event wakes the waiting owner. */
+static void chardev_waiter_notify(void *ctx, unsigned ev)
+{
+    uint64_t one = 1;
+    if ((ev & CHARDEV_EV_PEER) && write(*(int *)ctx, &one, sizeof(one)) < 0)
+        log_warn_rl("peer wait: eventfd: %s", strerror(errno));
+}
+
+int chardev_wait_peer(struct chardev *c, int stop_fd)
+{
+    int ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ev < 0)
+        return -errno;
+    struct chardev_client cl = {.notify = chardev_waiter_notify, .ctx = &ev};
+    int r = chardev_attach(c, &cl, false);
+    bool attached = r == 0;
+    while (r == 0 && !chardev_connected(c)) {
+        struct pollfd p[2] = {{.fd = ev, .events = POLLIN},
+                              {.fd = stop_fd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            r = -errno;
+        else if (p[1].revents)
+            r = -EINTR;
+        uint64_t v;
+        if ((p[0].revents & POLLIN) && read(ev, &v, sizeof(v)) < 0)
+            v = 0;
+    }
+    if (attached)
+        chardev_detach(c, &cl);
+    close(ev);
+    return r;
 }

@@ -10,7 +10,7 @@
  * The control handshake (serial_ctrl.c): the driver's DEVICE_READY gets
  * a PORT_ADD per port; its PORT_READY gets CONSOLE_PORT (port 0 as a
  * console), PORT_NAME and PORT_OPEN with the backend's peer state
- * (chardev_peer_connected), again whenever that changes; the driver's
+ * (chardev_connected), again whenever that changes; the driver's
  * PORT_OPEN says whether a program in the guest has the port open.
  * Malformed messages from the driver are counted (--stats "ctrl-bad")
  * and ignored. Messages owed to the driver are kept as per-port flags,

@@ -59,7 +59,7 @@ static size_t build(struct vser *s, struct vser_port *p, uint32_t bit)
         break;
     case VSER_P_OPEN:
         c.event = VSER_PORT_OPEN;
-        c.value = chardev_peer_connected(p->cd);
+        c.value = chardev_connected(p->cd);
         break;
     default: { /* VSER_P_RESIZE: le16 cols, le16 rows follow */
         c.event = VSER_RESIZE;

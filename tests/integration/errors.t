@@ -84,7 +84,7 @@ expect_error "unknown flag" "unknown option '--frobnicate'" \
     run -k "$G" --frobnicate
 expect_error "flag without its value" "needs a value" run -k "$G" -m
 expect_error "stray argument" "unexpected argument 'extra'" run -k "$G" extra
-expect_error "bad --console" "--console tty: use serial, virtio or virtio,legacy" \
+expect_error "bad --console" "--console tty: unknown key .tty.*; use serial or virtio\[,legacy\]\[,BACKEND\]" \
     run -k "$G" --console tty
 expect_error "bad --name" "--name" run -k "$G" --name 'a b'
 expect_error "contradicting cmdline-device flags" "contradict" \
