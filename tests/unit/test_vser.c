@@ -18,6 +18,7 @@
 #include "tests/unit/fake_guest.h"
 #include "tests/unit/tap.h"
 #include "virtio/serial.h"
+#include "virtio/serial_opt.h"
 #include "virtio/serial_priv.h"
 
 #define RAM (32ULL << 20)
@@ -622,12 +623,56 @@ static void test_bad_config(void)
     chardev_close(cd);
 }
 
+/* --port: parsing and grouping into devices. */
+static void test_plan(void)
+{
+    static struct vser_plan p;
+    static char specs[80][64];
+    char err[512];
+    int r = 0;
+    for (int i = 0; i < 40 && r == 0; i++) {
+        snprintf(specs[i], sizeof(specs[i]), "name=p%d,unix=/s%d,server", i, i);
+        r = vser_plan_add(&p, specs[i], err, sizeof(err));
+    }
+    CHECK(r == 0 && p.dev[0].n == VSER_NAMED_MAX && p.dev[1].n == 9 &&
+              !strcmp(p.dev[1].port[0].name, "p31") &&
+              p.dev[1].port[0].backend.kind == CHARDEV_UNIX_SERVER,
+          "40 ports: 31 on device 0, the rest on device 1");
+    CHECK(vser_plan_add(&p, "name=x,dev=5,pty", err, sizeof(err)) == 0 &&
+              p.dev[5].n == 1 && p.dev[5].port[0].backend.kind == CHARDEV_PTY,
+          "dev=5 picks device 5");
+    static const struct {
+        const char *spec, *want;
+    } bad[] = {
+        {"name=p3,pty", "exists already"},
+        {"pty", "needs a name"},
+        {"name=q", "no backend"},
+        {"name=q,dev=8,pty", "out of range"},
+        {"name=q,pty,file=/f", "more than one backend"},
+        {"name=a b,pty", "printable"},
+        {"name=q,pty,color=red", "color"},
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        r = vser_plan_add(&p, bad[i].spec, err, sizeof(err));
+        CHECK(r < 0 && strstr(err, bad[i].want) == NULL ? 0 : r < 0, "%s: %s",
+              bad[i].spec, err);
+    }
+    for (int i = 0; i < VSER_NAMED_MAX - 1 && r != -ENOSPC; i++) {
+        snprintf(specs[40 + (i % 40)], 64, "name=d0x%d,dev=0,pty", i);
+        r = vser_plan_add(&p, specs[40 + (i % 40)], err, sizeof(err));
+    }
+    CHECK(r == -ENOSPC && strstr(err, "device 0 has 31 ports"),
+          "a full device: %s", err);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     snprintf(sock_path, sizeof(sock_path), "/tmp/kvmini-vser-%d.sock",
              (int)getpid());
     test_bad_config();
+    test_plan();
     test_handshake();
     test_hostile();
     test_open_close();
