@@ -40,6 +40,8 @@
 #include "virtio/console_opt.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/serial.h"
+#include "virtio/serial_opt.h"
 #include "virtio/virtio_spec.h"
 
 #define KVMINI_VERSION "0.1"
@@ -79,6 +81,7 @@ struct vm_dev {
     const struct vdev_ops *ops;
     bool legacy;    /* virtio-mmio Version 1 register layout */
     int slot;       /* index into machine.virtio[], -1 until described */
+    unsigned group; /* --port: which device of vm->ports */
     dev_t file_dev; /* the backing file's identity, if it has one */
     ino_t file_ino;
     struct vmmio *transport;
@@ -114,6 +117,7 @@ struct vm {
      * virtio console reads it if it is there, else the 8250. */
     struct chardev *con;
     struct chardev *cds[VM_CHARDEVS_MAX]; /* the other backends */
+    struct vser_plan vports;              /* --port, grouped into devices */
     unsigned ncds;
     struct chardev *com1_cd, *vcons_cd; /* may be con */
     struct chardev_spec vcons_spec;     /* the virtio console's backend */
@@ -157,6 +161,11 @@ static void usage(FILE *f)
             "virtio console\n"
             "                        (legacy: virtio-mmio version 1) on "
             "BACKEND (default stdio)\n"
+            "      --port name=NAME[,dev=N],BACKEND\n"
+            "                        a named virtio-serial port (guest: "
+            "/dev/vportNpM);\n"
+            "                        repeatable: 31 per device, dev=0..7 "
+            "picks the device\n"
             "      --serial BACKEND  the 8250 COM1's backend, default stdio\n"
             "                        BACKEND: stdio, pty, unix=PATH[,server"
             "[,wait]], file=PATH\n"
@@ -229,6 +238,7 @@ enum {
     OPT_DISK,
     OPT_NET,
     OPT_DEVICE,
+    OPT_PORT,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
@@ -375,6 +385,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"disk", required_argument, NULL, OPT_DISK},
         {"net", required_argument, NULL, OPT_NET},
         {"device", required_argument, NULL, OPT_DEVICE},
+        {"port", required_argument, NULL, OPT_PORT},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -475,6 +486,14 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             if (!vm_dev_queue(vm, c == OPT_DISK ? "disk" : "net", optarg))
                 return -ENOSPC;
             break;
+        case OPT_PORT: {
+            char err[CHARDEV_PATH_MAX + 400];
+            if (vser_plan_add(&vm->vports, optarg, err, sizeof(err)) < 0) {
+                log_err("--port %s: %s", optarg, err);
+                return -EINVAL;
+            }
+            break;
+        }
         case OPT_DEVICE:
             if (vm_device_queue(vm, optarg) < 0)
                 return -EINVAL;
@@ -505,6 +524,15 @@ static int parse_options(int argc, char **argv, struct vm *vm)
     if (!o->kernel) {
         log_err("no kernel given; use -k bzImage (see kvmini run --help)");
         return -EINVAL;
+    }
+    /* One virtio-serial device per group of --port, after the others. */
+    for (unsigned g = 0; g < VSER_DEVS_MAX; g++) {
+        struct vm_dev *d;
+        if (!vm->vports.dev[g].n)
+            continue;
+        if (!(d = vm_dev_queue(vm, "port", vm->vports.dev[g].text[0])))
+            return -ENOSPC;
+        d->group = g;
     }
     /* The virtio console takes the first slot, wherever its flag was,
      * so its address does not move when devices are added. */
@@ -746,6 +774,45 @@ static void vm_console_destroy(struct vm *vm, struct vm_dev *d)
         vm->vcons = NULL;
 }
 
+/* --port name=NAME[,dev=N],BACKEND: one virtio-serial device for the
+ * ports of group d->group (virtio/serial_opt.h), ids 1.. in flag order. */
+static int vm_ports_create(struct vm *vm, struct vm_dev *d)
+{
+    struct vser_plan_dev *g = &vm->vports.dev[d->group];
+    struct vser *s;
+    int r = vser_create(&s, g->n + 1);
+    if (r < 0) {
+        vm_dev_err(d, "%s", strerror(-r));
+        return r;
+    }
+    d->priv = s;
+    d->ops = vser_ops(s);
+    for (unsigned i = 0; i < g->n; i++) {
+        char label[VSER_NAME_MAX + 8];
+        struct chardev *cd;
+        snprintf(label, sizeof(label), "port %s", g->port[i].name);
+        r = vm_chardev_open(vm, &g->port[i].backend, label, &cd);
+        if (r < 0)
+            return r; /* reported */
+        g->cd[i] = cd;
+        r = vser_add_port(s, i + 1, g->port[i].name, cd, false);
+        if (r < 0) {
+            log_err("--port %s: %s", g->text[i],
+                    r == -EBUSY ? "another frontend already takes this "
+                                  "backend's input; give the port its own"
+                                : strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static void vm_ports_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)vm;
+    vser_destroy(d->priv); /* NULL is fine */
+}
+
 /* --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off][,discard=..] */
 static int vm_disk_create(struct vm *vm, struct vm_dev *d)
 {
@@ -828,6 +895,7 @@ static const struct vm_dev_kind vm_dev_kinds[] = {
     {"console", VIRTIO_ID_CONSOLE, vm_console_create, vm_console_destroy},
     {"disk", VIRTIO_ID_BLOCK, vm_disk_create, vm_disk_destroy},
     {"net", VIRTIO_ID_NET, vm_nic_create, vm_nic_destroy},
+    {"port", VIRTIO_ID_CONSOLE, vm_ports_create, vm_ports_destroy},
     {0},
 };
 
@@ -979,28 +1047,35 @@ static void vm_handle_signal(struct vm *vm)
     kvm_request_stop(&vm->kvm, 128 + (int)si.ssi_signo);
 }
 
-/* Before the guest runs: every server backend with "wait" gets its
- * first client. A signal still stops kvmini meanwhile. 0 or -EINTR. */
-static int vm_wait_clients(struct vm *vm)
+/* A server backend with "wait" gets its first client; a signal still
+ * stops kvmini meanwhile. 0 or -EINTR. */
+static int vm_wait_client(struct vm *vm, const struct chardev_spec *s,
+                          struct chardev *cd, const char *label)
 {
-    const struct {
-        const struct chardev_spec *s;
-        struct chardev *cd;
-        const char *label;
-    } w[] = {{&vm->opt.serial, vm->com1_cd, "serial"},
-             {&vm->vcons_spec, vm->vcons_cd, "console"}};
-    for (unsigned i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-        if (!w[i].cd || !w[i].s->wait || chardev_connected(w[i].cd))
-            continue;
-        log_err("%s: waiting for a client on %s before starting the guest",
-                w[i].label, w[i].s->path);
-        while (chardev_wait_peer(w[i].cd, vm->sig_fd) < 0) {
-            vm_handle_signal(vm);
-            if (kvm_stopping(&vm->kvm))
-                return -EINTR;
-        }
+    if (!cd || !s->wait || chardev_connected(cd))
+        return 0;
+    log_err("%s: waiting for a client on %s before starting the guest", label,
+            s->path);
+    while (chardev_wait_peer(cd, vm->sig_fd) < 0) {
+        vm_handle_signal(vm);
+        if (kvm_stopping(&vm->kvm))
+            return -EINTR;
     }
     return 0;
+}
+
+/* Before the guest runs: every server backend with "wait". */
+static int vm_wait_clients(struct vm *vm)
+{
+    int r = vm_wait_client(vm, &vm->opt.serial, vm->com1_cd, "serial");
+    if (r == 0)
+        r = vm_wait_client(vm, &vm->vcons_spec, vm->vcons_cd, "console");
+    for (unsigned g = 0; g < VSER_DEVS_MAX && r == 0; g++)
+        for (unsigned i = 0; i < vm->vports.dev[g].n && r == 0; i++)
+            r = vm_wait_client(vm, &vm->vports.dev[g].port[i].backend,
+                               vm->vports.dev[g].cd[i],
+                               vm->vports.dev[g].port[i].name);
+    return r;
 }
 
 /* The main thread only waits for signals and for a stop request; the

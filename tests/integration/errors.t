@@ -21,6 +21,14 @@ expect_error() {
 }
 
 G=$GUEST
+expect_error "--port without a backend" "port p has no backend" \
+    run -k "$G" --port name=p
+expect_error "--port twice the same name" "a port named p exists already" \
+    run -k "$G" --port name=p,pty --port name=p,pty
+expect_error "--port dev out of range" "'dev=9' is out of range" \
+    run -k "$G" --port name=p,pty,dev=9
+expect_error "--port without a name" "a port needs a name" \
+    run -k "$G" --port unix=$TMP/p.sock,server
 expect_error "no arguments" "usage" 
 expect_error "unknown command" "unknown command 'boot'" boot -k "$G"
 expect_error "missing -k" "no kernel given" run
