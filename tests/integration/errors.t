@@ -75,7 +75,10 @@ expect_error "-c abc" "at least 1" run -k "$G" -c abc
 # The vCPU limit comes from KVM itself (build/kvm-caps), never from
 # kvmini's message: the recommended maximum KVM_CAP_NR_VCPUS (4 when it
 # does not answer), within KVM_CAP_MAX_VCPUS and kvmini's build limit.
-caps=$(${KVM_CAPS:-build/kvm-caps})
+# A missing helper must not turn into a guessed limit: build it, or fail.
+[ -n "${KVM_CAPS:-}" ] || [ -x build/kvm-caps ] || make -s build/kvm-caps >&2
+caps=$(${KVM_CAPS:-build/kvm-caps}) ||
+    { not_ok "build/kvm-caps asks KVM for its vCPU limits"; caps=; }
 nr=$(echo "$caps" | sed -n 's/^KVM_CAP_NR_VCPUS \(-*[0-9]*\)$/\1/p')
 mx=$(echo "$caps" | sed -n 's/^KVM_CAP_MAX_VCPUS \(-*[0-9]*\)$/\1/p')
 lim=$(sed -n 's/^#define KVM_MAX_VCPUS_SUPPORTED \([0-9]*\).*/\1/p' kvm/kvm.h)
