@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the seed inputs of the fuzz targets into tests/fuzz/corpus/.
+
+Seeds are small, valid-ish scripts that take each target past its first
+checks (a working handshake, one request of each kind, a header that
+parses) so the fuzzer mutates from deep states. The encodings mirror the
+readers in tests/fuzz/fz.c and the targets; run this after changing
+them. Inputs kept from fixed findings (regress-*) are not written here.
+
+    python3 tests/fuzz/mkseeds.py [OUTDIR]
+"""
+import os
+import struct
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+# ---- the virtio driver script (tests/fuzz/fz.c) ------------------------
+(OP_REG_WRITE, OP_REG_READ, OP_SETUP, OP_DESC, OP_AVAIL, OP_AVAIL_RAW,
+ OP_RING_WORD, OP_RAM, OP_KICK, OP_SERVE, OP_RESET, OP_CFG, OP_ACK,
+ OP_CHAIN, OP_BACKEND) = range(15)
+FG_BASE = 0x40000000
+ALL_FEATURES = 0xffffffffffffffff
+
+
+def u8(v): return struct.pack("<B", v & 0xff)
+def u16(v): return struct.pack("<H", v & 0xffff)
+def u32(v): return struct.pack("<I", v & 0xffffffff)
+def u64(v): return struct.pack("<Q", v & 0xffffffffffffffff)
+
+
+def gpa_ram(off):
+    """fz_gpa selector 0: FG_BASE + off."""
+    return u8(0) + u16(off)
+
+
+def length(n):
+    """fz_len selector 1: a 13-bit length."""
+    return u8(1) + u16(n)
+
+
+def setup(want=ALL_FEATURES, qmask=1, nqueues=1, numsel=3, offsets=None,
+          legacy=False, first=False):
+    """OP_SETUP; first: the handshake device targets start with, which
+    has no op byte."""
+    b = (b"" if first else u8(OP_SETUP)) + u64(want) + u16(qmask)
+    for i in range(nqueues):
+        if i == 0 or (qmask >> i) & 1:
+            if legacy:
+                b += u8(numsel) + u8(1) + u8(8 + 2 * i)  # align 4096, page
+            else:
+                off = offsets[i] if offsets else 0x100 + 0x600 * i
+                b += u8(numsel) + u16(off)
+    return b
+
+
+def seg(off, n, write=False, content=b""):
+    fl = (1 if write else 0) | (2 if content else 0)
+    b = u8(fl) + gpa_ram(off) + length(n)
+    if content:
+        b += u8(len(content)) + content
+    return b
+
+
+def chain(q, segs, indirect=False, table=0x7000, kick=True):
+    shape = (len(segs) - 1) | (0x10 if indirect else 0) | (0 if kick else 0x20)
+    b = u8(OP_CHAIN) + u8(q) + u8(shape) + b"".join(segs)
+    if indirect:
+        b += gpa_ram(table)
+    return b
+
+
+def serve(q, rounds=1):
+    return u8(OP_SERVE) + u8(q | ((rounds - 1) << 5))
+
+
+def reg_w(off, val, size=4):
+    return u8(OP_REG_WRITE) + u16(off) + u8(size) + u64(val)
+
+
+def reg_r(off, size=4):
+    return u8(OP_REG_READ) + u16(off) + u8(size)
+
+
+def write(name, data):
+    path = os.path.join(OUT, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# ---- vmmio: the echo device; shape byte: queues-1 | log2(max)-1 << 2 |
+# legacy << 7. Starts from a bare device.
+def seeds_vmmio():
+    shape = 1 | (5 << 2)  # 2 queues, QueueNumMax 64
+    echo = [seg(0x2000, 8, content=b"echo me!"), seg(0x3000, 8, True)]
+    # A driver that does it all through registers.
+    raw = b"".join([reg_r(0x000), reg_r(0x004), reg_r(0x008), reg_w(0x070, 0),
+                    reg_w(0x070, 1), reg_w(0x070, 3), reg_w(0x014, 1),
+                    reg_r(0x010), reg_w(0x024, 1), reg_w(0x020, 1),
+                    reg_w(0x024, 0), reg_w(0x020, 0x30000000),
+                    reg_w(0x070, 11), reg_w(0x030, 0), reg_r(0x034),
+                    reg_w(0x038, 8), reg_w(0x080, FG_BASE + 0x100),
+                    reg_w(0x084, 0), reg_w(0x090, FG_BASE + 0x200),
+                    reg_w(0x094, 0), reg_w(0x0a0, FG_BASE + 0x300),
+                    reg_w(0x0a4, 0), reg_w(0x044, 1), reg_r(0x044),
+                    reg_w(0x070, 15), reg_r(0x070), reg_r(0x0fc),
+                    reg_r(0x100, 8), reg_w(0x104, 0xabcd, 2)])
+    write("vmmio/seed-registers", u8(shape) + raw)
+    write("vmmio/seed-echo", u8(shape) + setup(nqueues=2, qmask=3) +
+          chain(0, echo) + serve(0) + chain(1, echo, indirect=True) +
+          serve(1) + u8(OP_ACK) + u8(0xff))
+    write("vmmio/seed-legacy", u8(shape | 0x80) +
+          setup(nqueues=2, qmask=3, legacy=True) + chain(0, echo) +
+          serve(0) + chain(1, echo, indirect=True) + serve(1))
+    # EVENT_IDX: used_event and avail_event words, then a wrap of idx.
+    write("vmmio/seed-ring-words", u8(shape) + setup(nqueues=2) +
+          u8(OP_RING_WORD) + u8(0) + u8(1) + u16(0) + chain(0, echo) +
+          serve(0) + u8(OP_AVAIL_RAW) + u8(0) + u16(0xfffe) +
+          chain(0, echo) + chain(0, echo) + serve(0, 3))
+    # Hand-made descriptors: a loop, a head past the table, a reset.
+    desc = (u8(OP_DESC) + u8(0) + u16(0) + gpa_ram(0x2000) + length(8) +
+            u8(1) + u16(1) + u8(OP_DESC) + u8(0) + u16(1) + gpa_ram(0x3000) +
+            length(8) + u8(3) + u16(0))
+    write("vmmio/seed-desc", u8(shape) + setup(nqueues=2) + desc +
+          u8(OP_AVAIL) + u8(0) + u16(0) + u8(OP_KICK) + u8(0) + serve(0) +
+          u8(OP_AVAIL) + u8(0) + u16(0x8100) + serve(0) + u8(OP_RESET) +
+          setup(nqueues=2) + chain(0, echo) + serve(0))
+
+
+# ---- console: shape byte bit 0 legacy, bit 1 output to a broken pipe.
+def seeds_console():
+    tx = chain(1, [seg(0x2000, 6, content=b"hello\n")])
+    rx = chain(0, [seg(0x3000, 64, True), seg(0x3100, 64, True)])
+    inp = u8(OP_BACKEND) + u8(0) + u8(5) + b"typed"
+    setup2 = setup(nqueues=2, qmask=3, first=True)
+    write("console/seed-tx-rx", u8(0) + setup2 + tx + serve(1) + rx + inp +
+          serve(0) + u8(OP_CFG) + u8(0) + u8(3) + u8(0) + u64(0))
+    write("console/seed-resize-eof", u8(0) + setup2 + u8(OP_BACKEND) +
+          u8(0xe0) + u16(132) + u16(43) + rx + u8(OP_BACKEND) + u8(0xff) +
+          serve(0))
+    write("console/seed-epipe-legacy", u8(3) +
+          setup(nqueues=2, qmask=3, legacy=True, first=True) +
+          chain(1, [seg(0x2000, 6, content=b"hello\n")], indirect=True) +
+          serve(1) + rx + inp + serve(0))
+
+
+# ---- blk: shape bit 0 legacy, 1 sync engine, 2 ro, 3 discard=off,
+# 4-5 queues-1; then image size byte (512 * (1 + n)).
+BLK_T = {"in": 0, "out": 1, "flush": 4, "get_id": 8, "discard": 11,
+         "write_zeroes": 13, "bogus": 99}
+
+
+def blk_req(q, typ, sector=0, data_len=512, dev_writes=False, dwz=None,
+            indirect=False):
+    hdr = struct.pack("<IIQ", BLK_T[typ], 0, sector)
+    segs = [seg(0x2000 + 0x100 * q, 16, content=hdr)]
+    if dwz is not None:
+        rng = struct.pack("<QII", *dwz)
+        segs.append(seg(0x2800, 16, content=rng))
+    elif data_len:
+        segs.append(seg(0x3000, data_len, write=dev_writes,
+                        content=b"" if dev_writes else b"D" * 32))
+    segs.append(seg(0x4000 + q, 1, write=True))
+    return chain(q, segs, indirect=indirect)
+
+
+def seeds_blk():
+    for engine, bit in (("uring", 0), ("sync", 2)):
+        write(f"blk/seed-{engine}-rw", u8(bit) + u8(15) + setup(first=True) +
+              blk_req(0, "out", sector=1) + serve(0) +
+              blk_req(0, "in", sector=1, dev_writes=True) + serve(0) +
+              blk_req(0, "flush", data_len=0) + serve(0))
+        write(f"blk/seed-{engine}-misc", u8(bit) + u8(15) + setup(first=True) +
+              blk_req(0, "get_id", data_len=20, dev_writes=True) +
+              blk_req(0, "discard", dwz=(2, 4, 0)) +
+              blk_req(0, "write_zeroes", dwz=(0, 8, 1), indirect=True) +
+              blk_req(0, "bogus") + serve(0, 2))
+    write("blk/seed-ro-mq-legacy", u8(1 | 4 | (1 << 4)) + u8(7) +
+          setup(qmask=3, nqueues=2, legacy=True, first=True) +
+          blk_req(1, "out") + blk_req(1, "in", dev_writes=True) + serve(1) +
+          u8(OP_RESET) + setup(qmask=3, nqueues=2, legacy=True) +
+          blk_req(0, "in", sector=7, dev_writes=True) + serve(0))
+
+
+def main():
+    seeds_vmmio()
+    seeds_console()
+    seeds_blk()
+
+
+if __name__ == "__main__":
+    main()
