@@ -185,10 +185,131 @@ def seeds_blk():
           blk_req(0, "in", sector=7, dev_writes=True) + serve(0))
 
 
+# ---- serial: ops; op % 4 != 0: access (offset, size-1, write, 8 bytes),
+# else host input (count, count % 64 extra, bytes).
+def seeds_serial():
+    def io(off, val, write=True, size=1):
+        return u8(1) + u8(off) + u8(size - 1) + u8(write) + u64(val)
+
+    def push(data):
+        return u8(0) + u8(len(data)) + u8(0) + data
+    init = (io(3, 0x80) + io(0, 12) + io(1, 0) + io(3, 0x03) + io(2, 0xc7) +
+            io(4, 0x0b) + io(1, 0x03))
+    write("serial/seed-rx", init + push(b"hello") + io(5, 0, False) +
+          b"".join(io(0, 0, False) for _ in range(6)) + io(2, 0, False))
+    write("serial/seed-loop-wide", init + io(4, 0x1f) + io(0, 0x41) +
+          io(0, 0, False, 8) + io(0, 0x4847464544434241, True, 8) +
+          io(5, 0, False) + push(bytes(range(200))) + push(bytes(100)))
+
+
+# ---- rtc: 5 bytes of time, then ops: bit 0 write, 1 data port, 7 wide.
+def seeds_rtc():
+    def op(data_port, write, val):
+        return u8((1 if write else 0) | (2 if data_port else 0)) + u64(val)
+    t = u32(1700000000) + u8(0)
+    reads = b"".join(op(False, True, i) + op(True, False, 0)
+                     for i in (0, 2, 4, 6, 7, 8, 9, 0x0a, 0x0b, 0x0d, 0x32))
+    write("rtc/seed-clock", t + reads)
+    write("rtc/seed-cmos", t + op(False, True, 0x40) + op(True, True, 0x55) +
+          op(True, False, 0) + op(False, True, 0x8b) + op(True, True, 0xff) +
+          op(True, False, 0) + u8(0x83) + u8(1) + u64(0))
+
+
+# ---- sysports: ACPI byte, then accesses: selector (bit 7: raw port),
+# size (0: 1, 1: 2, 2: 4 bytes), write, 4 bytes.
+def seeds_sysports():
+    def acc(sel, val, write=True, size=0):
+        return u8(sel) + u8(size) + u8(write) + u32(val)
+    write("sysports/seed-acpi", u8(1) + acc(4, 0, False) + acc(0, 0, False) +
+          acc(9, 0, False) + acc(8, 0x14) + acc(8, 0x34) + acc(4, 0xfe) +
+          acc(7, 0x31) + acc(10, 1, size=1))
+    write("sysports/seed-noacpi", u8(0) + acc(8, 0x34) + acc(3, 0xfe, size=1) +
+          acc(0x80, 0) + u16(0x70) + acc(12, 0, False))
+
+
+# ---- io_bus: op < 0x40 adds (bit 0: 64-bit base, bit 1: 64-bit length),
+# else an access (bit 0 write) near a range or anywhere.
+def seeds_io_bus():
+    add = (u8(0) + u16(0x3f8) + u8(8) + u8(0) + u16(0x70) + u8(2) +
+           u8(3) + u64(0xd0000000) + u64(0x200) + u8(0) + u16(0x3fc) + u8(8))
+    acc = (u8(0x40) + u8(0) + u8(0) + u8(0) + u8(0x41) + u8(0x41) + u8(1) +
+           u8(3) + u8(0x40) + u8(0x82) + u8(0xff) + u8(7) + u8(0x41) +
+           u8(0xc0) + u64(0xfffffffffffffffc) + u8(7))
+    write("io_bus/seed-ranges", add + acc)
+
+
+# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 vblk_parse;
+# bits 4-5 bounds or default unit), then the string.
+def seeds_kvopt():
+    write("kvopt/seed-u32", u8(0x00) + b"12")
+    write("kvopt/seed-u32-hex", u8(0x30) + b"0x1f")
+    write("kvopt/seed-size", u8(0x01) + b"4KiB")
+    write("kvopt/seed-size-mib", u8(0x11) + b"512")
+    write("kvopt/seed-parse", u8(0x02) +
+          b"disk.img,ro,n=3,size=4K,mac=52:54:00:12:34:56,name=a,,b")
+    write("kvopt/seed-vblk", u8(0x03) +
+          b"disk.img,serial=boot,queues=2,direct=off,discard=on")
+
+
+# ---- bzimage: RAM size byte, initrd length, command line, NUL, file.
+def bzimage(version=0x020f, reloc=1, pref=0x1000000, init_size=0x100000,
+            kernel=256, align=0x200000):
+    img = bytearray(1024 + kernel)
+    img[0x1f1] = 1
+    struct.pack_into("<I", img, 0x1f4, (kernel + 15) // 16)
+    struct.pack_into("<H", img, 0x1fe, 0xaa55)
+    img[0x200:0x202] = b"\xeb\x6a"
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, version)
+    img[0x211] = 0x01
+    struct.pack_into("<III", img, 0x22c, 0x7fffffff, align, 0)
+    img[0x234] = reloc
+    struct.pack_into("<H", img, 0x236, 0x01)
+    struct.pack_into("<I", img, 0x238, 2048)
+    struct.pack_into("<Q", img, 0x258, pref)
+    struct.pack_into("<I", img, 0x260, init_size)
+    img[1024:] = bytes((i * 7) & 0xff for i in range(kernel))
+    return bytes(img)
+
+
+def seeds_bzimage():
+    write("bzimage/seed-reloc", u8(0) + u32(0) + b"console=ttyS0\0" +
+          bzimage())
+    write("bzimage/seed-initrd", u8(1) + u32(300000) + b"root=/dev/vda\0" +
+          bzimage(reloc=0, pref=0x100000, init_size=0x400000))
+    write("bzimage/seed-low-pref", u8(2) + u32(4096) + b"\0" +
+          bzimage(pref=0, init_size=0x2000000, align=0x1000))
+
+
+# ---- mdesc: vCPUs, flags (1 serial, 2 raw initrd, 4 corrupt, 8 no
+# cmdline, 0x10 cmdline cap), devices, RAM, initrd, [corruption],
+# command line, [cap].
+def seeds_mdesc():
+    def mach(cpus, flags, ids, ram=0, cmd=b"console=ttyS0", extra=b"",
+             initrd=(0x3f00000, 0x100000)):
+        b = u8(cpus) + u8(flags) + u8(len(ids)) + bytes(ids) + u16(ram)
+        b += (u64(initrd[0]) + u64(initrd[1]) if flags & 2 else
+              u32(initrd[0]) + u32(initrd[1]))
+        return b + extra + cmd + b"\0"
+    write("mdesc/seed-small", mach(1, 1, [1]))
+    write("mdesc/seed-full", mach(2, 1, [1, 2, 3] * 5 + [2], ram=0x4000))
+    write("mdesc/seed-big", mach(254, 0, [2, 2, 2], ram=0x3000, cmd=b""))
+    write("mdesc/seed-corrupt", mach(4, 5, [1, 2], extra=u8(1) + u8(4) +
+                                     u8(0)))
+    write("mdesc/seed-cap", mach(3, 0x11, [1, 3], cmd=b"quiet") + u16(40))
+
+
 def main():
     seeds_vmmio()
     seeds_console()
     seeds_blk()
+    seeds_serial()
+    seeds_rtc()
+    seeds_sysports()
+    seeds_io_bus()
+    seeds_kvopt()
+    seeds_bzimage()
+    seeds_mdesc()
 
 
 if __name__ == "__main__":
