@@ -40,6 +40,7 @@
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/virtio_spec.h"
 
 #define KVMINI_VERSION "0.1"
@@ -71,8 +72,8 @@ struct vm_dev {
     const char *spec;
     void *priv;
     const struct vdev_ops *ops;
-    bool legacy; /* virtio-mmio Version 1 register layout */
-    int slot;    /* index into machine.virtio[], -1 until described */
+    bool legacy;    /* virtio-mmio Version 1 register layout */
+    int slot;       /* index into machine.virtio[], -1 until described */
     dev_t file_dev; /* the backing file's identity, if it has one */
     ino_t file_ino;
     struct vmmio *transport;
@@ -133,6 +134,12 @@ static void usage(FILE *f)
             "                        a virtio-blk disk on a raw image or "
             "block device;\n"
             "                        repeatable: vda, vdb, ... in order\n"
+            "      --net TAP | tap=NAME[,mac=MAC][,queues=N][,mtu=N]"
+            "[,offload=on|off]\n"
+            "                        a virtio-net NIC on a host tap (created "
+            "and removed\n"
+            "                        by kvmini if missing); repeatable: "
+            "eth0, eth1, ...\n"
             "      --console KIND    serial (8250, default), virtio or "
             "virtio,legacy (virtio-mmio\n"
             "                        version 1): which device gets stdin\n"
@@ -202,6 +209,7 @@ enum {
     OPT_DUMP_DTB,
     OPT_DUMP_ACPI,
     OPT_DISK,
+    OPT_NET,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
@@ -242,6 +250,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
         {"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
         {"disk", required_argument, NULL, OPT_DISK},
+        {"net", required_argument, NULL, OPT_NET},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -329,7 +338,8 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             o->dump_acpi = optarg;
             break;
         case OPT_DISK:
-            if (vm_dev_queue(vm, "disk", optarg) < 0)
+        case OPT_NET:
+            if (vm_dev_queue(vm, c == OPT_DISK ? "disk" : "net", optarg) < 0)
                 return -ENOSPC;
             break;
         case 'h':
@@ -522,8 +532,8 @@ static int vm_dev_attach(struct vm *vm, struct vm_dev *d)
         r = kvm_ioeventfd(k, mv->base + VMMIO_QUEUE_NOTIFY, q,
                           vmmio_kick_fd(d->transport, q), true);
     if (r < 0)
-        log_err("--%s %s: cannot attach the device: %s", d->kind->flag,
-                d->spec, strerror(-r));
+        log_err("--%s %s: cannot attach the device: %s", d->kind->flag, d->spec,
+                strerror(-r));
     return r;
 }
 
@@ -600,9 +610,44 @@ static void vm_disk_destroy(struct vm *vm, struct vm_dev *d)
     vblk_destroy(d->priv); /* NULL is fine */
 }
 
+/* --net tap0 or --net tap=NAME[,mac=MAC][,queues=N][,mtu=N] */
+static int vm_nic_create(struct vm *vm, struct vm_dev *d)
+{
+    struct vnet_config cfg;
+    struct vnet *n;
+    char err[256];
+    unsigned index = 0; /* ethN: the NIC's place among the NICs */
+    for (struct vm_dev *o = vm->devs; o < d; o++)
+        index += o->kind == d->kind;
+    int r = vnet_parse(d->spec, &cfg, err, sizeof(err));
+    for (struct vm_dev *o = vm->devs; r == 0 && o < d; o++)
+        if (o->kind == d->kind && o->priv &&
+            !strcmp(vnet_tap(o->priv)->name, cfg.tap)) {
+            snprintf(err, sizeof(err), "tap %s is already used by --net %s",
+                     cfg.tap, o->spec);
+            r = -EINVAL;
+        }
+    if (r == 0)
+        r = vnet_create(&n, &cfg, vm->opt.name, index, err, sizeof(err));
+    if (r < 0) {
+        log_err("--net %s: %s", d->spec, err);
+        return r;
+    }
+    d->priv = n;
+    d->ops = vnet_ops(n);
+    return 0;
+}
+
+static void vm_nic_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)vm;
+    vnet_destroy(d->priv); /* NULL is fine; removes a tap it created */
+}
+
 static const struct vm_dev_kind vm_dev_kinds[] = {
     {"console", vm_console_create, vm_console_destroy},
     {"disk", vm_disk_create, vm_disk_destroy},
+    {"net", vm_nic_create, vm_nic_destroy},
     {0},
 };
 
@@ -851,8 +896,8 @@ static int cmd_run(int argc, char **argv)
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
 
-    if (parse_options(argc, argv, vm) < 0 ||
-        check_ram_size(vm->opt.ram) < 0 || vm_devices_create(vm) < 0)
+    if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
+        vm_devices_create(vm) < 0)
         goto out;
     if (load_file("kernel", vm->opt.kernel, KERNEL_MAX, &vm->kernel_img,
                   &vm->kernel_len) < 0)

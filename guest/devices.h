@@ -19,10 +19,12 @@
 #define DEVICES_MAX 32
 
 struct blkset;
+struct netset;
 
 struct devices {
     struct vcons vcons; /* page-aligned rings: keep first */
     struct blkset *blk; /* blkcheck.c's disks, once a blk word is seen */
+    struct netset *net; /* netcheck.c's NICs, once a net word is seen */
     struct dt dt;
     const char *src; /* "dt", "cmdline" or "none" */
     uint32_t n;

@@ -101,3 +101,19 @@ $(B)/tests/test_guest_vblk: $(GUEST_VBLK_SRCS) $(wildcard guest/*.h) \
 	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VBLK_SRCS)
 
 EXTRA_UNIT_BINS += $(B)/tests/test_guest_vblk
+
+# The virtio-net driver, its answers and its words against fake devices
+# behind the guest's MMIO accessors (TG_HOST_IO); -no-pie as above.
+GUEST_VNET_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vnet.c \
+                   guest/inet.c guest/netcheck.c \
+                   guest/devices.c guest/dt.c guest/fdt.c \
+                   guest/host/fake_serial.c guest/host/fake_vnet.c \
+                   guest/host/test_vnet.c
+
+$(B)/tests/test_guest_vnet: $(GUEST_VNET_SRCS) $(wildcard guest/*.h) \
+                            guest/host/fake_vnet.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VNET_SRCS)
+
+EXTRA_UNIT_BINS += $(B)/tests/test_guest_vnet

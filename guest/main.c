@@ -12,6 +12,7 @@
 #include "guest/io.h"
 #include "guest/layout.h"
 #include "guest/lib.h"
+#include "guest/netcheck.h"
 #include "guest/tg.h"
 #include "guest/trap.h"
 #include "guest/user.h"
@@ -79,7 +80,7 @@ static void hold(struct tg *tg)
     idle_init(tg);
     end = timer_deadline(&tg->timer, secs * 1000000);
     while (!timer_expired(end))
-        tg_idle(tg);
+        net_idle(tg); /* serves the NICs, if any; else tg_idle() */
 }
 
 void tg_main(int proto, uint64_t info)
@@ -123,6 +124,10 @@ void tg_main(int proto, uint64_t info)
         idle_init(&tg);
         blk_checks(&tg);
     }
+    if (net_wanted(&tg)) {
+        idle_init(&tg);
+        net_checks(&tg);
+    }
     tg_printf("tg: elapsed us=%lu\n", (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
     if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell")) {
@@ -130,5 +135,6 @@ void tg_main(int proto, uint64_t info)
         shell_run(&tg);
     }
     hold(&tg);
+    net_finish(&tg);
     tg_exit(tg.fails ? TG_EXIT_FAIL : TG_EXIT_PASS);
 }

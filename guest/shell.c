@@ -9,6 +9,7 @@
 #include "guest/exit.h"
 #include "guest/io.h"
 #include "guest/lib.h"
+#include "guest/netcheck.h"
 #include "guest/power.h"
 #include "guest/serial.h"
 #include "guest/tg.h"
@@ -78,6 +79,7 @@ static const struct shell_cmd cmds[] = {
     {"vcons", "say TEXT: send a line on the virtio console", vcons_cmd},
     {"blk", "info [vdX] | read [vdX] SECTOR | stats: virtio-blk disks",
      blk_cmd},
+    {"net", "stats | info: virtio-net NICs (ip= words)", net_cmd},
     {"reboot", "i8042 reset (0xfe to port 0x64)", power_cmd_reboot},
     {"poweroff", "ACPI S5 (0x34 to port 0x600)", power_cmd_poweroff},
     {"triplefault", "empty IDT, then ud2", power_cmd_triplefault},
@@ -127,7 +129,7 @@ void shell_run(struct tg *tg)
         int c = serial_getc();
 
         if (c < 0) {
-            tg_idle(tg);
+            net_idle(tg); /* answers the network while we wait */
             continue;
         }
         if (c == '\r' || c == '\n') {

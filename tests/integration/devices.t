@@ -113,4 +113,49 @@ kill -TERM $holder; wait $holder 2>/dev/null
 run_vm 60 relocked -k "$G" --disk a.img
 check "the lock goes with the process that held it" guest_passed relocked
 
+# --net, in a private network namespace: the taps kvmini creates and
+# every interface stay inside it, and no traffic is sent.
+ns=kvmini-devices-$$
+if ! ip netns add "$ns" 2>"$TMP/ns.err"; then
+    not_ok "network namespace for the --net checks: $(cat "$TMP/ns.err")"
+    done_testing; exit
+fi
+trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$TMP"' EXIT
+# expect_error runs "$KVMINI" as one word; a wrapper script keeps that.
+printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$ns" "$KVMINI" >nskvmini
+chmod +x nskvmini
+KVMINI_HOST=$KVMINI KVMINI=$PWD/nskvmini
+expect_error "multicast MAC" "mac=01:00:00:00:00:01 is a multicast address" \
+    --net tap=kvt0,mac=01:00:00:00:00:01
+expect_error "malformed MAC" "'mac=52:54:00:12:34': expected a MAC address" \
+    --net tap=kvt0,mac=52:54:00:12:34
+expect_error "queues beyond the limit" "'queues=8' is out of range: use 1..7" \
+    --net tap=kvt0,queues=8
+expect_error "unknown key" "unknown key 'model'" --net tap=kvt0,model=e1000
+expect_error "an interface that is not a tap" "lo is not a tap" --net lo
+expect_error "one tap for two NICs" "tap kvt0 is already used by --net kvt0" \
+    --net kvt0 --net tap=kvt0
+run_vm 60 nics -k "$G" --net kvt0 --net tap=kvt1,mac=02:11:22:33:44:55
+n=$(grep -c '^tg: virtio .* id=1 ' "$TMP/nics.out")
+if guest_passed nics && [ "$n" -eq 2 ]; then
+    ok "two NICs on created taps: the guest finds 2 network devices"
+else
+    not_ok "two NICs (guest found $n)"
+fi
+"$KVMINI" run -k "$G" -p hold=30 --net kvt2 </dev/null >"$TMP/up.out" \
+    2>"$TMP/up.err" &
+vm=$!
+up=no
+for _ in $(seq 100); do
+    ip netns exec "$ns" ip -o link show kvt2 2>/dev/null | grep -q ',UP' &&
+        { up=yes; break; }
+    sleep 0.1
+done
+kill -TERM $vm; wait $vm 2>/dev/null
+check "a created tap exists and is up while the VM runs" [ $up = yes ]
+left=$(ip netns exec "$ns" ip -o link show type tun 2>/dev/null | wc -l)
+check "the taps kvmini created are gone after it exits ($left left)" \
+    [ "$left" -eq 0 ]
+KVMINI=$KVMINI_HOST
+
 done_testing
