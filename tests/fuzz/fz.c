@@ -375,7 +375,7 @@ static void serve(struct fz_virtio *v, unsigned qi, unsigned rounds)
 static void op_serve(struct fz_virtio *v, struct fz_in *in)
 {
     uint8_t b = fz_u8(in);
-    serve(v, b % v->nq, 1 + (b >> 5));
+    serve(v, (b & 0x1f) % v->nq, 1 + (b >> 5));
 }
 
 static void op_reg(struct fz_virtio *v, struct fz_in *in, bool write)

@@ -299,6 +299,36 @@ def seeds_mdesc():
     write("mdesc/seed-cap", mach(3, 0x11, [1, 3], cmd=b"quiet") + u16(40))
 
 
+# ---- net: shape (bit 0 legacy, 1 two pairs, 3 offload), caps, MTU, then
+# the script after a handshake. Queues: rx0 tx0 [rx1 tx1] ctrl.
+def seeds_net():
+    hdr = bytes(12)  # virtio_net_hdr_v1: no offload, num_buffers 0
+    eth = (b"\xff" * 6 + b"\x52\x54\x00\x12\x34\x56" + b"\x08\x06" +
+           bytes(46))
+    tx = chain(1, [seg(0x2000, 12, content=hdr), seg(0x2100, 60,
+                                                       content=eth[:60])])
+    rx = chain(0, [seg(0x3000, 1526, True)]) + chain(0, [seg(0x3800, 1526,
+                                                               True)])
+    frame = u8(OP_BACKEND) + u8(0) + u8(72) + hdr + eth
+    big = u8(OP_BACKEND) + u8(0x80) + u16(3000) + u8(4) + b"abcd"
+    ctrl = chain(2, [seg(0x4000, 3, content=b"\x00\x00\x01"),
+                     seg(0x4100, 1, True)])
+    one = u8(8) + u8(0x7f) + u16(1500) + setup(qmask=7, nqueues=3, first=True)
+    write("net/seed-tx-rx-ctrl", one + tx + serve(1) + rx + frame +
+          serve(0) + big + serve(0, 2) + ctrl + serve(2))
+    write("net/seed-two-pairs", u8(2 | 8) + u8(3) + u16(0) +
+          setup(qmask=0x1f, nqueues=5, first=True) +
+          chain(4, [seg(0x4000, 4, content=b"\x04\x00\x02\x00"),
+                    seg(0x4100, 1, True)]) + serve(4) +
+          chain(3, [seg(0x2000, 12, content=hdr), seg(0x2100, 60,
+                                                       content=eth[:60])]) +
+          serve(3) + chain(2, [seg(0x3000, 1526, True)]) +
+          u8(OP_BACKEND) + u8(1) + u8(72) + hdr + eth + serve(2))
+    write("net/seed-legacy-nooffload", u8(1) + u8(0) + u16(9000) +
+          setup(qmask=7, nqueues=3, legacy=True, first=True) + tx +
+          serve(1) + rx + frame + serve(0))
+
+
 def main():
     seeds_vmmio()
     seeds_console()
@@ -310,6 +340,7 @@ def main():
     seeds_kvopt()
     seeds_bzimage()
     seeds_mdesc()
+    seeds_net()
 
 
 if __name__ == "__main__":
