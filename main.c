@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +13,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -28,13 +26,13 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/machine.h"
 #include "arch/x86/tables.h"
+#include "hw/chardev.h"
 #include "hw/file.h"
 #include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
-#include "hw/term.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "virtio/blk.h"
@@ -88,15 +86,6 @@ struct options {
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
 };
 
-/* Host input on its way to the guest console (stdin is read only by the
- * main loop, so Ctrl-A x works whichever device is the console). */
-struct console_in {
-    bool open;
-    int pipe_w; /* virtio console: our end of its input pipe */
-    uint8_t pending[PIPE_BUF + 1];
-    size_t npending; /* bytes read but not yet taken by the pipe */
-};
-
 struct vm {
     struct options opt;
     struct kvm_vm kvm;
@@ -108,13 +97,13 @@ struct vm {
     struct rtc rtc;
     struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
     unsigned ndevs;
+    /* stdin/stdout: every console device writes here, the one chosen by
+     * --console reads; its backend thread also sees Ctrl-A x. */
+    struct chardev *con;
     struct vcons *vcons;
-    int vcons_in; /* read end of the virtio console's input pipe */
-    struct console_in cin;
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
     char cmdline[LAYOUT_CMDLINE_MAX];
-    struct term term;
     int sig_fd;
 };
 
@@ -540,15 +529,7 @@ static int vm_dev_attach(struct vm *vm, struct vm_dev *d)
 /* --console virtio[,legacy]: a virtio console on stdin/stdout. */
 static int vm_console_create(struct vm *vm, struct vm_dev *d)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        log_err("--console %s: pipe: %s", d->spec, strerror(errno));
-        return -errno;
-    }
-    vm->vcons_in = p[0];
-    vm->cin.pipe_w = p[1];
-    fcntl(p[1], F_SETFL, O_NONBLOCK);
-    int r = vcons_create(&vm->vcons, p[0], STDOUT_FILENO, 0, 0);
+    int r = vcons_create(&vm->vcons, vm->con, 0, 0);
     if (r < 0) {
         log_err("--console %s: %s", d->spec, strerror(-r));
         return r;
@@ -659,12 +640,29 @@ static const struct vm_dev_kind *vm_dev_kind_find(const char *flag)
     return NULL;
 }
 
-/* Parse every device's spec and open its backends, in flag order. */
+/* The backend thread saw Ctrl-A x. */
+static void vm_quit_cb(void *ctx)
+{
+    vm_stop_cb(ctx, KVMINI_EXIT_OK, "Ctrl-A x: stopping the VM");
+}
+
+/* Parse every device's spec and open its backends, in flag order; first
+ * the console's stdin/stdout, which the 8250 and any console share. */
 static int vm_devices_create(struct vm *vm)
 {
+    struct chardev_stdio_config con = {.in_fd = STDIN_FILENO,
+                                       .out_fd = STDOUT_FILENO,
+                                       .raw = true,
+                                       .quit = vm_quit_cb,
+                                       .quit_ctx = vm};
+    int r = chardev_stdio_open(&vm->con, &con);
+    if (r < 0) {
+        log_err("console on stdin/stdout: %s", strerror(-r));
+        return r;
+    }
     for (unsigned i = 0; i < vm->ndevs; i++) {
         struct vm_dev *d = &vm->devs[i];
-        int r = d->kind->create(vm, d);
+        r = d->kind->create(vm, d);
         if (r < 0)
             return r;
     }
@@ -675,7 +673,9 @@ static int vm_setup_devices(struct vm *vm)
 {
     struct kvm_vm *k = &vm->kvm;
     kvm_irq_line_init(k, &vm->com1_irq, LAYOUT_COM1_GSI);
-    int r = serial_init(&vm->com1, STDOUT_FILENO, &vm->com1_irq);
+    /* The 8250's output stays on stdout even with --console virtio, so
+     * early boot messages are seen; input goes to the chosen console. */
+    int r = serial_init(&vm->com1, vm->con, !vm->vcons, &vm->com1_irq);
     if (r == 0)
         r = io_bus_add(&k->pio, LAYOUT_COM1_PORT, 8, serial_io, &vm->com1);
     vm->ports = (struct sysports){.stop = vm_stop_cb, .ctx = vm};
@@ -739,60 +739,6 @@ static int vm_load_guest(struct vm *vm)
     return cpu_setup_boot(k, k->vcpus[0], bi.entry, bi.zero_page);
 }
 
-/* How many bytes the console device can take from stdin right now. */
-static size_t console_room(struct vm *vm)
-{
-    if (vm->vcons)
-        return vm->cin.npending ? 0 : PIPE_BUF;
-    size_t room = serial_rx_room(&vm->com1, 2);
-    return room > 1 ? room - 1 : 0; /* one spare for a passed-on Ctrl-A */
-}
-
-static void console_deliver(struct vm *vm, const uint8_t *b, size_t n)
-{
-    if (!vm->vcons) {
-        serial_rx_push(&vm->com1, b, n); /* room was checked */
-        return;
-    }
-    memcpy(vm->cin.pending + vm->cin.npending, b, n);
-    vm->cin.npending += n;
-}
-
-/* Push pending virtio-console input into its pipe without blocking. */
-static void console_flush(struct vm *vm)
-{
-    struct console_in *c = &vm->cin;
-    if (!c->npending)
-        return;
-    ssize_t w = write(c->pipe_w, c->pending, c->npending);
-    if (w > 0) {
-        memmove(c->pending, c->pending + w, c->npending - w);
-        c->npending -= w;
-    }
-}
-
-static void vm_console_input(struct vm *vm)
-{
-    uint8_t buf[PIPE_BUF], out[PIPE_BUF + 1];
-    size_t room = console_room(vm);
-    if (!room)
-        return;
-    ssize_t n =
-        read(STDIN_FILENO, buf, room < sizeof(buf) ? room : sizeof(buf));
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        vm->cin.open = false;
-        return;
-    }
-    if (n < 0)
-        return;
-    bool quit;
-    size_t o = term_filter(&vm->term, buf, n, out, &quit);
-    console_deliver(vm, out, o);
-    console_flush(vm);
-    if (quit)
-        vm_stop_cb(vm, 0, "Ctrl-A x: stopping the VM");
-}
-
 static void vm_handle_signal(struct vm *vm)
 {
     struct signalfd_siginfo si;
@@ -807,36 +753,20 @@ static void vm_handle_signal(struct vm *vm)
     kvm_request_stop(&vm->kvm, 128 + (int)si.ssi_signo);
 }
 
+/* The main thread only waits for signals and for a stop request; the
+ * console lives on its chardev's thread, so nothing the guest or the
+ * terminal does can keep this loop from its signalfd. */
 static void vm_main_loop(struct vm *vm)
 {
-    vm->cin.open = true;
-    while (!atomic_load(&vm->kvm.stopping)) {
-        struct pollfd p[3] = {
+    while (!kvm_stopping(&vm->kvm)) {
+        struct pollfd p[2] = {
             {.fd = vm->sig_fd, .events = POLLIN},
             {.fd = vm->kvm.stop_fd, .events = POLLIN},
-            {.fd = -1, .events = POLLIN},
         };
-        /* Read stdin only when the console can take it; otherwise wait
-         * for the guest to make room, so no byte is ever dropped. */
-        if (vm->cin.npending)
-            p[2] = (struct pollfd){.fd = vm->cin.pipe_w, .events = POLLOUT};
-        else if (vm->cin.open)
-            p[2].fd = console_room(vm) ? STDIN_FILENO : vm->com1.rx_space_fd;
-        if (poll(p, 3, -1) < 0 && errno != EINTR)
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
         if (p[0].revents & POLLIN)
             vm_handle_signal(vm);
-        if (!p[2].revents)
-            continue;
-        if (p[2].fd == vm->cin.pipe_w) {
-            console_flush(vm);
-        } else if (p[2].fd == vm->com1.rx_space_fd) {
-            uint64_t v;
-            if (read(vm->com1.rx_space_fd, &v, sizeof(v)) < 0)
-                continue;
-        } else {
-            vm_console_input(vm);
-        }
     }
 }
 
@@ -844,9 +774,13 @@ static void vm_print_stats(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->kvm.nvcpus; i++)
         vcpu_stats_print(vm->kvm.vcpus[i], stderr);
-    fprintf(stderr, "serial: tx %llu rx %llu\n",
+    fprintf(stderr, "serial: tx %llu rx %llu",
             (unsigned long long)vm->com1.tx_bytes,
             (unsigned long long)vm->com1.rx_bytes);
+    if (vm->com1.tx_overruns) /* the guest wrote while THR was busy */
+        fprintf(stderr, " overruns %llu",
+                (unsigned long long)vm->com1.tx_overruns);
+    fprintf(stderr, "\n");
     for (unsigned i = 0; i < vm->ndevs; i++)
         if (vm->devs[i].transport)
             vmmio_stats_print(vm->devs[i].transport, stderr);
@@ -856,9 +790,9 @@ static void vm_teardown(struct vm *vm, int status)
 {
     struct kvm_vm *k = &vm->kvm;
     kvm_request_stop(k, status); /* no-op unless we failed mid-way */
+    kvm_kick_vcpus(k);           /* main starts and joins: it signals */
     for (unsigned i = 0; i < k->nvcpus; i++)
         vcpu_join(k->vcpus[i]);
-    term_restore(&vm->term);
     if (vm->opt.stats)
         vm_print_stats(vm);
     /* Transports first (they join the workers that use the devices),
@@ -868,18 +802,15 @@ static void vm_teardown(struct vm *vm, int status)
     for (unsigned i = vm->ndevs; i-- > 0;)
         if (vm->devs[i].kind)
             vm->devs[i].kind->destroy(vm, &vm->devs[i]);
+    serial_destroy(&vm->com1);
+    /* Last of the console: flush (bounded), restore the terminal. */
+    chardev_close(vm->con);
     for (unsigned i = 0; i < k->nvcpus; i++)
         vcpu_destroy(k->vcpus[i]);
-    if (vm->com1.rx_space_fd >= 0)
-        serial_destroy(&vm->com1);
     rtc_destroy(&vm->rtc);
     kvm_close(k);
     if (vm->sig_fd >= 0)
         close(vm->sig_fd);
-    if (vm->vcons_in >= 0)
-        close(vm->vcons_in);
-    if (vm->cin.pipe_w >= 0)
-        close(vm->cin.pipe_w);
     file_unmap(vm->kernel_img, vm->kernel_len);
     file_unmap(vm->initrd_img, vm->initrd_len);
 }
@@ -889,9 +820,8 @@ static int cmd_run(int argc, char **argv)
     struct vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return KVMINI_EXIT_ERROR;
-    vm->sig_fd = vm->vcons_in = vm->cin.pipe_w = -1;
+    vm->sig_fd = -1;
     vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.stop_fd = -1;
-    vm->com1.rx_space_fd = -1;
     rtc_init(&vm->rtc);
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
@@ -930,7 +860,6 @@ static int cmd_run(int argc, char **argv)
         vm_setup_devices(vm) < 0 || vm_load_guest(vm) < 0)
         goto out;
 
-    term_init(&vm->term, STDIN_FILENO, true);
     for (unsigned i = 0; i < k->nvcpus; i++)
         if (vcpu_start(k->vcpus[i]) < 0) {
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
@@ -938,7 +867,7 @@ static int cmd_run(int argc, char **argv)
         }
     vm_main_loop(vm);
     kvm_request_stop(k, KVMINI_EXIT_OK); /* no-op if already stopping */
-    status = k->exit_status;
+    status = kvm_exit_status(k);
 out:
     vm_teardown(vm, status);
     free(vm);

@@ -37,6 +37,23 @@ void power_cmd_poweroff(struct tg *tg, const char *args, size_t len)
 }
 
 /*
+ * Where Linux's BIOS reboot ends (reboot=b, and kvmini's default path: see
+ * arch/x86/resetvec.c): the reset vector F000:FFF0, physical 0xffff0. Linux
+ * gets there in real mode; its code means the same in long mode, and the
+ * guest's identity map covers it.
+ */
+#define RESET_VECTOR 0xffff0UL
+
+void power_cmd_resetvec(struct tg *tg, const char *args, size_t len)
+{
+    (void)args, (void)len;
+    tg_printf("tg: jumping to the reset vector\n");
+    __asm__ volatile("cli; call *%0" : : "r"(RESET_VECTOR) : "memory");
+    /* Zeroed memory there runs on and never comes back either. */
+    no_effect(tg, "resetvec");
+}
+
+/*
  * With an empty IDT every exception escalates: #UD cannot be delivered
  * (#GP), nor can the #GP (#DF), nor the #DF: shutdown. ud2, since `int N`
  * stops this machine's emulator instead of faulting.

@@ -81,6 +81,7 @@ static const struct shell_cmd cmds[] = {
      blk_cmd},
     {"net", "stats | info: virtio-net NICs (ip= words)", net_cmd},
     {"reboot", "i8042 reset (0xfe to port 0x64)", power_cmd_reboot},
+    {"resetvec", "jump to the BIOS reset vector (0xffff0)", power_cmd_resetvec},
     {"poweroff", "ACPI S5 (0x34 to port 0x600)", power_cmd_poweroff},
     {"triplefault", "empty IDT, then ud2", power_cmd_triplefault},
     {"spin", "loop forever, interrupts off", power_cmd_spin},

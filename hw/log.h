@@ -56,22 +56,35 @@ extern unsigned log_cats;
     } while (0)
 
 /*
- * Rate limit for hot-path messages: at most `burst` lines per second per
- * call site. Not thread-exact (a benign race may print one extra line).
+ * Rate limit for hot-path messages: at most `burst` lines per `secs`
+ * seconds per limiter; the rest are counted in `suppressed` (a caller
+ * may report and clear that count with its next line). Not thread-exact
+ * (a benign race may print one extra line or miscount one).
  */
 struct log_ratelimit {
-    time_t sec;
-    unsigned n;
+    time_t start; /* first second of the current window */
+    unsigned n;   /* lines printed in it */
+    uint64_t suppressed;
 };
-static inline int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst)
+static inline int log_ratelimit_window(struct log_ratelimit *rl, unsigned burst,
+                                       unsigned secs)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    if (ts.tv_sec != rl->sec) {
-        rl->sec = ts.tv_sec;
+    if (ts.tv_sec < rl->start || ts.tv_sec - rl->start >= (time_t)secs) {
+        rl->start = ts.tv_sec;
         rl->n = 0;
     }
-    return rl->n++ < burst;
+    if (rl->n < burst) {
+        rl->n++;
+        return 1;
+    }
+    rl->suppressed++;
+    return 0;
+}
+static inline int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst)
+{
+    return log_ratelimit_window(rl, burst, 1);
 }
 #define log_warn_rl(fmt, ...)                                                  \
     do {                                                                       \

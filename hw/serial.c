@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* 8250/16550A UART emulation for the serial console. */
-#define LOG_TAG "serial"
 #include "hw/serial.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include "hw/log.h"
 
 /* Register offsets and bits (PC16550D data sheet). */
 #define UART_RBR_THR 0
@@ -41,25 +35,59 @@
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
 
-int serial_init(struct serial *s, int out_fd, struct irq_line *irq)
+static void serial_update_irq(struct serial *s);
+static void serial_rx_fill(struct serial *s);
+
+/* THR to the chardev; false if it is full (the byte must wait). */
+static bool serial_send(struct serial *s, uint8_t b)
+{
+    if (s->cd && chardev_write(s->cd, &b, 1) != 1)
+        return false;
+    s->tx_bytes++;
+    s->thre_pending = true; /* THR and shift register empty again */
+    return true;
+}
+
+/* Backend thread: room for output, or input for the FIFO. */
+static void serial_notify(void *ctx, unsigned ev)
+{
+    struct serial *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    if ((ev & CHARDEV_EV_OUT) && s->thr_full && serial_send(s, s->thr))
+        s->thr_full = false;
+    if (ev & CHARDEV_EV_IN)
+        serial_rx_fill(s);
+    serial_update_irq(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int serial_init(struct serial *s, struct chardev *cd, bool input,
+                struct irq_line *irq)
 {
     memset(s, 0, sizeof(*s));
-    s->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->rx_space_fd < 0)
-        return -errno;
     pthread_mutex_init(&s->lock, NULL);
-    s->out_fd = out_fd;
+    s->cd = cd;
+    s->input = input && cd;
     s->irq = irq;
     s->mcr = MCR_OUT2;
     s->dll = 12; /* 9600 baud, as a BIOS leaves it */
+    s->cl = (struct chardev_client){.notify = serial_notify, .ctx = s};
+    int r = cd ? chardev_attach(cd, &s->cl, s->input) : 0;
+    if (r < 0) {
+        pthread_mutex_destroy(&s->lock);
+        return r;
+    }
+    s->up = true;
     return 0;
 }
 
 void serial_destroy(struct serial *s)
 {
-    if (s->rx_space_fd >= 0)
-        close(s->rx_space_fd);
-    s->rx_space_fd = -1;
+    if (!s->up)
+        return;
+    if (s->cd)
+        chardev_detach(s->cd, &s->cl);
+    s->up = false;
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -98,26 +126,39 @@ static uint8_t serial_rx_get(struct serial *s)
     uint8_t b = s->rx[s->rx_head];
     s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO;
     s->rx_count--;
-    if (s->rx_waiting) {
-        uint64_t one = 1;
-        s->rx_waiting = false;
-        if (write(s->rx_space_fd, &one, sizeof(one)) < 0)
-            log_warn_rl("rx eventfd: %s", strerror(errno));
-    }
     s->rx_bytes++;
+    serial_rx_fill(s); /* the chardev's input event came only once */
     return b;
+}
+
+/* Move host input into the FIFO: only what fits, so nothing is lost
+ * even if the guest filled the FIFO itself (loopback). */
+static void serial_rx_fill(struct serial *s)
+{
+    if (!s->input || (s->mcr & MCR_LOOP) || s->rx_count == SERIAL_RX_FIFO)
+        return;
+    uint8_t b[SERIAL_RX_FIFO];
+    size_t n = chardev_read(s->cd, b, SERIAL_RX_FIFO - s->rx_count);
+    for (size_t i = 0; i < n; i++)
+        serial_rx_put(s, b[i]);
 }
 
 static void serial_tx(struct serial *s, uint8_t b)
 {
-    s->thre_pending = true; /* transmission is instant */
     if (s->mcr & MCR_LOOP) {
+        s->thre_pending = true; /* the loop is instant */
         serial_rx_put(s, b);
         return;
     }
-    s->tx_bytes++;
-    if (s->out_fd >= 0 && write(s->out_fd, &b, 1) < 0)
-        log_warn_rl("console output: %s", strerror(errno));
+    if (s->thr_full) {
+        s->tx_overruns++; /* the guest ignored THRE */
+        return;
+    }
+    s->thre_pending = false; /* writing THR clears its interrupt */
+    if (!serial_send(s, b)) {
+        s->thr = b; /* busy until the chardev has room: back-pressure */
+        s->thr_full = true;
+    }
 }
 
 static uint8_t serial_msr(const struct serial *s)
@@ -151,7 +192,8 @@ static uint8_t serial_read(struct serial *s, unsigned reg)
     case UART_MCR:
         return s->mcr;
     case UART_LSR:
-        return LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+        return (s->thr_full ? 0 : LSR_THRE | LSR_TEMT) |
+               (s->rx_count ? LSR_DR : 0);
     case UART_MSR:
         return serial_msr(s);
     default:
@@ -175,7 +217,7 @@ static void serial_write(struct serial *s, unsigned reg, uint8_t v)
             break;
         }
         /* Enabling THRI with an empty THR raises it at once (16550). */
-        if ((v & IER_THRI) && !(s->ier & IER_THRI))
+        if ((v & IER_THRI) && !(s->ier & IER_THRI) && !s->thr_full)
             s->thre_pending = true;
         s->ier = v & 0x0f;
         break;
@@ -190,6 +232,7 @@ static void serial_write(struct serial *s, unsigned reg, uint8_t v)
         break;
     case UART_MCR:
         s->mcr = v & 0x1f;
+        serial_rx_fill(s); /* leaving loopback: host input may wait */
         break;
     case UART_SCR:
         s->scr = v;
@@ -215,25 +258,4 @@ int serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write)
     serial_update_irq(s);
     pthread_mutex_unlock(&s->lock);
     return 0;
-}
-
-size_t serial_rx_room(struct serial *s, size_t need)
-{
-    pthread_mutex_lock(&s->lock);
-    size_t room = SERIAL_RX_FIFO - s->rx_count;
-    if (room < need)
-        s->rx_waiting = true;
-    pthread_mutex_unlock(&s->lock);
-    return room;
-}
-
-size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t n)
-{
-    pthread_mutex_lock(&s->lock);
-    size_t i = 0;
-    for (; i < n && s->rx_count < SERIAL_RX_FIFO; i++)
-        serial_rx_put(s, buf[i]);
-    serial_update_irq(s);
-    pthread_mutex_unlock(&s->lock);
-    return i;
 }

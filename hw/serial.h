@@ -1,15 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An 8250/16550A UART: the guest's serial console. Transmitted bytes go
- * straight to out_fd; received bytes come from the caller (the main
- * loop reading stdin) through serial_rx_push(), which accepts only what
- * the receive FIFO has room for, so no byte is ever dropped: the caller
- * stops reading its input while the FIFO is (nearly) full and waits on
- * rx_space_fd, which serial_rx_room() arms and which becomes readable
- * when the guest next reads a byte.
+ * An 8250/16550A UART: the guest's serial console, on a character
+ * backend (hw/chardev.h). The UART itself does no host I/O:
  *
- * Register access (serial_io) runs on vCPU threads; rx calls on the
- * main thread; a mutex orders them.
+ * - A byte written to THR goes into the chardev's output buffer. If the
+ *   buffer is full the byte waits in THR and the transmitter reports busy
+ *   (LSR THRE/TEMT clear, no THR-empty interrupt) until the chardev has
+ *   room again: back-pressure, so a stalled reader of our stdout never
+ *   stalls a vCPU and no byte is lost. A guest that writes THR while it
+ *   is busy overruns it; that byte is dropped and counted, as on the
+ *   real part.
+ * - Host input is pulled from the chardev into the 256-byte receive FIFO,
+ *   only as much as fits, whenever input arrives or the guest reads a
+ *   byte; so nothing is dropped whatever the guest does with the FIFO.
+ *   In loopback mode host input waits in the chardev.
+ *
+ * Register access (serial_io) runs on vCPU threads, the chardev's notify
+ * on its backend thread; a mutex orders them. Lock order: UART lock,
+ * then the chardev's.
  */
 #ifndef KVMINI_HW_SERIAL_H
 #define KVMINI_HW_SERIAL_H
@@ -19,34 +27,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hw/chardev.h"
 #include "hw/irq.h"
 
 #define SERIAL_RX_FIFO 256 /* host-side depth; the guest can't tell */
 
 struct serial {
     pthread_mutex_t lock;
+    bool up; /* serial_init succeeded */
     uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
     bool thre_pending; /* THR-empty interrupt not yet acknowledged */
-    bool rx_waiting;   /* the reader waits on rx_space_fd */
+    bool thr_full;     /* thr waits for room in the chardev */
+    uint8_t thr;
     uint8_t rx[SERIAL_RX_FIFO];
     unsigned rx_head, rx_count;
     int irq_level;
-    int out_fd;
-    int rx_space_fd; /* eventfd: the guest read a byte while rx_waiting */
+    struct chardev *cd; /* NULL: output discarded, no input */
+    bool input;         /* host input comes from cd */
+    struct chardev_client cl;
     struct irq_line *irq;
-    uint64_t tx_bytes, rx_bytes;
+    uint64_t tx_bytes, rx_bytes; /* to the chardev, and to the guest */
+    uint64_t tx_overruns;        /* THR written while busy: dropped */
 };
 
-int serial_init(struct serial *s, int out_fd, struct irq_line *irq);
+/* Attach to cd (may be NULL); input: this UART gets cd's input. 0, or
+ * -EBUSY if another frontend takes cd's input. */
+int serial_init(struct serial *s, struct chardev *cd, bool input,
+                struct irq_line *irq);
+/* Detach from the chardev (before it is closed). No-op unless up. */
 void serial_destroy(struct serial *s);
 
 /* io_fn for the 8 registers at the UART's base port. */
 int serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write);
-
-/* Free FIFO space (bytes); main thread. If it is below `need`, arm
- * rx_space_fd so the caller can wait for the guest to make room. */
-size_t serial_rx_room(struct serial *s, size_t need);
-/* Queue up to n bytes; returns how many were taken. */
-size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t n);
 
 #endif

@@ -2,7 +2,9 @@
 /*
  * The host terminal side of the guest console: raw mode (restored on
  * every exit path that returns) and the Ctrl-A escape (Ctrl-A x quits,
- * Ctrl-A Ctrl-A sends one Ctrl-A). Main thread only.
+ * Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A and another key send both).
+ * Used by the stdio character backend (hw/chardev_stdio.c): init and
+ * restore on the owner's thread, the filter on the backend thread.
  */
 #ifndef KVMINI_HW_TERM_H
 #define KVMINI_HW_TERM_H

@@ -227,13 +227,31 @@ int kvm_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd, bool assign)
 
 void kvm_request_stop(struct kvm_vm *vm, int status)
 {
-    bool expected = false;
-    if (atomic_compare_exchange_strong(&vm->stopping, &expected, true)) {
-        vm->exit_status = status;
-        uint64_t one = 1;
-        if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
-            log_warn("stop eventfd: %s", strerror(errno));
-    }
+    int running = 0;
+    /* The status travels in the same word that says "stopping" (release
+     * pairs with the acquire in kvm_stopping/kvm_exit_status): a reader
+     * can never see the flag without the status. */
+    if (!atomic_compare_exchange_strong_explicit(
+            &vm->stop_word, &running, 1 + (status & 0xff), memory_order_acq_rel,
+            memory_order_acquire))
+        return;
+    uint64_t one = 1;
+    if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
+        log_warn("stop eventfd: %s", strerror(errno));
+}
+
+bool kvm_stopping(const struct kvm_vm *vm)
+{
+    return atomic_load_explicit(&vm->stop_word, memory_order_acquire) != 0;
+}
+
+int kvm_exit_status(const struct kvm_vm *vm)
+{
+    return atomic_load_explicit(&vm->stop_word, memory_order_acquire) - 1;
+}
+
+void kvm_kick_vcpus(struct kvm_vm *vm)
+{
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vcpu_kick(vm->vcpus[i]);
 }

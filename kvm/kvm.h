@@ -5,7 +5,10 @@
  * VM-wide stop request that every thread watches.
  *
  * Owned by main.c. Set up on the main thread before any vCPU runs;
- * kvm_request_stop() and the irq lines may be called from any thread.
+ * kvm_request_stop(), kvm_stopping() and the irq lines may be called from
+ * any thread. The main thread starts and joins the vCPU threads, so it
+ * alone signals them (kvm_kick_vcpus): no thread can signal a vCPU
+ * thread that has already been joined.
  */
 #ifndef KVMINI_KVM_KVM_H
 #define KVMINI_KVM_KVM_H
@@ -33,10 +36,11 @@ struct kvm_vm {
     unsigned nvcpus;
     struct vcpu *vcpus[KVM_MAX_VCPUS_SUPPORTED];
 
-    /* Stop request: the first caller's status wins. stop_fd is an eventfd
-     * the main loop polls; vCPUs are kicked out of KVM_RUN. */
-    _Atomic bool stopping;
-    int exit_status;
+    /* Stop request: 0 while the VM runs, else 1 + the exit status of the
+     * first caller. One atomic word, so whoever sees the VM stopping sees
+     * the status it stopped with. stop_fd is an eventfd the main loop
+     * polls. Use kvm_stopping()/kvm_exit_status(). */
+    _Atomic int stop_word;
     int stop_fd;
 };
 
@@ -66,8 +70,20 @@ int kvm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t datamatch, int fd,
 /* Bind an eventfd to an interrupt pin. */
 int kvm_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd, bool assign);
 
-/* Ask the whole VM to stop with this status (first caller wins). */
+/* Ask the whole VM to stop with this status, 0..255 (the first caller
+ * wins), and wake the main loop through stop_fd. Any thread; sends no
+ * signal: the main loop then calls kvm_kick_vcpus. */
 void kvm_request_stop(struct kvm_vm *vm, int status);
+
+/* Whether a stop was requested (acquire: the status is visible). */
+bool kvm_stopping(const struct kvm_vm *vm);
+
+/* The status of the first stop request, or -1 while the VM runs. */
+int kvm_exit_status(const struct kvm_vm *vm);
+
+/* Make every started vCPU leave KVM_RUN. Only on the thread that starts
+ * and joins the vCPUs (main), so no joined thread is ever signalled. */
+void kvm_kick_vcpus(struct kvm_vm *vm);
 
 /* Release everything kvm_open/create/setup acquired (vCPUs excluded). */
 void kvm_close(struct kvm_vm *vm);

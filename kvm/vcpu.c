@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -267,7 +266,7 @@ static void *vcpu_thread(void *arg)
     sigaddset(&set, VCPU_KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-    while (!atomic_load(&v->vm->stopping)) {
+    while (!kvm_stopping(v->vm)) {
         int r = ioctl(v->fd, KVM_RUN, 0);
         v->st.runs++;
         if (r < 0) {

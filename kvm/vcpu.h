@@ -3,9 +3,9 @@
  * A vCPU and its thread: the KVM_RUN loop, port I/O and MMIO dispatch to
  * the VM's buses, and one clear diagnostic when KVM stops the guest.
  *
- * vcpu_create/start/join run on the main thread; the loop runs on the
- * vCPU's own thread, which main joins. vcpu_kick may be called from any
- * thread.
+ * vcpu_create/start/kick/join run on the main thread (the owner); the
+ * loop runs on the vCPU's own thread, which main joins. Other threads
+ * ask for a stop with kvm_request_stop and never signal a vCPU.
  */
 #ifndef KVMINI_KVM_VCPU_H
 #define KVMINI_KVM_VCPU_H
@@ -47,7 +47,7 @@ struct vcpu {
     int fd;
     struct kvm_run *run;
     pthread_t thread;
-    _Atomic bool started; /* set by main once the thread exists */
+    bool started;         /* the thread exists; main thread only */
     struct vcpu_stats st; /* written only by the vCPU thread */
 };
 
@@ -60,7 +60,7 @@ int vcpu_signals_init(void);
 /* Start the thread running the KVM_RUN loop. */
 int vcpu_start(struct vcpu *v);
 
-/* Make KVM_RUN return soon (immediate_exit + signal). Any thread. */
+/* Make KVM_RUN return soon (immediate_exit + signal). Owner only. */
 void vcpu_kick(struct vcpu *v);
 
 /* Wait for the thread to end (after kvm_request_stop). */

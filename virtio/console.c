@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* virtio-console: one port between the guest and two host fds. */
+/* virtio-console: one port between the guest and a character backend. */
 #define LOG_TAG "vcons"
 #include "virtio/console.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -17,7 +16,7 @@
 
 #define VCONS_RXQ 0
 #define VCONS_TXQ 1
-#define VCONS_IOV 64 /* buffers of one RX chain filled by one readv */
+#define VCONS_IOV 64 /* buffers of one RX chain filled at once */
 
 /* struct virtio_console_config, little-endian like the host. */
 struct vcons_cfg {
@@ -28,14 +27,21 @@ struct vcons_cfg {
 };
 
 struct vcons {
-    int in_fd, out_fd;
+    struct chardev *cd;
+    struct chardev_client cl;
+    int rx_ev, tx_ev; /* eventfds: the chardev has input / output room */
     struct vdev *d;
-    struct vcons_cfg cfg;   /* under d->cfg_lock */
-    uint16_t win_cols, win_rows; /* last TIOCGWINSZ: vcons_update_size */
-    _Atomic bool running;   /* between start and stop */
-    bool in_eof;            /* RX worker only */
-    bool out_broken;        /* TX worker only */
+    struct vcons_cfg cfg;        /* under d->cfg_lock */
+    uint16_t win_cols, win_rows; /* last size seen: vcons_update_size */
+    _Atomic bool running;        /* between start and stop */
     struct iovec iov[VCONS_IOV]; /* RX worker only */
+    /* TX worker only: the chain being written when the chardev filled
+     * up; its buffers were checked by vq_iter_next and guest RAM never
+     * moves, so the pointer stays valid until the chain is pushed. */
+    bool tx_busy;
+    struct vq_iter tx_it;
+    const uint8_t *tx_p;
+    uint32_t tx_left; /* bytes of the current buffer not yet taken */
 };
 
 static int vcons_cfg_read(struct vdev *d, uint32_t off, void *buf,
@@ -46,13 +52,37 @@ static int vcons_cfg_read(struct vdev *d, uint32_t off, void *buf,
     return 0;
 }
 
-/* Fill one RX chain with one readv; 1 if done, 0 if nothing to read. */
+static void ev_signal(int fd)
+{
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof(one)) < 0)
+        log_warn_rl("console: eventfd: %s", strerror(errno));
+}
+
+static void ev_drain(int fd)
+{
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) < 0)
+        v = 0; /* nonblocking: nothing pending is fine */
+}
+
+/* The chardev's backend thread: wake the worker that waits for it. */
+static void vcons_notify(void *ctx, unsigned ev)
+{
+    struct vcons *c = ctx;
+    if (ev & CHARDEV_EV_IN)
+        ev_signal(c->rx_ev);
+    if (ev & CHARDEV_EV_OUT)
+        ev_signal(c->tx_ev);
+}
+
+/* Fill one posted RX chain from the chardev. Input is checked first, so
+ * a chain is only taken when there are bytes for it. A chain of empty
+ * buffers completes with 0 bytes: an empty read is not the end of input.
+ * 1 if a chain was used, 0 if there is no input or no chain. */
 static int rx_one(struct vcons *c, struct vq *q)
 {
-    struct pollfd p = { .fd = c->in_fd, .events = POLLIN };
-    /* Check first, pop second: a chain is only taken when there are
-     * bytes for it, and read() below then cannot block. */
-    if (poll(&p, 1, 0) <= 0)
+    if (!chardev_in_avail(c->cd))
         return 0;
     struct vq_iter it;
     if (vq_pop(q, &it) <= 0)
@@ -64,97 +94,111 @@ static int rx_one(struct vcons *c, struct vq *q)
             r = -EPROTO;
             break;
         }
-        c->iov[n++] = (struct iovec){ b.p, b.len };
+        c->iov[n++] = (struct iovec){b.p, b.len};
     }
     if (r < 0 || n == 0) {
         vq_fail(q, it.head, r < 0 ? r : -EPROTO);
         return 1;
     }
-    ssize_t got = readv(c->in_fd, c->iov, n);
-    if (got <= 0) {
-        if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
-            vq_unpop(q);
-            return 0;
-        }
-        if (got < 0)
-            log_warn("%s: input: %s", c->d->ops->name, strerror(errno));
-        c->in_eof = true; /* stop polling a dead fd */
-        vq_unpop(q);
-        return 0;
-    }
-    vq_push(q, it.head, (uint32_t)got);
+    vq_push(q, it.head, (uint32_t)chardev_readv(c->cd, c->iov, n));
     return 1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+enum tx_step { TX_PUSHED, TX_FULL, TX_SPENT };
+
+/* Go on with the TX chain in c->tx_it for at most *budget bytes:
+ * TX_PUSHED when it was completed, TX_FULL when the chardev is full (the
+ * rest waits for CHARDEV_EV_OUT), TX_SPENT when the budget ran out. */
+static enum tx_step tx_resume(struct vcons *c, struct vq *q, size_t *budget)
 {
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EAGAIN) {
-            struct pollfd pf = { .fd = fd, .events = POLLOUT };
-            poll(&pf, 1, -1);
+    for (;;) {
+        if (c->tx_left) {
+            size_t want = c->tx_left < *budget ? c->tx_left : *budget;
+            size_t w = chardev_write(c->cd, c->tx_p, want);
+            c->tx_p += w;
+            c->tx_left -= (uint32_t)w;
+            *budget -= w;
+            if (w < want)
+                return TX_FULL;
+            if (c->tx_left)
+                return TX_SPENT;
+        }
+        struct vq_buf b;
+        int r = vq_iter_next(&c->tx_it, &b);
+        if (r > 0 && b.dev_writes)
+            r = -EPROTO;
+        if (r > 0) {
+            c->tx_p = b.p;
+            c->tx_left = b.len;
+            if (b.len && !*budget)
+                return TX_SPENT;
             continue;
         }
-        if (w <= 0)
-            return -errno;
-        p += w;
-        len -= w;
+        if (r < 0)
+            vq_fail(q, c->tx_it.head, r);
+        else
+            vq_push(q, c->tx_it.head, 0);
+        c->tx_busy = false;
+        return TX_PUSHED;
     }
-    return 0;
 }
 
-static void tx_one(struct vcons *c, struct vq *q, struct vq_iter *it)
+/* One TX round: at most a queue's worth of chains and VCONS_TX_BUDGET
+ * bytes (a chain may name 2*num-1 buffers each as large as guest RAM,
+ * and the ring may name it again and again), so the worker sees a stop
+ * within one bounded round. 1 if work is left. */
+static int vcons_tx(struct vcons *c, struct vq *q)
 {
-    struct vq_buf b;
-    int r;
-    while ((r = vq_iter_next(it, &b)) > 0) {
-        if (b.dev_writes) {
-            r = -EPROTO;
+    size_t budget = VCONS_TX_BUDGET;
+    for (uint32_t n = 0; n < q->num; n++) {
+        if (!c->tx_busy) {
+            if (vq_pop(q, &c->tx_it) <= 0)
+                return 0;
+            c->tx_busy = true;
+            c->tx_left = 0;
+        }
+        switch (tx_resume(c, q, &budget)) {
+        case TX_FULL:
+            return 0; /* poll_fd waits for room */
+        case TX_SPENT:
+            return 1;
+        case TX_PUSHED:
             break;
         }
-        if (c->out_broken)
-            continue;
-        int e = write_all(c->out_fd, b.p, b.len);
-        if (e < 0) {
-            log_warn("%s: output: %s; dropping output", c->d->ops->name,
-                     strerror(-e));
-            c->out_broken = true;
-        }
     }
-    if (r < 0)
-        vq_fail(q, it->head, r);
-    else
-        vq_push(q, it->head, 0);
+    return 1;
 }
 
 static int vcons_process(struct vdev *d, uint16_t qi)
 {
     struct vcons *c = d->priv;
     struct vq *q = &d->vq[qi];
-    for (uint32_t n = 0; n < q->num; n++) {
-        if (qi == VCONS_RXQ) {
-            if (!rx_one(c, q))
-                return 0;
-            continue;
-        }
-        struct vq_iter it;
-        if (vq_pop(q, &it) <= 0)
+    /* Consume the wake-up before looking, so a later one is not lost. */
+    ev_drain(qi == VCONS_RXQ ? c->rx_ev : c->tx_ev);
+    if (qi == VCONS_TXQ)
+        return vcons_tx(c, q);
+    for (uint32_t n = 0; n < q->num; n++)
+        if (!rx_one(c, q))
             return 0;
-        tx_one(c, q, &it);
-    }
     return 1;
 }
 
 static int vcons_poll_fd(struct vdev *d, uint16_t qi)
 {
     struct vcons *c = d->priv;
-    if (qi != VCONS_RXQ || c->in_eof)
+    if (qi == VCONS_TXQ)
+        return c->tx_busy ? c->tx_ev : -1; /* a chain waits for room */
+    if (chardev_in_eof(c->cd))
         return -1;
-    /* Only while the guest has room: otherwise bytes stay in the fd.
-     * vq_peek re-arms the guest's kick when the ring is empty. */
-    return vq_peek(&d->vq[qi]) > 0 ? c->in_fd : -1;
+    /* Only while the guest has room: otherwise bytes stay in the
+     * chardev. vq_peek re-arms the guest's kick when the ring is empty. */
+    if (vq_peek(&d->vq[qi]) <= 0)
+        return -1;
+    /* Buffers and input both there already: no event will come (it
+     * fires when input reaches an empty buffer), so raise our own. */
+    if (chardev_in_avail(c->cd))
+        ev_signal(c->rx_ev);
+    return c->rx_ev;
 }
 
 static void vcons_attach(struct vdev *d)
@@ -166,7 +210,8 @@ static void vcons_attach(struct vdev *d)
 static int vcons_start(struct vdev *d)
 {
     struct vcons *c = d->priv;
-    c->in_eof = c->out_broken = false;
+    c->tx_busy = false;
+    c->tx_left = 0;
     __atomic_store_n(&c->running, true, __ATOMIC_SEQ_CST);
     return 0;
 }
@@ -174,6 +219,9 @@ static int vcons_start(struct vdev *d)
 static void vcons_stop(struct vdev *d)
 {
     struct vcons *c = d->priv;
+    /* A chain left half written belongs to the old session. */
+    c->tx_busy = false;
+    c->tx_left = 0;
     __atomic_store_n(&c->running, false, __ATOMIC_SEQ_CST);
 }
 
@@ -197,31 +245,32 @@ const struct vdev_ops *vcons_ops(void)
     return &vcons_vdev_ops;
 }
 
-static int winsize(int fd, uint16_t *cols, uint16_t *rows)
-{
-    struct winsize ws;
-    if (ioctl(fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_col || !ws.ws_row)
-        return -ENOTTY;
-    *cols = ws.ws_col;
-    *rows = ws.ws_row;
-    return 0;
-}
-
-int vcons_create(struct vcons **out, int in_fd, int out_fd, uint16_t cols,
+int vcons_create(struct vcons **out, struct chardev *cd, uint16_t cols,
                  uint16_t rows)
 {
     struct vcons *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    c->in_fd = in_fd;
-    c->out_fd = out_fd;
-    if ((!cols || !rows) && winsize(out_fd, &cols, &rows) < 0 &&
-        winsize(in_fd, &cols, &rows) < 0) {
+    c->cd = cd;
+    c->rx_ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    c->tx_ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int r = c->rx_ev < 0 || c->tx_ev < 0 ? -errno : 0;
+    c->cl = (struct chardev_client){.notify = vcons_notify, .ctx = c};
+    if (r == 0)
+        r = chardev_attach(cd, &c->cl, true);
+    if (r < 0) {
+        if (c->rx_ev >= 0)
+            close(c->rx_ev);
+        if (c->tx_ev >= 0)
+            close(c->tx_ev);
+        free(c);
+        return r;
+    }
+    if ((!cols || !rows) && chardev_winsize(cd, &cols, &rows) < 0) {
         cols = 80;
         rows = 25;
     }
-    c->cfg = (struct vcons_cfg){ .cols = cols, .rows = rows,
-                                 .max_nr_ports = 1 };
+    c->cfg = (struct vcons_cfg){.cols = cols, .rows = rows, .max_nr_ports = 1};
     c->win_cols = cols;
     c->win_rows = rows;
     *out = c;
@@ -230,6 +279,11 @@ int vcons_create(struct vcons **out, int in_fd, int out_fd, uint16_t cols,
 
 void vcons_destroy(struct vcons *c)
 {
+    if (!c)
+        return;
+    chardev_detach(c->cd, &c->cl);
+    close(c->rx_ev);
+    close(c->tx_ev);
     free(c);
 }
 
@@ -252,8 +306,7 @@ void vcons_resize(struct vcons *c, uint16_t cols, uint16_t rows)
 void vcons_update_size(struct vcons *c)
 {
     uint16_t cols, rows;
-    if (winsize(c->out_fd, &cols, &rows) < 0 &&
-        winsize(c->in_fd, &cols, &rows) < 0)
+    if (chardev_winsize(c->cd, &cols, &rows) < 0)
         return;
     /* Compared with our own copy, not cfg, which is under cfg_lock. */
     if (cols == c->win_cols && rows == c->win_rows)

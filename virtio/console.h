@@ -1,36 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-console (device id 3, §5.3): one port, receiveq0 and
- * transmitq0, on two host fds. Bytes readable on in_fd go to the guest;
- * the guest's output is written to out_fd. With VIRTIO_CONSOLE_F_SIZE
- * the config space reports a terminal size.
+ * transmitq0, on a character backend (hw/chardev.h) whose input it
+ * takes. With VIRTIO_CONSOLE_F_SIZE the config space reports a terminal
+ * size.
  *
- * No byte is lost when the guest has not posted receive buffers: the RX
- * worker polls in_fd only while buffers are available, so host input
- * waits in the fd (pipe or tty buffer) meanwhile.
+ * No byte is lost either way and neither worker blocks. RX takes bytes
+ * from the chardev only into buffers the guest posted; until then they
+ * wait in the chardev. TX copies the guest's buffers into the chardev
+ * while it has room; when it is full the chain being written is kept
+ * and finished once room frees (the workers are woken through poll_fd
+ * by eventfds the chardev's notify callback writes). A TX round moves
+ * at most VCONS_TX_BUDGET bytes, so a reset or shutdown waits for one
+ * bounded round, not for whatever the guest queued.
  *
  * Integration:
- *   struct vcons *c; vcons_create(&c, 0, 1, cols, rows);
+ *   struct vcons *c; vcons_create(&c, chardev, cols, rows);
  *   vmmio_create(&m, vcons_ops(), c, &mem, &irq, false);
  *   on SIGWINCH (from a normal thread, not the handler): vcons_update_size(c)
- *   vmmio_destroy(m); vcons_destroy(c);
- * The process must ignore SIGPIPE (a closed out_fd is then an error
- * the device logs once, not a kill).
+ *   vmmio_destroy(m); vcons_destroy(c); chardev_close(chardev);
  */
 #ifndef KVMINI_VIRTIO_CONSOLE_H
 #define KVMINI_VIRTIO_CONSOLE_H
 
 #include <stdint.h>
 
+#include "hw/chardev.h"
 #include "virtio/vdev.h"
 
 struct vcons;
 
-/* in_fd/out_fd stay owned by the caller. cols/rows 0: ask out_fd (then
- * in_fd) with TIOCGWINSZ, else 80x25. 0 or -ENOMEM. */
-int vcons_create(struct vcons **out, int in_fd, int out_fd, uint16_t cols,
+#define VCONS_TX_BUDGET (64u << 10) /* bytes per TX round */
+
+/* cd stays the caller's; the console attaches to it as the input client.
+ * cols/rows 0: the chardev's terminal size, else 80x25. 0, -ENOMEM,
+ * -EBUSY (cd's input is taken) or -errno (eventfd). */
+int vcons_create(struct vcons **out, struct chardev *cd, uint16_t cols,
                  uint16_t rows);
-/* After vmmio_destroy of the transport that used it. */
+/* After vmmio_destroy of the transport that used it, before the chardev
+ * is closed. */
 void vcons_destroy(struct vcons *c);
 
 /* The ops to pass to vmmio_create with c as priv. */
@@ -40,7 +48,7 @@ const struct vdev_ops *vcons_ops(void);
  * negotiated VIRTIO_CONSOLE_F_SIZE. Any thread. */
 void vcons_resize(struct vcons *c, uint16_t cols, uint16_t rows);
 
-/* Re-read the size with TIOCGWINSZ and vcons_resize if it changed.
+/* Re-read the chardev's terminal size and vcons_resize if it changed.
  * Call from one thread (the main loop after SIGWINCH), never from the
  * signal handler itself: it takes a lock. */
 void vcons_update_size(struct vcons *c);

@@ -69,7 +69,8 @@ void vmmio_set_inline(struct vmmio *m, bool on);
 int vmmio_serve(struct vmmio *m, unsigned qi, int *poll_fd);
 
 /* One line per queue: kicks, interrupts sent/suppressed, chains, bytes,
- * errors (for --stats). Safe while workers run (relaxed counters). */
+ * errors; then, if it ever happened, how often the device needed a
+ * reset (for --stats). Safe while workers run (relaxed counters). */
 void vmmio_stats_print(const struct vmmio *m, FILE *f);
 
 #endif

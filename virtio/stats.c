@@ -25,6 +25,10 @@ void vmmio_stats_print(const struct vmmio *m, FILE *f)
                 (unsigned long long)ld(&s->bytes),
                 (unsigned long long)ld(&s->errors));
     }
+    uint64_t resets = ld(&m->dev.resets_needed);
+    if (resets)
+        fprintf(f, "virtio %s: needs-reset %llu\n", ops->name,
+                (unsigned long long)resets);
     if (ops->stats_print)
         ops->stats_print(&m->dev, f);
 }

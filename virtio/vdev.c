@@ -45,6 +45,16 @@ void vdev_needs_reset(struct vdev *d, const char *why)
 {
     if (__atomic_exchange_n(&d->needs_reset, true, __ATOMIC_SEQ_CST))
         return; /* already flagged: one message, one interrupt */
-    log_warn("%s: device needs reset: %s", d->ops->name, why);
+    __atomic_fetch_add(&d->resets_needed, 1, __ATOMIC_RELAXED);
+    if (log_ratelimit_window(&d->reset_log, VDEV_RESET_LOG_BURST, 60)) {
+        uint64_t quiet = d->reset_log.suppressed;
+        d->reset_log.suppressed = 0;
+        if (quiet)
+            log_warn("%s: device needs reset: %s (%llu more since the "
+                     "last report)",
+                     d->ops->name, why, (unsigned long long)quiet);
+        else
+            log_warn("%s: device needs reset: %s", d->ops->name, why);
+    }
     vdev_config_changed(d);
 }

@@ -21,6 +21,7 @@
 
 #include "hw/gmem.h"
 #include "hw/irq.h"
+#include "hw/log.h"
 #include "virtio/queue.h"
 
 struct vdev;
@@ -65,6 +66,7 @@ struct vdev_ops {
 };
 
 #define VDEV_MAX_QUEUES 16
+#define VDEV_RESET_LOG_BURST 3 /* needs-reset warnings per minute */
 
 struct vdev {
     const struct vdev_ops *ops;
@@ -75,6 +77,11 @@ struct vdev {
     _Atomic uint32_t isr;    /* InterruptStatus */
     _Atomic uint32_t cfg_gen; /* ConfigGeneration */
     _Atomic bool needs_reset; /* shown as DEVICE_NEEDS_RESET in Status */
+    /* Times NEEDS_RESET was raised (--stats), and the limiter of its
+     * warning: a guest that breaks and resets its device in a loop must
+     * not flood stderr. */
+    _Atomic uint64_t resets_needed;
+    struct log_ratelimit reset_log;
     /* Held by the transport around cfg_read/cfg_write and by the device
      * while it changes config (vdev_cfg_begin/end), so a change and its
      * ConfigGeneration bump are one step for the driver's reads. */
@@ -101,7 +108,9 @@ void vdev_cfg_begin(struct vdev *d);
 void vdev_cfg_end(struct vdev *d, bool notify);
 
 /* The device hit an error it cannot recover from without a reset:
- * DEVICE_NEEDS_RESET plus a config-change interrupt (§2.1.2). Logs once. */
+ * DEVICE_NEEDS_RESET plus a config-change interrupt (§2.1.2). Once per
+ * reset of the device; the warning is rate-limited per device
+ * (VDEV_RESET_LOG_BURST a minute) and every occurrence is counted. */
 void vdev_needs_reset(struct vdev *d, const char *why);
 
 #endif

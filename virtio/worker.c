@@ -46,6 +46,13 @@ static void *worker_main(void *arg)
         int bfd = -1;
         if (!q->broken && d->ops->poll_fd)
             bfd = d->ops->poll_fd(d, w->qi);
+        /* poll_fd may look at the ring (vq_peek) and find it broken: that
+         * needs the driver's reset as much as a break inside process(). */
+        if (q->broken) {
+            vdev_needs_reset(d, "malformed ring");
+            bfd = -1;
+            more = 0;
+        }
         struct pollfd p[3] = {
             { .fd = w->stop_fd, .events = POLLIN },
             { .fd = w->kick_fd, .events = POLLIN },

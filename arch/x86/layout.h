@@ -25,6 +25,8 @@
 #define LAYOUT_MPTABLE_MAX 0x2000ULL  /* 254 CPUs + 16 virtio need 0x1500 */
 #define LAYOUT_ACPI 0xe0000ULL        /* RSDP (scan area) + tables */
 #define LAYOUT_ACPI_MAX 0x10000ULL
+/* F000:FFF0, where a BIOS restart jumps: arch/x86/resetvec.c */
+#define LAYOUT_RESET_VECTOR 0xffff0ULL
 #define LAYOUT_HIGH_MEM 0x100000ULL   /* first byte above the low 1 MiB */
 
 /* 32-bit MMIO hole below 4 GiB: RAM beyond this goes above 4 GiB. */

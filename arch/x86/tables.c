@@ -8,6 +8,7 @@
 #include "arch/x86/fdt.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
+#include "arch/x86/resetvec.h"
 
 int tables_describe(struct machine *m, const struct boot_info *bi,
                     uint64_t initrd_len)
@@ -28,6 +29,9 @@ int tables_install(const struct gmem *mem, const struct machine *m,
     if (!p)
         return -EFAULT;
     int r = mptable_render(m, LAYOUT_MPTABLE, p, LAYOUT_MPTABLE_MAX);
+    if (r < 0)
+        return r;
+    r = resetvec_install(mem);
     if (r < 0)
         return r;
 

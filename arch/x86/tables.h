@@ -3,7 +3,8 @@
  * Placing the machine description in guest RAM: the MP table always,
  * ACPI unless disabled, the device tree as SETUP_DTB setup_data unless
  * disabled, each at its fixed address from layout.h; then the zero page
- * is pointed at them. See docs/machine.md for which guest reads what.
+ * is pointed at them. The reset vector goes in too (arch/x86/resetvec.h).
+ * See docs/machine.md for which guest reads what.
  */
 #ifndef KVMINI_ARCH_X86_TABLES_H
 #define KVMINI_ARCH_X86_TABLES_H

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Every way a guest ends its VM, and kvmini's exit status for each:
-# i8042 reset, ACPI power-off, the test-exit port, a triple fault, an
-# instruction KVM cannot run, and a vCPU spinning in ring 0 with
-# interrupts off, stopped by SIGTERM.
+# i8042 reset, a jump to the reset vector, ACPI power-off, the test-exit
+# port, a triple fault, an instruction KVM cannot run, and a vCPU spinning
+# in ring 0 with interrupts off, stopped by SIGTERM.
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
@@ -20,6 +20,17 @@ check "reboot: reported as an i8042 reset" \
     grep -q 'guest reset through the i8042' "$TMP/reboot.err"
 check "reboot: the guest did not see it ignored" \
     bash -c "! grep -q 'had no effect' '$TMP/reboot.out'"
+
+# Linux's BIOS reboot (its default under kvmini's hardware-reduced ACPI)
+# jumps to F000:FFF0: kvmini's reset vector must reset, not run zeroes.
+shell_run resetvec resetvec -c 2
+check "jump to the reset vector 0xffff0: kvmini exits 0 (got $RC)" \
+    test "$RC" -eq 0
+check "resetvec: reported as an i8042 reset" \
+    grep -q 'guest reset through the i8042' "$TMP/resetvec.err"
+check "resetvec: the guest got there, and not back" \
+    bash -c "grep -q '^tg: jumping to the reset vector' '$TMP/resetvec.out' &&
+             ! grep -q 'had no effect' '$TMP/resetvec.out'"
 
 shell_run poweroff poweroff -c 2
 check "poweroff (ACPI S5, 0x34 to port 0x600): kvmini exits 0 (got $RC)" \

@@ -201,9 +201,7 @@ cp "$here/scenarios" "$run/rig/scenarios"
 cat >"$run/rig/config" <<CFG
 TSC_KHZ=${RIG_TSC_KHZ}
 L2_TIMEOUT=${RIG_L2_TIMEOUT}
-VMMS="$vmms"
-ONLY="${RIG_ONLY:-}"
-REPEAT=${RIG_REPEAT:-1}
+PLAN="${RIG_PLAN:-}"
 L2_APPEND="${RIG_L2_APPEND:-}"
 KVMINI_ARGS="${RIG_KVMINI_ARGS:-}"
 REBOOT_GRACE=${RIG_REBOOT_GRACE:-60}

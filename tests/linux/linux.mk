@@ -2,19 +2,22 @@
 # The nested Linux rig (tests/linux, docs/linux-rig.md): a Linux L1 under
 # QEMU TCG with kvm_amd boots a Debian kernel under kvmini and, for
 # comparison, under QEMU microvm.
-#   make linux-check                      every scenario, TAP under prove
+#   make linux-check                      every scenario, TAP under prove,
+#                                         then the watchdog's own test
 #   make linux-test SCENARIO=boot-basic   one scenario (VMM=qemu|kvmini)
 #   make linux-bench [REPEAT=5]           boot times, kvmini and QEMU
 # L2_KERNEL=mini boots the small built-in-everything kernel (mini.config)
 # instead of Debian's; its first build takes several minutes.
 .PHONY: linux-check linux-test linux-bench
 RIG_T := tests/linux/rig.t
+WATCHDOG_T := tests/linux/watchdog.t
 VMM ?= kvmini qemu
 REPEAT ?= 5
 L2_KERNEL ?= debian
 
 linux-check: kvmini
-	RIG_VMMS="$(VMM)" RIG_L2_KERNEL=$(L2_KERNEL) prove -f --exec bash $(RIG_T)
+	RIG_VMMS="$(VMM)" RIG_L2_KERNEL=$(L2_KERNEL) \
+	    prove -f --exec bash $(RIG_T) $(WATCHDOG_T)
 
 linux-test: kvmini
 	@test -n "$(SCENARIO)" || { echo "usage: make linux-test SCENARIO=NAME [VMM=kvmini]" >&2; exit 2; }

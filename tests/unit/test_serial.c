@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* The 8250: output, input without loss, interrupts, loopback, DLAB. */
+/* The 8250 on a chardev: output with back-pressure, input without loss,
+ * interrupts, loopback, DLAB. */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "hw/chardev.h"
 #include "hw/serial.h"
 #include "tests/unit/tap.h"
 
+#define GUARD_MS 10000 /* hang guard for waits, not a timing check */
+
 struct fake_irq {
     struct irq_line line;
-    int level, changes;
+    _Atomic int level, changes; /* set from vCPU and backend threads */
 };
 
 static int fake_set_level(struct irq_line *l, int level)
@@ -33,24 +40,79 @@ static void wr(struct serial *s, unsigned reg, uint8_t v)
     serial_io(s, reg, &v, 1, true);
 }
 
-int main(void)
+static int64_t ms(void)
 {
-    int p[2];
-    if (pipe(p) < 0)
-        return 1;
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+#define WAIT_FOR(cond)                                                         \
+    ({                                                                         \
+        int64_t end_ = ms() + GUARD_MS;                                        \
+        while (!(cond) && ms() < end_)                                         \
+            usleep(1000);                                                      \
+        (cond);                                                                \
+    })
+
+/* The host side: pipes to a stdio chardev. */
+struct host {
+    int in[2], out[2];
+    struct chardev *cd;
+};
+
+static void host_up(struct host *h, int out_pipe_size)
+{
+    if (pipe(h->in) || pipe(h->out))
+        abort();
+    if (out_pipe_size && fcntl(h->out[1], F_SETPIPE_SZ, out_pipe_size) < 0)
+        abort();
+    fcntl(h->out[0], F_SETFL, O_NONBLOCK);
+    struct chardev_stdio_config cfg = {.in_fd = h->in[0], .out_fd = h->out[1]};
+    if (chardev_stdio_open(&h->cd, &cfg))
+        abort();
+}
+
+static void host_down(struct host *h)
+{
+    chardev_close(h->cd);
+    for (int i = 0; i < 2; i++) {
+        close(h->in[i]);
+        close(h->out[i]);
+    }
+}
+
+/* Read what reached the host until want bytes or the guard. */
+static size_t host_read(struct host *h, uint8_t *buf, size_t want)
+{
+    size_t got = 0;
+    int64_t end = ms() + GUARD_MS;
+    while (got < want && ms() < end) {
+        ssize_t n = read(h->out[0], buf + got, want - got);
+        if (n > 0)
+            got += (size_t)n;
+        else
+            usleep(1000);
+    }
+    return got;
+}
+
+static void test_registers(void)
+{
+    struct host h;
+    host_up(&h, 0);
     struct fake_irq irq = {.line = {.set_level = fake_set_level}};
     struct serial s;
-    CHECK(serial_init(&s, p[1], &irq.line) == 0, "init");
+    CHECK(serial_init(&s, h.cd, true, &irq.line) == 0, "init");
 
     const char *msg = "hi\n";
     for (const char *c = msg; *c; c++) {
         CHECK(rd(&s, 5) & 0x20, "THR empty before '%c'", *c == '\n' ? 'n' : *c);
         wr(&s, 0, *c);
     }
-    char out[8] = {0};
-    CHECK(read(p[0], out, sizeof(out)) == 3 && !strcmp(out, msg),
-          "bytes reach the output fd");
+    uint8_t out[8] = {0};
+    CHECK(host_read(&h, out, 3) == 3 && !memcmp(out, msg, 3),
+          "bytes reach the host through the chardev");
 
     CHECK(rd(&s, 2) == 0x01 && irq.level == 0, "no interrupt pending");
     wr(&s, 1, 0x02); /* ETBEI */
@@ -62,41 +124,37 @@ int main(void)
     rd(&s, 2);
     wr(&s, 1, 0x01); /* ERBFI only */
     CHECK(irq.level == 0, "idle with RX interrupt enabled");
+    CHECK(host_read(&h, out, 1) == 1 && out[0] == 'x', "'x' output");
 
+    /* More host input than the FIFO holds: the rest waits, none lost. */
     uint8_t in[SERIAL_RX_FIFO + 10];
-    memset(in, 'k', sizeof(in));
-    CHECK(serial_rx_push(&s, in, sizeof(in)) == SERIAL_RX_FIFO,
-          "push takes only what fits (caller keeps the rest)");
-    CHECK(serial_rx_room(&s, 1) == 0 && irq.level == 1 &&
-              (rd(&s, 2) & 0x0f) == 0x04,
-          "FIFO full, RX interrupt");
-    struct pollfd pf = {.fd = s.rx_space_fd, .events = POLLIN};
-    CHECK(poll(&pf, 1, 0) == 0, "no space event while full");
-    CHECK(rd(&s, 0) == 'k', "guest reads a byte");
-    CHECK(poll(&pf, 1, 0) == 1 && serial_rx_room(&s, 0) == 1,
-          "space event after the guest reads while the reader waits");
-    uint64_t ev;
-    CHECK(read(s.rx_space_fd, &ev, sizeof(ev)) == sizeof(ev), "drain event");
-    CHECK(serial_rx_room(&s, 8) == 1 && poll(&pf, 1, 0) == 0,
-          "room below need arms the event, not yet fired");
-    rd(&s, 0);
-    CHECK(poll(&pf, 1, 0) == 1, "fires on the next byte read (not only "
-                                "from completely full)");
-    CHECK(read(s.rx_space_fd, &ev, sizeof(ev)) == sizeof(ev), "drain");
-    int n = 0;
-    while ((rd(&s, 5) & 0x01) && n < 1000) {
-        rd(&s, 0);
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)('a' + i % 26);
+    CHECK(write(h.in[1], in, sizeof(in)) == sizeof(in), "host types %zu",
+          sizeof(in));
+    CHECK(WAIT_FOR(irq.level == 1) && (rd(&s, 2) & 0x0f) == 0x04 &&
+              (rd(&s, 5) & 0x01),
+          "data ready, RX interrupt");
+    size_t n = 0;
+    int bad = 0;
+    int64_t end = ms() + GUARD_MS;
+    while (n < sizeof(in) && ms() < end) {
+        if (!(rd(&s, 5) & 0x01)) {
+            usleep(1000);
+            continue;
+        }
+        bad += rd(&s, 0) != in[n];
         n++;
     }
-    CHECK(n == SERIAL_RX_FIFO - 2 && irq.level == 0,
-          "every queued byte delivered once, then idle");
+    CHECK(n == sizeof(in) && !bad && irq.level == 0,
+          "every byte delivered once, in order, then idle");
 
-    CHECK(read(p[0], out, sizeof(out)) == 1 && out[0] == 'x', "'x' output");
     wr(&s, 4, 0x08 | 0x10 | 0x03); /* OUT2 | LOOP | RTS | DTR */
     CHECK((rd(&s, 6) & 0xf0) == 0xb0, "loopback MSR mirrors MCR");
     wr(&s, 0, 'L');
     CHECK((rd(&s, 5) & 1) && rd(&s, 0) == 'L', "loopback data");
-    CHECK(read(p[0], out, sizeof(out)) < 0, "loopback byte not output");
+    usleep(20000);
+    CHECK(read(h.out[0], out, sizeof(out)) < 0, "loopback byte not output");
     wr(&s, 4, 0x08);
 
     wr(&s, 3, 0x80);
@@ -108,14 +166,90 @@ int main(void)
     CHECK(rd(&s, 7) == 0x5a && rd(&s, 3) == 0x03, "scratch and LCR");
     wr(&s, 1, 0x0f);
     CHECK(rd(&s, 1) == 0x0f, "IER keeps its low 4 bits");
-    CHECK(serial_rx_push(&s, (const uint8_t *)"ab", 2) == 2, "type ahead");
+    CHECK(write(h.in[1], "ab", 2) == 2 && WAIT_FOR(rd(&s, 5) & 1),
+          "type ahead");
+    usleep(20000);
     wr(&s, 2, 0x07);
     CHECK((rd(&s, 2) & 0xc0) == 0xc0, "FIFO enabled: 16550A");
     CHECK((rd(&s, 5) & 1) && rd(&s, 0) == 'a' && rd(&s, 0) == 'b',
           "FIFO clear at driver start keeps typed-ahead host input");
 
     serial_destroy(&s);
-    close(p[0]);
-    close(p[1]);
+    host_down(&h);
+}
+
+/* Nobody reads the host output: the vCPU is never blocked; the UART
+ * reports busy instead, and once the reader drains, THRE and its
+ * interrupt return and every byte the guest sent arrives in order. */
+static void test_backpressure(void)
+{
+    struct host h;
+    host_up(&h, 4096);
+    struct fake_irq irq = {.line = {.set_level = fake_set_level}};
+    struct serial s;
+    serial_init(&s, h.cd, true, &irq.line);
+    wr(&s, 1, 0x02); /* THRI */
+    rd(&s, 2);
+    size_t sent = 0;
+    while ((rd(&s, 5) & 0x60) && sent < 10 * CHARDEV_OUT_CAP) {
+        wr(&s, 0, (uint8_t)(sent * 7));
+        sent++;
+    }
+    CHECK(sent > CHARDEV_OUT_CAP && sent < 10 * CHARDEV_OUT_CAP,
+          "writing with nobody reading: busy after %zu bytes", sent);
+    CHECK(!(rd(&s, 5) & 0x60) && (rd(&s, 2) & 0x0f) != 0x02 && irq.level == 0,
+          "busy: LSR THRE and TEMT clear, no THR-empty interrupt");
+    wr(&s, 0, 0xee); /* a guest that ignores LSR */
+    CHECK(s.tx_overruns == 1, "a write while busy is an overrun, counted");
+
+    static uint8_t got[10 * CHARDEV_OUT_CAP];
+    size_t n = host_read(&h, got, sent);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += got[i] != (uint8_t)(i * 7);
+    CHECK(n == sent && !bad, "the reader gets all %zu bytes in order", n);
+    CHECK(WAIT_FOR(rd(&s, 5) & 0x20) && WAIT_FOR(irq.level == 1) &&
+              (rd(&s, 2) & 0x0f) == 0x02,
+          "room again: THRE and its interrupt return");
+    serial_destroy(&s);
+    host_down(&h);
+}
+
+/* issue 14 item 9: a guest in loopback fills the FIFO while host input
+ * is on its way; no host byte is lost, and none is mixed into the
+ * loopback data. */
+static void test_loopback_keeps_input(void)
+{
+    struct host h;
+    host_up(&h, 0);
+    struct fake_irq irq = {.line = {.set_level = fake_set_level}};
+    struct serial s;
+    serial_init(&s, h.cd, true, &irq.line);
+    wr(&s, 4, 0x08 | 0x10); /* OUT2 | LOOP */
+    for (int i = 0; i < SERIAL_RX_FIFO; i++)
+        wr(&s, 0, 'L');
+    CHECK(write(h.in[1], "0123456789", 10) == 10, "host types 10 bytes");
+    CHECK(WAIT_FOR(chardev_in_avail(h.cd) == 10),
+          "they wait in the chardev while the FIFO is the guest's");
+    int loops = 0;
+    while ((rd(&s, 5) & 1) && loops < 1000)
+        loops += rd(&s, 0) == 'L';
+    CHECK(loops == SERIAL_RX_FIFO, "the guest reads its %d loopback bytes",
+          loops);
+    wr(&s, 4, 0x08); /* leave loopback */
+    char got[11] = {0};
+    for (int i = 0; i < 10 && (rd(&s, 5) & 1); i++)
+        got[i] = (char)rd(&s, 0);
+    CHECK(!strcmp(got, "0123456789"), "then every host byte: '%s'", got);
+    serial_destroy(&s);
+    host_down(&h);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    test_registers();
+    test_backpressure();
+    test_loopback_keeps_input();
     return tap_done();
 }

@@ -347,6 +347,48 @@ static void test_inline_serve(void)
     fg_fini(&g);
 }
 
+/* A driver that breaks its device and resets it in a loop gets a few
+ * warnings a minute, not one per loop; every occurrence is counted. */
+static void test_needs_reset_flood(void)
+{
+    struct fake_guest g;
+    new_guest(&g, false);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    int flagged = 0;
+    for (int i = 0; i < 10000; i++) {
+        fg_wr(&g, VMMIO_STATUS, 0);
+        fg_wr(&g, VMMIO_QUEUE_SEL, 0);
+        fg_wr(&g, VMMIO_QUEUE_NUM, 3); /* not a power of two */
+        fg_wr(&g, VMMIO_QUEUE_READY, 1);
+        flagged += !!(fg_status(&g) & VIRTIO_STATUS_NEEDS_RESET);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    int lines = 0, ch;
+    while ((ch = fgetc(tmp)) != EOF)
+        lines += ch == '\n';
+    fclose(tmp);
+    CHECK(flagged == 10000, "every bad setup raised NEEDS_RESET (%d)",
+          flagged);
+    /* One window, or two if the test straddles a minute boundary. */
+    CHECK(lines >= 1 && lines <= 2 * VDEV_RESET_LOG_BURST,
+          "10000 resets of a broken device: %d warning lines", lines);
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    vmmio_stats_print(g.m, f);
+    fclose(f);
+    CHECK(strstr(out, "virtio echo: needs-reset 10000\n"),
+          "--stats counts them all");
+    free(out);
+    fg_fini(&g);
+}
+
 static void *reset_thread(void *arg)
 {
     fg_reset(arg);
@@ -563,6 +605,7 @@ int main(void)
     test_kick_before_driver_ok();
     test_bad_chain_keeps_device();
     test_inline_serve();
+    test_needs_reset_flood();
     test_reset_in_flight();
     test_legacy_io();
     stress(true);

@@ -132,6 +132,7 @@ static void console_case(void)
     static uint8_t in_src[IN], in_dst[IN], out_src[OUT], out_dst[OUT];
     int in[2], out[2];
     struct vcons *c;
+    struct chardev *cd = NULL;
     char why[160] = "";
     for (size_t i = 0; i < IN; i++)
         in_src[i] = (uint8_t)(i * 3 + i / 97);
@@ -139,7 +140,9 @@ static void console_case(void)
         out_src[i] = (uint8_t)(i * 11 + 1);
     /* Both directions fit a pipe's 64 KiB: no reader thread needed. */
     if (pipe(in) || pipe(out) || write(in[1], in_src, IN) != IN ||
-        vcons_create(&c, in[0], out[1], 80, 24) || fg_init_identity(&g, RAM) ||
+        chardev_stdio_open(&cd, &(struct chardev_stdio_config){
+                                    .in_fd = in[0], .out_fd = out[1]}) ||
+        vcons_create(&c, cd, 80, 24) || fg_init_identity(&g, RAM) ||
         fg_attach(&g, vcons_ops(), c, false) ||
         fg_negotiate(&g, V1 | EV | IND | 1)) {
         CHECK(0, "console: setup");
@@ -161,6 +164,7 @@ static void console_case(void)
     fg_reset(&g);
     fg_fini(&g);
     vcons_destroy(c);
+    chardev_close(cd);
     close(in[0]);
     close(in[1]);
     close(out[0]);
