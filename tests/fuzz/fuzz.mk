@@ -55,7 +55,7 @@ fuzz-build: $(FZ_BINS)
 fuzz: $(FZ_DIR)/fuzz_$(TARGET)
 	@test -n "$(TARGET)" || { echo "make fuzz TARGET=one of: $(FZ_TARGETS)" >&2; exit 1; }
 	@mkdir -p $(FZ_DIR)/corpus/$(TARGET) $(FZ_DIR)/artifacts
-	nice -n 19 $< -max_total_time=$(TIME) -close_fd_mask=2 \
+	nice -n 19 $< -max_total_time=$(TIME) \
 	    -print_final_stats=1 -artifact_prefix=$(FZ_DIR)/artifacts/$(TARGET)- \
 	    $(FUZZ_ARGS) $(FZ_DIR)/corpus/$(TARGET) tests/fuzz/corpus/$(TARGET)
 

@@ -19,7 +19,13 @@
 #include "tests/fuzz/fz.h"
 #include "virtio/blk_priv.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 /* io_uring completions that the kernel finishes on its own workers
  * (flushes) arrive after vmmio_serve returns: wait for them, bounded,

@@ -23,7 +23,13 @@
 #include "arch/x86/layout.h"
 #include "tests/fuzz/fz.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 #define RAM_MAX (64ULL << 20)
 #define INITRD_MAX (4u << 20)

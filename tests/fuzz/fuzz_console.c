@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: virtio-console's queue processing (virtio/console.c)
- * behind the real transport: RX chains filled from a pipe the input
- * writes to (and may close), TX chains written to /dev/null or to a
- * pipe nobody reads (EPIPE), terminal resizes, arbitrary rings.
+ * behind the real transport, on a stdio chardev (hw/chardev*.c) over
+ * pipes, pumped on the fuzzer's thread (chardev_pump: no backend
+ * thread): RX chains filled from host input the script types (and may
+ * end), TX chains written to a host reader that drains it or is gone
+ * (EPIPE), the chardev's bounded buffers full both ways, resizes,
+ * arbitrary rings.
  *
  * Input: one byte of shape (legacy, output kind), then the driver
  * script of tests/fuzz/fz.h after a valid handshake. OP_BACKEND: host
- * input bytes, end of input, or a resize.
+ * input bytes, end of input, a resize, or a round of the chardev.
  */
 #include <fcntl.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "hw/chardev.h"
 #include "tests/fuzz/fz.h"
 #include "virtio/console.h"
 
@@ -22,60 +26,93 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct cons_fx {
     struct vcons *c;
-    int in_w; /* the host side of the console's input; -1 once closed */
+    struct chardev *cd;
+    int in_w;  /* the host side of the console's input; -1 once closed */
+    int out_r; /* the host reader of its output; -1: gone */
 };
+
+/* What the backend thread would do by now: move bytes both ways until
+ * nothing moves (bounded), the host reading all the output. */
+static void cons_pump(struct cons_fx *fx)
+{
+    static uint8_t sink[65536];
+    for (int i = 0; i < 64; i++) {
+        int moved = chardev_pump(fx->cd);
+        if (fx->out_r >= 0)
+            while (read(fx->out_r, sink, sizeof(sink)) > 0)
+                moved = 1;
+        if (moved <= 0)
+            break;
+    }
+}
 
 static void cons_backend(void *ctx, struct fz_in *in)
 {
     struct cons_fx *fx = ctx;
     uint8_t what = fz_u8(in);
-    if (what < 0xe0) {
+    if (what < 0xc0) {
         uint8_t buf[256];
         size_t k = fz_bytes(in, buf, sizeof(buf));
-        /* Nonblocking: a full pipe drops the rest, as a fast typist's
-         * terminal would hold it; the console never sees a short read. */
+        /* Nonblocking: a full pipe keeps the rest, as a terminal would. */
         if (fx->in_w >= 0 && k && write(fx->in_w, buf, k) < 0)
             k = 0;
-    } else if (what < 0xf0) {
+    } else if (what < 0xe0) {
         vcons_resize(fx->c, fz_u16(in), fz_u16(in));
-    } else if (fx->in_w >= 0) {
+    } else if (what < 0xf0 && fx->in_w >= 0) {
         close(fx->in_w);
         fx->in_w = -1;
+    }
+    cons_pump(fx);
+}
+
+/* After a round of the device: the chardev's turn, then the device's
+ * again if the chardev woke it (poll_fd readable), as its worker would. */
+static void cons_settle(void *ctx, struct vmmio *m, unsigned qi, int fd)
+{
+    struct cons_fx *fx = ctx;
+    for (int i = 0; i < 16; i++) {
+        cons_pump(fx);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (fd < 0 || poll(&p, 1, 0) <= 0)
+            break;
+        if (vmmio_serve(m, qi, &fd) < 0)
+            break;
     }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc;
-    (void)argv;
-    signal(SIGPIPE, SIG_IGN); /* as kvmini does: EPIPE, not death */
-    return 0;
+    return fz_init(argc, argv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_in in = { data, size };
     uint8_t shape = fz_u8(&in);
-    int inp[2], outp[2] = { -1, -1 }, out;
-    if (pipe2(inp, O_CLOEXEC | O_NONBLOCK))
+    int inp[2], outp[2];
+    if (pipe2(inp, O_CLOEXEC | O_NONBLOCK) ||
+        pipe2(outp, O_CLOEXEC | O_NONBLOCK))
         abort();
+    struct cons_fx fx = { .in_w = inp[1], .out_r = outp[0] };
     if (shape & 2) {
-        if (pipe2(outp, O_CLOEXEC))
-            abort();
-        close(outp[0]); /* every write fails with EPIPE */
-        out = outp[1];
-    } else {
-        out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        close(outp[0]); /* the reader is gone: EPIPE */
+        fx.out_r = -1;
     }
-    struct cons_fx fx = { .in_w = inp[1] };
-    if (out < 0 || vcons_create(&fx.c, inp[0], out, 80, 25))
+    struct chardev_stdio_config cc = { .in_fd = inp[0], .out_fd = outp[1],
+                                       .pump = true };
+    if (chardev_stdio_open(&fx.cd, &cc) ||
+        vcons_create(&fx.c, fx.cd, 80, 25))
         abort();
-    struct fz_dev_hooks h = { .backend = cons_backend, .ctx = &fx };
+    struct fz_dev_hooks h = { .backend = cons_backend,
+                              .settle = cons_settle, .ctx = &fx };
     fz_virtio_run(vcons_ops(), fx.c, shape & 1, true, &h, &in);
     vcons_destroy(fx.c);
+    chardev_close(fx.cd);
     close(inp[0]);
+    close(outp[1]);
     if (fx.in_w >= 0)
         close(fx.in_w);
-    close(out);
+    if (fx.out_r >= 0)
+        close(fx.out_r);
     return 0;
 }

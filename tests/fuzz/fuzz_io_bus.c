@@ -17,7 +17,13 @@
 #include "hw/io_bus.h"
 #include "tests/fuzz/fz.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 struct hit {
     int range; /* which handler ran, -1 none */

@@ -23,7 +23,13 @@
 #include "tests/fuzz/fz.h"
 #include "virtio/blk.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 struct cfg {
     char path[64];

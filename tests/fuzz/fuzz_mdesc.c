@@ -27,7 +27,13 @@
 #include "tests/fuzz/fz.h"
 #include "tests/unit/mdesc_parse.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 static uint8_t buf[LAYOUT_SETUP_DATA_MAX] __attribute__((aligned(8)));
 static char line[LAYOUT_CMDLINE_MAX];

@@ -20,7 +20,13 @@
 #include "tests/fuzz/fz.h"
 #include "virtio/net.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 struct net_fx {
     int peer[VNET_MAX_PAIRS];

@@ -14,7 +14,13 @@
 #include "hw/rtc.h"
 #include "tests/fuzz/fz.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 static time_t fuzz_now; /* the clock rtc->now reads in this run */
 

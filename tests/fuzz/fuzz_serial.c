@@ -1,30 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the 8250/16550A UART (hw/serial.c) as a guest drives it:
- * reads and writes of every width at every offset of its 8 ports, DLAB
- * and loopback, interleaved with host input pushed into the receive
- * FIFO. Besides the sanitizers, a model of the FIFO checks what the
- * guest reads: bytes in the order they were accepted, none lost, none
- * made up, LSR.DR exactly when the FIFO holds a byte, and serial_rx_push
- * taking exactly what fits.
+ * Fuzz target: the 8250/16550A UART (hw/serial.c) as a guest drives it,
+ * on a stdio chardev over pipes pumped on the fuzzer's thread
+ * (chardev_pump): reads and writes of every width at every offset of its
+ * 8 ports, DLAB, loopback, host input typed at any time, a host reader
+ * that keeps up. Besides the sanitizers, unless the input enables
+ * loopback, models check what the guest and the host see:
+ * - input: the guest reads the host's bytes in order, none lost, none
+ *   made up; LSR.DR is set whenever typed bytes are waiting;
+ * - output: the host gets every byte written to THR while LSR said THRE,
+ *   in order (a byte written while THR is busy is the guest's overrun);
+ * - the interrupt line is only ever set to a new level.
  *
- * Input: ops (1 byte) with their arguments, until it runs out.
+ * Input: a mode byte (bit 0: loopback allowed), then ops: an access
+ * (offset, size, direction, data), typed input, or a chardev round.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "hw/chardev.h"
 #include "hw/serial.h"
 #include "tests/fuzz/fz.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define MODEL_MAX 8192
+
 struct model {
-    uint8_t fifo[SERIAL_RX_FIFO];
-    unsigned head, count;
-    uint8_t lcr, mcr;
+    bool loop_ok; /* loopback allowed: the byte models are off */
     int level;
+    uint8_t lcr;
+    /* Typed bytes the guest has not read yet. */
+    uint8_t in[MODEL_MAX];
+    size_t in_head, in_len;
+    /* Bytes the host must see, and how many it has seen. */
+    uint8_t out[MODEL_MAX];
+    size_t out_len, out_seen;
+    int in_w, out_r;
+    struct chardev *cd;
+    struct serial s;
 };
 
 static int set_level(struct irq_line *l, int level)
@@ -42,85 +59,136 @@ static int trigger(struct irq_line *l)
     return 0;
 }
 
-static void model_put(struct model *m, uint8_t b)
+static uint8_t lsr(struct model *m)
 {
-    if (m->count < SERIAL_RX_FIFO)
-        m->fifo[(m->head + m->count++) % SERIAL_RX_FIFO] = b;
+    uint8_t v;
+    serial_io(&m->s, 5, &v, 1, false);
+    return v;
 }
 
-/* One byte-wide register access, as the UART sees a wide one. */
-static void model_byte(struct model *m, unsigned reg, uint8_t *d, bool write)
+/* The host reads what came out and checks it against the model. */
+static void drain(struct model *m)
 {
-    bool dlab = m->lcr & 0x80;
-    if (write) {
-        if (reg == 3)
-            m->lcr = *d;
-        else if (reg == 4)
-            m->mcr = *d & 0x1f;
-        else if (reg == 0 && !dlab && (m->mcr & 0x10))
-            model_put(m, *d);
-        return;
-    }
-    if (reg == 0 && !dlab) {
-        uint8_t want = 0;
-        if (m->count) {
-            want = m->fifo[m->head];
-            m->head = (m->head + 1) % SERIAL_RX_FIFO;
-            m->count--;
-        }
-        FZ_ASSERT(*d == want, "RBR read 0x%02x, FIFO says 0x%02x", *d, want);
-    } else if (reg == 5) {
-        FZ_ASSERT(!!(*d & 1) == !!m->count, "LSR.DR %d with %u bytes queued",
-                  *d & 1, m->count);
+    uint8_t buf[4096];
+    ssize_t n;
+    while ((n = read(m->out_r, buf, sizeof(buf))) > 0) {
+        if (m->loop_ok)
+            continue;
+        FZ_ASSERT(m->out_seen + (size_t)n <= m->out_len,
+                  "host got %zu bytes, %zu were written", m->out_seen + n,
+                  m->out_len);
+        FZ_ASSERT(!memcmp(buf, m->out + m->out_seen, (size_t)n),
+                  "host output differs after %zu bytes", m->out_seen);
+        m->out_seen += (size_t)n;
     }
 }
 
-static void op_io(struct serial *s, struct model *m, struct fz_in *in)
+static void pump(struct model *m)
+{
+    for (int i = 0; i < 64; i++) {
+        int moved = chardev_pump(m->cd);
+        drain(m);
+        if (moved <= 0)
+            break;
+    }
+}
+
+static void op_io(struct model *m, struct fz_in *in)
 {
     uint8_t off = fz_u8(in) & 7, len = 1 + fz_u8(in) % 8;
     bool write = fz_bool(in);
     uint8_t d[8];
     uint64_t v = fz_u64(in);
     memcpy(d, &v, sizeof(d));
-    serial_io(s, off, d, len, write);
-    for (unsigned i = 0; i < len; i++)
-        model_byte(m, (off + i) & 7, &d[i], write);
+    if (!m->loop_ok && write)
+        for (unsigned i = 0; i < len; i++)
+            if (((off + i) & 7) == 4)
+                d[i] &= ~0x10; /* MCR loopback stays off */
+    uint8_t before = lsr(m);
+    serial_io(&m->s, off, d, len, write);
+    if (m->loop_ok)
+        return;
+    /* Replay the access byte by byte (registers are consecutive). */
+    for (unsigned i = 0; i < len; i++) {
+        unsigned reg = (off + i) & 7;
+        bool dlab = m->lcr & 0x80;
+        if (write && reg == 3) {
+            m->lcr = d[i];
+        } else if (write && reg == 0 && !dlab && (before & 0x20)) {
+            FZ_ASSERT(m->out_len < MODEL_MAX, "model full");
+            m->out[m->out_len++] = d[i];
+        } else if (!write && reg == 0 && !dlab) {
+            uint8_t want = 0;
+            if (before & 1) {
+                FZ_ASSERT(m->in_len, "LSR.DR set, nothing was typed");
+                want = m->in[m->in_head++ % MODEL_MAX];
+                m->in_len--;
+            }
+            FZ_ASSERT(d[i] == want, "RBR read 0x%02x, typed 0x%02x", d[i],
+                      want);
+        }
+    }
 }
 
-static void op_push(struct serial *s, struct model *m, struct fz_in *in)
+static void op_type(struct model *m, struct fz_in *in)
 {
-    uint8_t buf[320];
-    size_t n = fz_u8(in) + fz_u8(in) % 64;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = fz_u8(in);
-    size_t room = serial_rx_room(s, n);
-    FZ_ASSERT(room == SERIAL_RX_FIFO - m->count, "room %zu, model %u", room,
-              SERIAL_RX_FIFO - m->count);
-    size_t took = serial_rx_push(s, buf, n);
-    size_t want = n < room ? n : room;
-    FZ_ASSERT(took == want, "pushed %zu of %zu with room %zu", took, n, room);
-    for (size_t i = 0; i < took; i++)
-        model_put(m, buf[i]);
+    uint8_t buf[256];
+    size_t k = fz_bytes(in, buf, sizeof(buf));
+    if (m->in_len + k > MODEL_MAX)
+        k = MODEL_MAX - m->in_len;
+    ssize_t w = k ? write(m->in_w, buf, k) : 0;
+    for (ssize_t i = 0; i < w; i++)
+        m->in[(m->in_head + m->in_len++) % MODEL_MAX] = buf[i];
+    pump(m);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int devnull = -1;
-    if (devnull < 0)
-        devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    static struct model m;
     struct fz_in in = { data, size };
-    struct model m = { .mcr = 0x08 };
+    int inp[2], outp[2];
+    memset(&m, 0, sizeof(m));
+    m.loop_ok = fz_u8(&in) & 1;
+    if (pipe2(inp, O_CLOEXEC | O_NONBLOCK) ||
+        pipe2(outp, O_CLOEXEC | O_NONBLOCK))
+        abort();
+    m.in_w = inp[1];
+    m.out_r = outp[0];
+    struct chardev_stdio_config cc = { .in_fd = inp[0], .out_fd = outp[1],
+                                       .pump = true };
     struct irq_line irq = { .trigger = trigger, .set_level = set_level,
                             .ctx = &m };
-    struct serial s;
-    if (serial_init(&s, devnull, &irq))
+    if (chardev_stdio_open(&m.cd, &cc) ||
+        serial_init(&m.s, m.cd, true, &irq))
         abort();
     for (unsigned n = 0; in.n && n < 4096; n++) {
-        if (fz_u8(&in) % 4)
-            op_io(&s, &m, &in);
+        uint8_t op = fz_u8(&in) % 8;
+        if (op < 6)
+            op_io(&m, &in);
+        else if (op == 6)
+            op_type(&m, &in);
         else
-            op_push(&s, &m, &in);
+            pump(&m);
     }
-    serial_destroy(&s);
+    /* Everything written while THRE said so reaches the host, and typed
+     * input waiting for the guest shows in LSR.DR. */
+    pump(&m);
+    if (!m.loop_ok) {
+        FZ_ASSERT(m.out_seen == m.out_len, "host got %zu of %zu bytes",
+                  m.out_seen, m.out_len);
+        FZ_ASSERT(!m.in_len || (lsr(&m) & 1),
+                  "%zu typed bytes wait, LSR.DR clear", m.in_len);
+    }
+    serial_destroy(&m.s);
+    chardev_close(m.cd);
+    close(inp[0]);
+    close(inp[1]);
+    close(outp[0]);
+    close(outp[1]);
     return 0;
 }

@@ -21,7 +21,13 @@
 #include "hw/sysports.h"
 #include "tests/fuzz/fz.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 struct stops {
     unsigned n;

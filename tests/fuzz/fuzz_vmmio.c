@@ -13,7 +13,13 @@
 #include "tests/fuzz/fz.h"
 #include "tests/unit/echo_dev.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    return fz_init(argc, argv);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

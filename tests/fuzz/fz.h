@@ -25,6 +25,13 @@
 #include "tests/unit/fake_guest.h"
 #include "virtio/mmio.h"
 
+/* Every target's LLVMFuzzerInitialize: SIGPIPE ignored (as in kvmini),
+ * and kvmini's own log lines (thousands for hostile input) sent to
+ * /dev/null unless FZ_DEBUG is set. Only the stdio stream is swapped:
+ * fd 2 stays, so libFuzzer's and the sanitizers' reports and fz_fail's
+ * still arrive. Returns 0. */
+int fz_init(int *argc, char ***argv);
+
 /* ---- input ------------------------------------------------------------- */
 
 struct fz_in {

@@ -139,7 +139,7 @@ def seeds_console():
     write("console/seed-tx-rx", u8(0) + setup2 + tx + serve(1) + rx + inp +
           serve(0) + u8(OP_CFG) + u8(0) + u8(3) + u8(0) + u64(0))
     write("console/seed-resize-eof", u8(0) + setup2 + u8(OP_BACKEND) +
-          u8(0xe0) + u16(132) + u16(43) + rx + u8(OP_BACKEND) + u8(0xff) +
+          u8(0xc0) + u16(132) + u16(43) + rx + u8(OP_BACKEND) + u8(0xe0) +
           serve(0))
     write("console/seed-epipe-legacy", u8(3) +
           setup(nqueues=2, qmask=3, legacy=True, first=True) +
@@ -185,21 +185,24 @@ def seeds_blk():
           blk_req(0, "in", sector=7, dev_writes=True) + serve(0))
 
 
-# ---- serial: ops; op % 4 != 0: access (offset, size-1, write, 8 bytes),
-# else host input (count, count % 64 extra, bytes).
+# ---- serial: mode byte (bit 0: loopback allowed), then ops % 8: 0-5
+# access (offset, size-1, write, 8 bytes), 6 typed input (count, bytes),
+# 7 a chardev round.
 def seeds_serial():
     def io(off, val, write=True, size=1):
-        return u8(1) + u8(off) + u8(size - 1) + u8(write) + u64(val)
+        return u8(0) + u8(off) + u8(size - 1) + u8(write) + u64(val)
 
-    def push(data):
-        return u8(0) + u8(len(data)) + u8(0) + data
+    def typed(data):
+        return u8(6) + u8(len(data)) + data
     init = (io(3, 0x80) + io(0, 12) + io(1, 0) + io(3, 0x03) + io(2, 0xc7) +
             io(4, 0x0b) + io(1, 0x03))
-    write("serial/seed-rx", init + push(b"hello") + io(5, 0, False) +
-          b"".join(io(0, 0, False) for _ in range(6)) + io(2, 0, False))
-    write("serial/seed-loop-wide", init + io(4, 0x1f) + io(0, 0x41) +
+    write("serial/seed-rx-tx", u8(0) + init + typed(b"hello") +
+          io(5, 0, False) + b"".join(io(0, 0, False) for _ in range(6)) +
+          io(2, 0, False) + b"".join(io(0, c) for c in b"out\r\n") + u8(7))
+    write("serial/seed-loop-wide", u8(1) + init + io(4, 0x1f) + io(0, 0x41) +
           io(0, 0, False, 8) + io(0, 0x4847464544434241, True, 8) +
-          io(5, 0, False) + push(bytes(range(200))) + push(bytes(100)))
+          io(5, 0, False) + typed(bytes(range(200))) + io(4, 0x0b) +
+          io(0, 0, False))
 
 
 # ---- rtc: 5 bytes of time, then ops: bit 0 write, 1 data port, 7 wide.

@@ -104,6 +104,15 @@ static void test_bad(void)
                "longer than 31");
     /* Only the first item may be positional. */
     expect_err("x.img,y.img", -EINVAL, "unknown key 'y.img'");
+    /* Found by fuzz_kvopt: the user's text is quoted in the sentence, so
+     * a newline or an escape in it must not reach stderr as such. */
+    struct cfg c;
+    CHECK(parse("x.img,a\nb\x1b[2J=1", &c, NULL) == -EINVAL &&
+              strstr(err, "unknown key 'a?b?[2J'"),
+          "a newline and an escape in a key are shown as '?': %s", err);
+    CHECK(parse("x.img,ro=\r", &c, NULL) == -EINVAL &&
+              strstr(err, "'ro=?': expected on or off"),
+          "a carriage return in a value too: %s", err);
 }
 
 static void test_numbers(void)
@@ -128,6 +137,16 @@ static void test_numbers(void)
     CHECK(kvopt_parse_u32("4294967296", 0, UINT32_MAX, &u) == -ERANGE,
           "u32 overflowing 32 bits");
     CHECK(kvopt_parse_u32(" 1", 0, 9, &u) == -EINVAL, "leading space");
+    /* Found by fuzz_kvopt: a leading zero made the number octal. */
+    CHECK(kvopt_parse_u32("010", 0, 99, &u) == 0 && u == 10,
+          "'010' is ten, not eight (%u)", u);
+    CHECK(kvopt_parse_u32("09", 0, 99, &u) == 0 && u == 9, "'09' is nine");
+    CHECK(kvopt_parse_u32("0x1F", 0, 99, &u) == 0 && u == 31, "'0x1F' hex");
+    CHECK(kvopt_parse_u32("0x", 0, 99, &u) == -EINVAL &&
+              kvopt_parse_u32("0x0x5", 0, 99, &u) == -EINVAL &&
+              kvopt_parse_u32("0x-5", 0, 99, &u) == -EINVAL &&
+              kvopt_parse_u32("0x 5", 0, 99, &u) == -EINVAL,
+          "'0x', '0x0x5', '0x-5', '0x 5' are not numbers");
 }
 
 int main(void)
