@@ -21,8 +21,8 @@ int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
         return -EINVAL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -ERANGE;
+    /* Syntax first: junk after too many digits is not a size at all. */
+    bool overflow = errno == ERANGE;
     unsigned shift = default_shift;
     if (*end) {
         switch (*end | 0x20) {
@@ -47,7 +47,7 @@ int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
         if (*end)
             return -EINVAL;
     }
-    if (v > (UINT64_MAX >> shift))
+    if (overflow || v > (UINT64_MAX >> shift))
         return -ERANGE;
     *out = (uint64_t)v << shift;
     return 0;

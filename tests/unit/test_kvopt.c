@@ -130,6 +130,10 @@ static void test_numbers(void)
     CHECK(kvopt_parse_size("16777216T", 20, &v) == -ERANGE,
           "size overflowing 64 bits");
     CHECK(kvopt_parse_size("2Mx", 20, &v) == -EINVAL, "junk after suffix");
+    /* Found by fuzz_kvopt: junk after too many digits was "out of range". */
+    CHECK(kvopt_parse_size("99999999999999999999999x", 20, &v) == -EINVAL &&
+              kvopt_parse_size("99999999999999999999999K", 20, &v) == -ERANGE,
+          "too many digits: junk after them is no size, a suffix is range");
     uint32_t u;
     CHECK(kvopt_parse_u32("65535", 1, 65535, &u) == 0 && u == 65535,
           "u32 at its bound");
