@@ -57,6 +57,16 @@ static void test_machine(void)
     CHECK(machine_check(&m) == -EINVAL, "a virtio GSI on COM1's line fails");
     m.virtio[3].gsi = MACHINE_IOAPIC_PINS;
     CHECK(machine_check(&m) == -EINVAL, "a GSI past the IOAPIC fails");
+    /* Found by fuzz_mdesc: the DSDT's 32-bit descriptors cut such a
+     * window, so ACPI and the DT described different machines. */
+    m.virtio[3].gsi = LAYOUT_VIRTIO_GSI_BASE + 3;
+    m.virtio[3].size = 0x100000000ULL;
+    CHECK(machine_check(&m) == -EINVAL, "a window of 4 GiB fails");
+    m.virtio[3].size = LAYOUT_VIRTIO_MMIO_SIZE;
+    m.virtio[3].base = LAYOUT_MMIO_HOLE_END;
+    CHECK(machine_check(&m) == -EINVAL, "a window above 4 GiB fails");
+    m.virtio[3].base = LAYOUT_MMIO_HOLE_END - LAYOUT_VIRTIO_MMIO_SIZE;
+    CHECK(machine_check(&m) == 0, "a window ending at 4 GiB is fine");
 
     machine_init(&m, 1);
     CHECK(machine_add_e820(&m, 0, 0, 1) == -EINVAL &&
