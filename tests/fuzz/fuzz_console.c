@@ -4,17 +4,20 @@
  * behind the real transport, on a stdio chardev (hw/chardev*.c) over
  * pipes, pumped on the fuzzer's thread (chardev_pump: no backend
  * thread): RX chains filled from host input the script types (and may
- * end), TX chains written to a host reader that drains it or is gone
- * (EPIPE), the chardev's bounded buffers full both ways, resizes,
- * arbitrary rings.
+ * end), TX chains written to a host reader (a 4 KiB pipe) that reads
+ * only when the script says, or is gone (EPIPE), another frontend
+ * writing to the same chardev, so TX chains wait for room (the
+ * chardev's bounded buffers full both ways), resizes, arbitrary rings.
  *
  * Input: one byte of shape (legacy, output kind), then the driver
  * script of tests/fuzz/fz.h after a valid handshake. OP_BACKEND: host
- * input bytes, end of input, a resize, or a round of the chardev.
+ * input bytes, a resize, end of input, the host reading, the other
+ * frontend writing, or a round of the chardev.
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hw/chardev.h"
@@ -32,35 +35,43 @@ struct cons_fx {
 };
 
 /* What the backend thread would do by now: move bytes both ways until
- * nothing moves (bounded), the host reading all the output. */
+ * nothing moves (bounded). */
 static void cons_pump(struct cons_fx *fx)
 {
+    for (int i = 0; i < 64 && chardev_pump(fx->cd) > 0; i++)
+        ;
+}
+
+static void cons_read_host(struct cons_fx *fx)
+{
     static uint8_t sink[65536];
-    for (int i = 0; i < 64; i++) {
-        int moved = chardev_pump(fx->cd);
-        if (fx->out_r >= 0)
-            while (read(fx->out_r, sink, sizeof(sink)) > 0)
-                moved = 1;
-        if (moved <= 0)
-            break;
-    }
+    while (fx->out_r >= 0 && read(fx->out_r, sink, sizeof(sink)) > 0)
+        ;
 }
 
 static void cons_backend(void *ctx, struct fz_in *in)
 {
     struct cons_fx *fx = ctx;
     uint8_t what = fz_u8(in);
-    if (what < 0xc0) {
+    if (what < 0xa0) {
         uint8_t buf[256];
         size_t k = fz_bytes(in, buf, sizeof(buf));
         /* Nonblocking: a full pipe keeps the rest, as a terminal would. */
         if (fx->in_w >= 0 && k && write(fx->in_w, buf, k) < 0)
             k = 0;
-    } else if (what < 0xe0) {
+    } else if (what < 0xc0) {
         vcons_resize(fx->c, fz_u16(in), fz_u16(in));
-    } else if (what < 0xf0 && fx->in_w >= 0) {
-        close(fx->in_w);
+    } else if (what < 0xd0) {
+        if (fx->in_w >= 0)
+            close(fx->in_w);
         fx->in_w = -1;
+    } else if (what < 0xe0) {
+        cons_read_host(fx);
+    } else if (what < 0xf0) {
+        static uint8_t other[8192];
+        size_t n = fz_u16(in) % sizeof(other);
+        memset(other, what, n);
+        chardev_write(fx->cd, other, n); /* the 8250 shares stdout */
     }
     cons_pump(fx);
 }
@@ -94,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pipe2(outp, O_CLOEXEC | O_NONBLOCK))
         abort();
     struct cons_fx fx = { .in_w = inp[1], .out_r = outp[0] };
+    fcntl(outp[1], F_SETPIPE_SZ, 4096); /* a host that fills up early */
     if (shape & 2) {
         close(outp[0]); /* the reader is gone: EPIPE */
         fx.out_r = -1;

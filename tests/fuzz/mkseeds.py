@@ -139,8 +139,15 @@ def seeds_console():
     write("console/seed-tx-rx", u8(0) + setup2 + tx + serve(1) + rx + inp +
           serve(0) + u8(OP_CFG) + u8(0) + u8(3) + u8(0) + u64(0))
     write("console/seed-resize-eof", u8(0) + setup2 + u8(OP_BACKEND) +
-          u8(0xc0) + u16(132) + u16(43) + rx + u8(OP_BACKEND) + u8(0xe0) +
+          u8(0xa0) + u16(132) + u16(43) + rx + u8(OP_BACKEND) + u8(0xc0) +
           serve(0))
+    # TX waits for room: the 8250's share of stdout fills the chardev.
+    big = chain(1, [seg(0x2000, 4096, content=b"x" * 64),
+                    seg(0x5000, 8192)])
+    write("console/seed-tx-full", u8(0) + setup2 +
+          (u8(OP_BACKEND) + u8(0xe0) + u16(8000)) * 3 + big + serve(1) +
+          u8(OP_BACKEND) + u8(0xd0) + serve(1) + u8(OP_BACKEND) + u8(0xd0) +
+          u8(OP_BACKEND) + u8(0xd0) + serve(1) + tx + serve(1))
     write("console/seed-epipe-legacy", u8(3) +
           setup(nqueues=2, qmask=3, legacy=True, first=True) +
           chain(1, [seg(0x2000, 6, content=b"hello\n")], indirect=True) +
@@ -185,9 +192,10 @@ def seeds_blk():
           blk_req(0, "in", sector=7, dev_writes=True) + serve(0))
 
 
-# ---- serial: mode byte (bit 0: loopback allowed), then ops % 8: 0-5
+# ---- serial: mode byte (bit 0: loopback allowed), then ops % 10: 0-5
 # access (offset, size-1, write, 8 bytes), 6 typed input (count, bytes),
-# 7 a chardev round.
+# 7 a chardev round, 8 the host reads, 9 another frontend writes (count,
+# byte).
 def seeds_serial():
     def io(off, val, write=True, size=1):
         return u8(0) + u8(off) + u8(size - 1) + u8(write) + u64(val)
@@ -198,7 +206,14 @@ def seeds_serial():
             io(4, 0x0b) + io(1, 0x03))
     write("serial/seed-rx-tx", u8(0) + init + typed(b"hello") +
           io(5, 0, False) + b"".join(io(0, 0, False) for _ in range(6)) +
-          io(2, 0, False) + b"".join(io(0, c) for c in b"out\r\n") + u8(7))
+          io(2, 0, False) + b"".join(io(0, c) for c in b"out\r\n") + u8(7) +
+          u8(8))
+    # THR waits for room: the other frontend fills the chardev first.
+    write("serial/seed-backpressure", u8(0) + init + u8(9) + u16(8000) +
+          u8(0x2e) + u8(7) + u8(9) + u16(8000) + u8(0x2e) + u8(7) +
+          u8(9) + u16(8000) + u8(0x2e) + io(0, 0x41) + io(5, 0, False) +
+          io(0, 0x42) + u8(7) + u8(8) + u8(7) + u8(8) + u8(7) +
+          io(5, 0, False) + io(0, 0x43))
     write("serial/seed-loop-wide", u8(1) + init + io(4, 0x1f) + io(0, 0x41) +
           io(0, 0, False, 8) + io(0, 0x4847464544434241, True, 8) +
           io(5, 0, False) + typed(bytes(range(200))) + io(4, 0x0b) +
