@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz_in in = { data, size };
     struct io_bus b = { 0 };
     struct io_range model[IO_BUS_MAX];
-    struct tag tags[IO_BUS_MAX];
+    struct tag tags[IO_BUS_MAX + 1];
     struct hit h;
     unsigned nr = 0;
     for (unsigned n = 0; in.n && n < 2048; n++) {
@@ -77,8 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (unsigned i = 0; ok && i < nr; i++)
                 ok = base >= model[i].base + model[i].len ||
                      model[i].base >= base + len;
-            tags[nr] = (struct tag){ &h, (int)nr };
-            int r = io_bus_add(&b, base, len, handler, &tags[nr]);
+            /* A full table must refuse: the spare tag is never used. */
+            unsigned t = nr < IO_BUS_MAX ? nr : IO_BUS_MAX;
+            tags[t] = (struct tag){ &h, (int)t };
+            int r = io_bus_add(&b, base, len, handler, &tags[t]);
             FZ_ASSERT((r == 0) == ok, "add [0x%llx +0x%llx) -> %d",
                       (unsigned long long)base, (unsigned long long)len, r);
             if (ok)
