@@ -7,7 +7,7 @@
 # the repository. Environment from tests/fuzz/fuzz.mk.
 set -u
 dir=${FZ_DIR:-build/fuzz}
-runs=${FUZZ_RUNS:-3000}
+runs=${FUZZ_RUNS:-30000}
 seed=${FUZZ_SEED:-11}
 read -r -a targets <<< "${FZ_TARGETS:-}"
 full=0

@@ -34,7 +34,7 @@ static void blk_settle(void *ctx, struct vmmio *m, unsigned qi, int fd)
 {
     struct vblk *b = ctx;
     for (int i = 0; i < 200 && fd >= 0 && b->q[qi].inflight; i++) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 10) < 0)
             break;
         if (vmmio_serve(m, qi, &fd) < 0)
@@ -44,7 +44,7 @@ static void blk_settle(void *ctx, struct vmmio *m, unsigned qi, int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     uint8_t shape = fz_u8(&in);
     uint64_t bytes = 512ULL * (1 + fz_u8(&in) % 128);
     int fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_blk: %s\n", err);
         abort();
     }
-    struct fz_dev_hooks h = { .settle = blk_settle, .ctx = b };
+    struct fz_dev_hooks h = {.settle = blk_settle, .ctx = b};
     fz_virtio_run(vblk_ops(b), b, shape & 1, true, &h, &in);
     vblk_destroy(b);
     close(fd);

@@ -40,8 +40,8 @@ static void check_parsed(const struct bzimage *bz, const uint8_t *img,
     FZ_ASSERT(bz->setup_len < len && bz->kernel == img + bz->setup_len &&
                   bz->kernel_len == len - bz->setup_len && bz->kernel_len,
               "kernel outside the file");
-    FZ_ASSERT(0x1f1 + bz->hdr_len <= bz->setup_len && bz->hdr_len >= 0x264 -
-                                                          0x1f1,
+    FZ_ASSERT(0x1f1 + bz->hdr_len <= bz->setup_len &&
+                  bz->hdr_len >= 0x264 - 0x1f1,
               "header length %zu with %zu bytes of setup", bz->hdr_len,
               bz->setup_len);
     FZ_ASSERT(bz->init_size >= bz->kernel_len, "init_size %u < kernel %zu",
@@ -60,30 +60,25 @@ static void check_loaded(const struct gmem *mem, const struct bzimage *bz,
                   bi->kernel_end <= low_end,
               "kernel [0x%llx, 0x%llx) in low RAM to 0x%llx",
               (unsigned long long)bi->kernel_addr,
-              (unsigned long long)bi->kernel_end,
-              (unsigned long long)low_end);
+              (unsigned long long)bi->kernel_end, (unsigned long long)low_end);
     const uint8_t *k = gmem_ptr(mem, bi->kernel_addr, bz->kernel_len);
     FZ_ASSERT(k && !memcmp(k, bz->kernel, bz->kernel_len), "kernel bytes");
     if (cfg->initrd_len) {
         uint64_t top = bi->initrd_addr + cfg->initrd_len;
         FZ_ASSERT(!(bi->initrd_addr & 0xfff) &&
                       bi->initrd_addr >= bi->kernel_end && top <= low_end &&
-                      (!bz->initrd_addr_max ||
-                       top - 1 <= bz->initrd_addr_max),
+                      (!bz->initrd_addr_max || top - 1 <= bz->initrd_addr_max),
                   "initrd [0x%llx, 0x%llx)",
-                  (unsigned long long)bi->initrd_addr,
-                  (unsigned long long)top);
+                  (unsigned long long)bi->initrd_addr, (unsigned long long)top);
     }
     const char *cl = gmem_ptr(mem, LAYOUT_CMDLINE, strlen(cfg->cmdline) + 1);
     FZ_ASSERT(cl && !strcmp(cl, cfg->cmdline), "command line");
-    const struct boot_params *bp =
-        gmem_ptr(mem, LAYOUT_ZERO_PAGE, sizeof(*bp));
+    const struct boot_params *bp = gmem_ptr(mem, LAYOUT_ZERO_PAGE, sizeof(*bp));
     FZ_ASSERT(bp && bp->hdr.code32_start == bi->kernel_addr &&
                   bp->hdr.cmd_line_ptr == LAYOUT_CMDLINE &&
                   bp->hdr.ramdisk_image == bi->initrd_addr &&
                   bp->hdr.ramdisk_size == cfg->initrd_len &&
-                  bp->e820_entries == bi->ne820 &&
-                  bp->e820_entries <= E820_MAX,
+                  bp->e820_entries == bi->ne820 && bp->e820_entries <= E820_MAX,
               "zero page");
 }
 
@@ -97,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ram == MAP_FAILED || !initrd)
             abort();
     }
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     static char cmdline[LAYOUT_CMDLINE_MAX + 16];
     uint64_t ram_size = (16ULL << 20) << (fz_u8(&in) % 3);
     uint32_t initrd_len = fz_u32(&in) % INITRD_MAX;
@@ -114,11 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_parsed(&bz, in.p, in.n);
 
-    struct gmem mem = { 0 };
+    struct gmem mem = {0};
     if (gmem_add(&mem, 0, ram_size, ram))
         abort();
-    struct boot_config cfg = { .initrd = initrd, .initrd_len = initrd_len,
-                               .cmdline = cmdline, .ram_size = ram_size };
+    struct boot_config cfg = {.initrd = initrd,
+                              .initrd_len = initrd_len,
+                              .cmdline = cmdline,
+                              .ram_size = ram_size};
     struct boot_info bi;
     why = NULL;
     if (boot_load(&mem, &bz, &cfg, &bi, &why) < 0) {

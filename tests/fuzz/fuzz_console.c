@@ -83,7 +83,7 @@ static void cons_settle(void *ctx, struct vmmio *m, unsigned qi, int fd)
     struct cons_fx *fx = ctx;
     for (int i = 0; i < 16; i++) {
         cons_pump(fx);
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         if (fd < 0 || poll(&p, 1, 0) <= 0)
             break;
         if (vmmio_serve(m, qi, &fd) < 0)
@@ -98,25 +98,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     uint8_t shape = fz_u8(&in);
     int inp[2], outp[2];
     if (pipe2(inp, O_CLOEXEC | O_NONBLOCK) ||
         pipe2(outp, O_CLOEXEC | O_NONBLOCK))
         abort();
-    struct cons_fx fx = { .in_w = inp[1], .out_r = outp[0] };
+    struct cons_fx fx = {.in_w = inp[1], .out_r = outp[0]};
     fcntl(outp[1], F_SETPIPE_SZ, 4096); /* a host that fills up early */
     if (shape & 2) {
         close(outp[0]); /* the reader is gone: EPIPE */
         fx.out_r = -1;
     }
-    struct chardev_stdio_config cc = { .in_fd = inp[0], .out_fd = outp[1],
-                                       .pump = true };
-    if (chardev_stdio_open(&fx.cd, &cc) ||
-        vcons_create(&fx.c, fx.cd, 80, 25))
+    struct chardev_stdio_config cc = {
+        .in_fd = inp[0], .out_fd = outp[1], .pump = true};
+    if (chardev_stdio_open(&fx.cd, &cc) || vcons_create(&fx.c, fx.cd, 80, 25))
         abort();
-    struct fz_dev_hooks h = { .backend = cons_backend,
-                              .settle = cons_settle, .ctx = &fx };
+    struct fz_dev_hooks h = {
+        .backend = cons_backend, .settle = cons_settle, .ctx = &fx};
     fz_virtio_run(vcons_ops(), fx.c, shape & 1, true, &h, &in);
     vcons_destroy(fx.c);
     chardev_close(fx.cd);

@@ -42,7 +42,7 @@ static int handler(void *opaque, uint64_t off, void *data, uint32_t len,
 {
     struct tag *t = opaque;
     FZ_ASSERT(t->h->range < 0, "two handlers for one access");
-    *t->h = (struct hit){ t->idx, off, len, write };
+    *t->h = (struct hit){t->idx, off, len, write};
     if (!write)
         memset(data, 0x5a, len);
     return 0;
@@ -62,8 +62,8 @@ static uint64_t pick_addr(struct fz_in *in, const struct io_range *r,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
-    struct io_bus b = { 0 };
+    struct fz_in in = {data, size};
+    struct io_bus b = {0};
     struct io_range model[IO_BUS_MAX];
     struct tag tags[IO_BUS_MAX + 1];
     struct hit h;
@@ -79,24 +79,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      model[i].base >= base + len;
             /* A full table must refuse: the spare tag is never used. */
             unsigned t = nr < IO_BUS_MAX ? nr : IO_BUS_MAX;
-            tags[t] = (struct tag){ &h, (int)t };
+            tags[t] = (struct tag){&h, (int)t};
             int r = io_bus_add(&b, base, len, handler, &tags[t]);
             FZ_ASSERT((r == 0) == ok, "add [0x%llx +0x%llx) -> %d",
                       (unsigned long long)base, (unsigned long long)len, r);
             if (ok)
-                model[nr++] = (struct io_range){ base, len, handler, NULL };
+                model[nr++] = (struct io_range){base, len, handler, NULL};
             continue;
         }
         uint64_t addr = pick_addr(&in, model, nr);
         uint32_t len = 1 + fz_u8(&in) % 8;
         bool write = op & 1;
-        uint8_t d[8] = { 0 };
+        uint8_t d[8] = {0};
         int want = -1;
         for (unsigned i = 0; i < nr; i++)
             if (addr >= model[i].base && addr - model[i].base < model[i].len &&
                 len <= model[i].len - (addr - model[i].base))
                 want = (int)i;
-        h = (struct hit){ .range = -1 };
+        h = (struct hit){.range = -1};
         int r = io_bus_access(&b, addr, d, len, write);
         FZ_ASSERT(h.range == want && (r == 0) == (want >= 0),
                   "access 0x%llx len %u: range %d (r %d), model %d",

@@ -41,13 +41,13 @@ struct cfg {
 };
 
 static const struct kvopt_key keys[] = {
-    { "path", KVOPT_STR, offsetof(struct cfg, path), 64, 0, 0 },
-    { "ro", KVOPT_BOOL, offsetof(struct cfg, ro), 0, 0, 0 },
-    { "n", KVOPT_U32, offsetof(struct cfg, n), 0, 1, 16 },
-    { "size", KVOPT_SIZE, offsetof(struct cfg, size), 0, 512, 1ULL << 40 },
-    { "mac", KVOPT_MAC, offsetof(struct cfg, mac), 0, 0, 0 },
-    { "name", KVOPT_STR, offsetof(struct cfg, name), 8, 0, 0 },
-    { 0 },
+    {"path", KVOPT_STR, offsetof(struct cfg, path), 64, 0, 0},
+    {"ro", KVOPT_BOOL, offsetof(struct cfg, ro), 0, 0, 0},
+    {"n", KVOPT_U32, offsetof(struct cfg, n), 0, 1, 16},
+    {"size", KVOPT_SIZE, offsetof(struct cfg, size), 0, 512, 1ULL << 40},
+    {"mac", KVOPT_MAC, offsetof(struct cfg, mac), 0, 0, 0},
+    {"name", KVOPT_STR, offsetof(struct cfg, name), 8, 0, 0},
+    {0},
 };
 
 static void check_err(int r, const char *err)
@@ -85,13 +85,12 @@ static void mode_u32(const char *s, uint32_t lo, uint32_t hi)
     int r = kvopt_parse_u32(s, lo, hi, &got);
     int d = doc_u32(s, &want);
     if (d < 0)
-        FZ_ASSERT(r == -EINVAL, "'%s' is not a number, got %d (%u)", s, r,
-                  got);
+        FZ_ASSERT(r == -EINVAL, "'%s' is not a number, got %d (%u)", s, r, got);
     else if (d > 0 || want < lo || want > hi)
         FZ_ASSERT(r == -ERANGE, "'%s' out of %u..%u, got %d", s, lo, hi, r);
     else
-        FZ_ASSERT(r == 0 && got == want, "'%s' is %" PRIu64 ", got %d (%u)",
-                  s, want, r, got);
+        FZ_ASSERT(r == 0 && got == want, "'%s' is %" PRIu64 ", got %d (%u)", s,
+                  want, r, got);
 }
 
 static void mode_size(const char *s, unsigned dshift)
@@ -101,9 +100,9 @@ static void mode_size(const char *s, unsigned dshift)
     size_t digits = strspn(s, "0123456789");
     const char *suf = s + digits, *units = "kmgt";
     const char *u = *suf ? strchr(units, tolower((unsigned char)*suf)) : NULL;
-    bool shaped = digits && (!*suf || (u && *u && (!suf[1] ||
-                                                   !strcmp(suf + 1, "B") ||
-                                                   !strcmp(suf + 1, "iB"))));
+    bool shaped = digits && (!*suf || (u && *u &&
+                                       (!suf[1] || !strcmp(suf + 1, "B") ||
+                                        !strcmp(suf + 1, "iB"))));
     if (!shaped) {
         FZ_ASSERT(r == -EINVAL, "'%s' is no size, got %d", s, r);
         return;
@@ -142,7 +141,7 @@ static void unparse(const struct cfg *c, char *out, size_t cap)
 
 static void mode_parse(const char *s)
 {
-    struct cfg a = { "x", false, 1, 512, { 0 }, "y" }, b;
+    struct cfg a = {"x", false, 1, 512, {0}, "y"}, b;
     char err[256] = "", spec[400];
     uint64_t given = 0;
     int r = kvopt_parse(s, keys, "path", &a, &given, err, sizeof(err));
@@ -157,8 +156,8 @@ static void mode_parse(const char *s)
     memset(&b, 0, sizeof(b));
     r = kvopt_parse(spec, keys, "path", &b, &given, err, sizeof(err));
     FZ_ASSERT(r == 0 && !memcmp(&a, &b, sizeof(a)) && given == 0x3f,
-              "'%s' -> '%s' does not parse back the same (%d %s)", s, spec,
-              r, err);
+              "'%s' -> '%s' does not parse back the same (%d %s)", s, spec, r,
+              err);
 }
 
 static void mode_vblk(const char *s)
@@ -179,7 +178,7 @@ static void mode_vblk(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     uint8_t mode = fz_u8(&in);
     char s[PATH_MAX + 256];
     fz_str(&in, s, sizeof(s));
@@ -187,9 +186,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0:
         mode_u32(s, mode & 0x10 ? 1 : 0, mode & 0x20 ? 16 : UINT32_MAX);
         break;
-    case 1: mode_size(s, mode & 0x10 ? 20 : 0); break;
-    case 2: mode_parse(s); break;
-    default: mode_vblk(s); break;
+    case 1:
+        mode_size(s, mode & 0x10 ? 20 : 0);
+        break;
+    case 2:
+        mode_parse(s);
+        break;
+    default:
+        mode_vblk(s);
+        break;
     }
     return 0;
 }

@@ -51,8 +51,8 @@ static void same_cpus(const struct machine *m, const char *what)
 static void same_windows(const struct machine *m, const char *what,
                          bool trigger)
 {
-    FZ_ASSERT(v.nwin == m->nvirtio, "%s: %u windows, machine %u", what,
-              v.nwin, m->nvirtio);
+    FZ_ASSERT(v.nwin == m->nvirtio, "%s: %u windows, machine %u", what, v.nwin,
+              m->nvirtio);
     for (unsigned i = 0; i < m->nvirtio; i++) {
         const struct machine_virtio *x = &m->virtio[i];
         const struct mdv_win *w = &v.win[i];
@@ -74,8 +74,8 @@ static void check_mptable(const struct machine *m, bool valid)
         FZ_ASSERT(r == -EINVAL, "MP table of a bad machine: %d", r);
         return;
     }
-    FZ_ASSERT(r > 0 && mdv_parse_mptable(buf, (size_t)r, LAYOUT_MPTABLE,
-                                         &v) == 0,
+    FZ_ASSERT(r > 0 &&
+                  mdv_parse_mptable(buf, (size_t)r, LAYOUT_MPTABLE, &v) == 0,
               "MP table: %d bytes, unreadable", r);
     same_cpus(m, "MP");
     FZ_ASSERT(v.bsp_apic == 0 && v.ioapic_id == m->ncpus &&
@@ -137,8 +137,7 @@ static void check_dtb(const struct machine *m, bool valid)
                   "DT: memory node %u", ram);
         ram++;
     }
-    FZ_ASSERT(ram == v.nmem, "DT: %u memory nodes, %u RAM ranges", v.nmem,
-              ram);
+    FZ_ASSERT(ram == v.nmem, "DT: %u memory nodes, %u RAM ranges", v.nmem, ram);
     const char *cl = m->cmdline ? m->cmdline : "";
     FZ_ASSERT(strlen(cl) >= sizeof(v.bootargs) - 1 || !strcmp(v.bootargs, cl),
               "DT: bootargs");
@@ -175,7 +174,7 @@ static void check_cmdline(const struct machine *m, bool valid, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     struct machine m;
     static char cmdline[8192];
     uint8_t cpus = fz_u8(&in), flags = fz_u8(&in);

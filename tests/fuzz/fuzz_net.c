@@ -71,10 +71,10 @@ static void net_settle(void *ctx, struct vmmio *m, unsigned qi, int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     uint8_t shape = fz_u8(&in), caps = fz_u8(&in);
     uint16_t mtu = fz_u16(&in);
-    struct net_fx fx = { .pairs = 1 + (shape >> 1) % 2 };
+    struct net_fx fx = {.pairs = 1 + (shape >> 1) % 2};
     int dev[VNET_MAX_PAIRS], sv[2];
     for (unsigned p = 0; p < fx.pairs; p++) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -87,16 +87,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256] = "";
     if (tap_from_fds(&t, dev, fx.pairs, caps & 0x7f, err, sizeof(err)))
         abort();
-    struct vnet_config c = { .queues = fx.pairs, .mtu = mtu % 9300,
-                             .offload = shape & 8 };
+    struct vnet_config c = {
+        .queues = fx.pairs, .mtu = mtu % 9300, .offload = shape & 8};
     if (vnet_create_tap(&n, &c, &t, "fuzz", 0, err, sizeof(err))) {
         FZ_ASSERT(err[0], "vnet_create_tap failed without a reason");
         for (unsigned p = 0; p < fx.pairs; p++)
             close(fx.peer[p]);
         return 0;
     }
-    struct fz_dev_hooks h = { .backend = net_backend, .settle = net_settle,
-                              .ctx = &fx };
+    struct fz_dev_hooks h = {
+        .backend = net_backend, .settle = net_settle, .ctx = &fx};
     fz_virtio_run(vnet_ops(n), n, shape & 1, true, &h, &in);
     vnet_destroy(n);
     for (unsigned p = 0; p < fx.pairs; p++)

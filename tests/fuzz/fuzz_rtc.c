@@ -38,34 +38,52 @@ static bool bcd_ok(uint8_t v, unsigned lo, unsigned hi)
 static void check_read(uint8_t idx, uint8_t v, const uint8_t *ram)
 {
     switch (idx) {
-    case 0x00: FZ_ASSERT(bcd_ok(v, 0, 59), "seconds 0x%02x", v); break;
-    case 0x02: FZ_ASSERT(bcd_ok(v, 0, 59), "minutes 0x%02x", v); break;
-    case 0x04: FZ_ASSERT(bcd_ok(v, 0, 23), "hours 0x%02x", v); break;
-    case 0x06: FZ_ASSERT(bcd_ok(v, 1, 7), "weekday 0x%02x", v); break;
-    case 0x07: FZ_ASSERT(bcd_ok(v, 1, 31), "day 0x%02x", v); break;
-    case 0x08: FZ_ASSERT(bcd_ok(v, 1, 12), "month 0x%02x", v); break;
-    case 0x09: FZ_ASSERT(bcd_ok(v, 0, 99), "year 0x%02x", v); break;
-    case 0x32: FZ_ASSERT(bcd_ok(v, 19, 22), "century 0x%02x", v); break;
-    case 0x0a: FZ_ASSERT(!(v & 0x80), "UIP set: 0x%02x", v); break;
+    case 0x00:
+        FZ_ASSERT(bcd_ok(v, 0, 59), "seconds 0x%02x", v);
+        break;
+    case 0x02:
+        FZ_ASSERT(bcd_ok(v, 0, 59), "minutes 0x%02x", v);
+        break;
+    case 0x04:
+        FZ_ASSERT(bcd_ok(v, 0, 23), "hours 0x%02x", v);
+        break;
+    case 0x06:
+        FZ_ASSERT(bcd_ok(v, 1, 7), "weekday 0x%02x", v);
+        break;
+    case 0x07:
+        FZ_ASSERT(bcd_ok(v, 1, 31), "day 0x%02x", v);
+        break;
+    case 0x08:
+        FZ_ASSERT(bcd_ok(v, 1, 12), "month 0x%02x", v);
+        break;
+    case 0x09:
+        FZ_ASSERT(bcd_ok(v, 0, 99), "year 0x%02x", v);
+        break;
+    case 0x32:
+        FZ_ASSERT(bcd_ok(v, 19, 22), "century 0x%02x", v);
+        break;
+    case 0x0a:
+        FZ_ASSERT(!(v & 0x80), "UIP set: 0x%02x", v);
+        break;
     case 0x0b:
         FZ_ASSERT((v & 0x06) == 0x02, "Status B not BCD 24h: 0x%02x", v);
         break;
     default:
         if (idx > 0x0d && idx != 0x32)
-            FZ_ASSERT(v == ram[idx], "CMOS[0x%02x] 0x%02x, wrote 0x%02x",
-                      idx, v, ram[idx]);
+            FZ_ASSERT(v == ram[idx], "CMOS[0x%02x] 0x%02x, wrote 0x%02x", idx,
+                      v, ram[idx]);
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     uint64_t t = 0;
     for (int i = 0; i < 5; i++)
         t |= (uint64_t)fz_u8(&in) << (8 * i);
     fuzz_now = (time_t)(t % 7258118400ULL); /* up to 2200-01-01 */
     struct rtc r;
-    uint8_t ram[128] = { 0 }, idx = 0;
+    uint8_t ram[128] = {0}, idx = 0;
     rtc_init(&r);
     r.now = fake_clock;
     for (unsigned n = 0; in.n && n < 4096; n++) {

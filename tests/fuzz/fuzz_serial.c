@@ -46,7 +46,7 @@ struct model {
      * room joins them when THRE comes back. */
     uint8_t out[OUT_MAX];
     size_t out_head, out_len, out_seen;
-    int thr_wait; /* -1 or the byte */
+    int thr_wait;          /* -1 or the byte */
     unsigned waits, reads; /* for FZ_DEBUG */
     int in_w, out_r;
     struct chardev *cd;
@@ -194,7 +194,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct model m;
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     int inp[2], outp[2];
     memset(&m, 0, sizeof(m));
     m.loop_ok = fz_u8(&in) & 1;
@@ -205,12 +205,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m.out_r = outp[0];
     m.thr_wait = -1;
     fcntl(outp[1], F_SETPIPE_SZ, 4096); /* a host that fills up early */
-    struct chardev_stdio_config cc = { .in_fd = inp[0], .out_fd = outp[1],
-                                       .pump = true };
-    struct irq_line irq = { .trigger = trigger, .set_level = set_level,
-                            .ctx = &m };
-    if (chardev_stdio_open(&m.cd, &cc) ||
-        serial_init(&m.s, m.cd, true, &irq))
+    struct chardev_stdio_config cc = {
+        .in_fd = inp[0], .out_fd = outp[1], .pump = true};
+    struct irq_line irq = {
+        .trigger = trigger, .set_level = set_level, .ctx = &m};
+    if (chardev_stdio_open(&m.cd, &cc) || serial_init(&m.s, m.cd, true, &irq))
         abort();
     for (unsigned n = 0; in.n && n < 4096; n++) {
         uint8_t op = fz_u8(&in) % 10;
@@ -237,9 +236,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   "%zu typed bytes wait, LSR.DR clear", m.in_len);
     }
     if (getenv("FZ_DEBUG"))
-        fprintf(stderr, "host got %zu bytes; THR waited %u times; guest "
-                "read %u typed bytes; %llu overruns\n", m.out_seen, m.waits,
-                m.reads, (unsigned long long)m.s.tx_overruns);
+        fprintf(stderr,
+                "host got %zu bytes; THR waited %u times; guest "
+                "read %u typed bytes; %llu overruns\n",
+                m.out_seen, m.waits, m.reads,
+                (unsigned long long)m.s.tx_overruns);
     serial_destroy(&m.s);
     chardev_close(m.cd);
     close(inp[0]);

@@ -42,14 +42,24 @@ static void on_stop(void *ctx, int status, const char *why)
     s->status = status;
 }
 
-static const uint16_t ports[] = { 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x5f,
-                                  LAYOUT_EXIT_PORT, LAYOUT_ACPI_SLEEP_PORT,
-                                  LAYOUT_ACPI_SLEEP_STATUS_PORT, 0x80, 0x81,
-                                  0x602, 0x3f8 };
+static const uint16_t ports[] = {0x60,
+                                 0x61,
+                                 0x62,
+                                 0x63,
+                                 0x64,
+                                 0x65,
+                                 0x5f,
+                                 LAYOUT_EXIT_PORT,
+                                 LAYOUT_ACPI_SLEEP_PORT,
+                                 LAYOUT_ACPI_SLEEP_STATUS_PORT,
+                                 0x80,
+                                 0x81,
+                                 0x602,
+                                 0x3f8};
 
 /* Whether the write is one that must stop the VM, and with what. */
-static bool must_stop(uint16_t port, uint32_t len, const uint8_t *d,
-                      bool acpi, int *status)
+static bool must_stop(uint16_t port, uint32_t len, const uint8_t *d, bool acpi,
+                      int *status)
 {
     *status = 0;
     if (port == 0x64 && len == 1 && d[0] == 0xfe)
@@ -76,10 +86,10 @@ static bool claimed(uint16_t port, uint32_t len, bool acpi)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     bool acpi = fz_bool(&in);
-    struct stops st = { 0 };
-    struct sysports sp = { .stop = on_stop, .ctx = &st };
+    struct stops st = {0};
+    struct sysports sp = {.stop = on_stop, .ctx = &st};
     struct sysports_config pc = {
         .exit_port = LAYOUT_EXIT_PORT,
         .sleep_port = acpi ? LAYOUT_ACPI_SLEEP_PORT : 0,
@@ -87,13 +97,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .sleep_s5 = ACPI_SLEEP_S5,
         .sleep_mask = ACPI_SLP_EN | ACPI_SLP_TYP_MASK,
     };
-    struct io_bus pio = { 0 };
+    struct io_bus pio = {0};
     if (sysports_register(&sp, &pio, &pc))
         abort();
     for (unsigned n = 0; in.n && n < 4096; n++) {
         uint8_t op = fz_u8(&in);
-        uint16_t port = op & 0x80 ? fz_u16(&in)
-                                  : ports[op % (sizeof(ports) / 2)];
+        uint16_t port =
+            op & 0x80 ? fz_u16(&in) : ports[op % (sizeof(ports) / 2)];
         uint32_t len = 1u << (fz_u8(&in) % 3);
         bool write = fz_bool(&in);
         uint8_t d[4];
@@ -103,10 +113,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int want_status;
         bool stop = write && must_stop(port, len, d, acpi, &want_status);
         int r = io_bus_access(&pio, port, d, len, write);
-        FZ_ASSERT((r == 0) == claimed(port, len, acpi),
-                  "port 0x%x len %u: %d", port, len, r);
-        FZ_ASSERT(st.n == before + stop, "port 0x%x len %u <- 0x%x: %s",
-                  port, len, v, stop ? "no stop" : "stopped");
+        FZ_ASSERT((r == 0) == claimed(port, len, acpi), "port 0x%x len %u: %d",
+                  port, len, r);
+        FZ_ASSERT(st.n == before + stop, "port 0x%x len %u <- 0x%x: %s", port,
+                  len, v, stop ? "no stop" : "stopped");
         FZ_ASSERT(!stop || st.status == want_status, "status %d, want %d",
                   st.status, want_status);
         if (r == 0 && !write) {

@@ -24,7 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct echo_dev e; /* 64 KiB of scratch: not per run */
-    struct fz_in in = { data, size };
+    struct fz_in in = {data, size};
     uint8_t shape = fz_u8(&in);
     echo_init(&e, 1 + shape % 4, 1u << (1 + (shape >> 2) % 8));
     fz_virtio_run(&e.ops, &e, shape & 0x80, false, NULL, &in);

@@ -83,8 +83,7 @@ void fz_str(struct fz_in *in, char *dst, size_t cap)
     dst[k] = '\0';
 }
 
-void fz_fail(const char *file, int line, const char *cond, const char *fmt,
-             ...)
+void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
     va_list ap;
     /* fd 2, not stderr: fz_init may have pointed stderr at /dev/null. */
@@ -190,7 +189,7 @@ static void setup_queue(struct fz_virtio *v, unsigned qi, struct fz_in *in)
         num = v->qmax;
     reg_wr(v, VMMIO_QUEUE_SEL, qi);
     reg_wr(v, VMMIO_QUEUE_NUM, num);
-    *q = (struct fz_vq){ .num = num };
+    *q = (struct fz_vq){.num = num};
     if (v->legacy) {
         uint32_t align = fz_bool(in) ? 4096 : 1u << (fz_u8(in) % 14);
         uint64_t page = FG_BASE / 4096 + fz_u8(in) % (FZ_RAM / 4096);
@@ -249,7 +248,7 @@ static void op_desc(struct fz_virtio *v, struct fz_in *in)
 {
     struct fz_vq *q = pick_queue(v, in);
     uint16_t idx = fz_u16(in);
-    struct vring_desc d = { .addr = fz_gpa(in), .len = fz_len(in) };
+    struct vring_desc d = {.addr = fz_gpa(in), .len = fz_len(in)};
     uint8_t fl = fz_u8(in);
     d.flags = fl & 0x80 ? fz_u16(in) : fl & 7;
     d.next = fz_u16(in);
@@ -262,8 +261,8 @@ static void op_desc(struct fz_virtio *v, struct fz_in *in)
 
 static void publish(struct fz_virtio *v, struct fz_vq *q, uint16_t head)
 {
-    uint16_t *ring = fz_host(v, q->avail + 4 + 2ULL * (q->avail_idx % q->num),
-                             2);
+    uint16_t *ring =
+        fz_host(v, q->avail + 4 + 2ULL * (q->avail_idx % q->num), 2);
     uint16_t *idx = fz_host(v, q->avail + 2, 2);
     if (!ring || !idx)
         return;
@@ -303,11 +302,21 @@ static void op_ring_word(struct fz_virtio *v, struct fz_in *in)
         return;
     uint64_t at;
     switch (which % 5) {
-    case 0: at = q->avail; break;                          /* flags */
-    case 1: at = q->avail + 4 + 2ULL * q->num; break;      /* used_event */
-    case 2: at = q->used; break;                           /* flags */
-    case 3: at = q->used + 2; break;                       /* idx */
-    default: at = q->used + 4 + 8ULL * q->num; break;      /* avail_event */
+    case 0:
+        at = q->avail;
+        break; /* flags */
+    case 1:
+        at = q->avail + 4 + 2ULL * q->num;
+        break; /* used_event */
+    case 2:
+        at = q->used;
+        break; /* flags */
+    case 3:
+        at = q->used + 2;
+        break; /* idx */
+    default:
+        at = q->used + 4 + 8ULL * q->num;
+        break; /* avail_event */
     }
     uint16_t *p = fz_host(v, at, 2);
     if (p)
@@ -335,7 +344,7 @@ static void op_chain(struct fz_virtio *v, struct fz_in *in)
     struct vring_desc d[8];
     for (unsigned i = 0; i < n; i++) {
         uint8_t fl = fz_u8(in);
-        d[i] = (struct vring_desc){ .addr = fz_gpa(in), .len = fz_len(in) };
+        d[i] = (struct vring_desc){.addr = fz_gpa(in), .len = fz_len(in)};
         d[i].flags = (fl & 1 ? VRING_DESC_F_WRITE : 0) |
                      (i + 1 < n ? VRING_DESC_F_NEXT : 0);
         if (fl & 0x80)
@@ -357,8 +366,8 @@ static void op_chain(struct fz_virtio *v, struct fz_in *in)
         void *t = fz_host(v, table, 16ULL * n);
         if (t)
             memcpy(t, d, 16ULL * n);
-        struct vring_desc r = { .addr = table, .len = 16 * n,
-                                .flags = VRING_DESC_F_INDIRECT };
+        struct vring_desc r = {
+            .addr = table, .len = 16 * n, .flags = VRING_DESC_F_INDIRECT};
         put_desc(v, q, head, &r);
         q->next_desc++;
     } else {
@@ -433,26 +442,50 @@ void fz_virtio_run(const struct vdev_ops *ops, void *priv, bool legacy,
         op_setup(v, in);
     for (unsigned n = 0; in->n && n < FZ_MAX_OPS; n++) {
         switch (fz_u8(in) % OP_NOPS) {
-        case OP_REG_WRITE: op_reg(v, in, true); break;
-        case OP_REG_READ: op_reg(v, in, false); break;
-        case OP_SETUP: op_setup(v, in); break;
-        case OP_DESC: op_desc(v, in); break;
-        case OP_AVAIL: op_avail(v, in); break;
-        case OP_AVAIL_RAW: op_avail_raw(v, in); break;
-        case OP_RING_WORD: op_ring_word(v, in); break;
-        case OP_RAM: op_ram(v, in); break;
-        case OP_KICK: reg_wr(v, VMMIO_QUEUE_NOTIFY, fz_u8(in) % (v->nq + 2));
+        case OP_REG_WRITE:
+            op_reg(v, in, true);
             break;
-        case OP_SERVE: op_serve(v, in); break;
+        case OP_REG_READ:
+            op_reg(v, in, false);
+            break;
+        case OP_SETUP:
+            op_setup(v, in);
+            break;
+        case OP_DESC:
+            op_desc(v, in);
+            break;
+        case OP_AVAIL:
+            op_avail(v, in);
+            break;
+        case OP_AVAIL_RAW:
+            op_avail_raw(v, in);
+            break;
+        case OP_RING_WORD:
+            op_ring_word(v, in);
+            break;
+        case OP_RAM:
+            op_ram(v, in);
+            break;
+        case OP_KICK:
+            reg_wr(v, VMMIO_QUEUE_NOTIFY, fz_u8(in) % (v->nq + 2));
+            break;
+        case OP_SERVE:
+            op_serve(v, in);
+            break;
         case OP_RESET:
             reg_wr(v, VMMIO_STATUS, 0);
             forget_queues(v);
             break;
-        case OP_CFG: op_cfg(v, in); break;
-        case OP_ACK: reg_wr(v, VMMIO_INTERRUPT_ACK, fg_rd(&v->g,
-                                VMMIO_INTERRUPT_STATUS) & fz_u8(in));
+        case OP_CFG:
+            op_cfg(v, in);
             break;
-        case OP_CHAIN: op_chain(v, in); break;
+        case OP_ACK:
+            reg_wr(v, VMMIO_INTERRUPT_ACK,
+                   fg_rd(&v->g, VMMIO_INTERRUPT_STATUS) & fz_u8(in));
+            break;
+        case OP_CHAIN:
+            op_chain(v, in);
+            break;
         case OP_BACKEND:
             if (h && h->backend)
                 h->backend(h->ctx, in);

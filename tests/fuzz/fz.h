@@ -58,14 +58,14 @@ void fz_str(struct fz_in *in, char *dst, size_t cap);
         if (!(cond))                                                           \
             fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                   \
     } while (0)
-void fz_fail(const char *file, int line, const char *cond, const char *fmt,
-             ...) __attribute__((noreturn, format(printf, 4, 5)));
+void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 4, 5)));
 
 /* ---- the hostile virtio driver ----------------------------------------- */
 
-#define FZ_RAM (64u << 10)  /* main region, at FG_BASE */
-#define FZ_RAM2 (4u << 10)  /* second region, right after it */
-#define FZ_MAX_OPS 512      /* per input: bounds a run's time */
+#define FZ_RAM (64u << 10) /* main region, at FG_BASE */
+#define FZ_RAM2 (4u << 10) /* second region, right after it */
+#define FZ_MAX_OPS 512     /* per input: bounds a run's time */
 
 /* What a device target adds to the generic script. */
 struct fz_dev_hooks {

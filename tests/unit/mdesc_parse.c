@@ -399,8 +399,8 @@ static uint64_t le64(const uint8_t *p)
 }
 
 /* The table at gpa a with signature sig, checked; NULL after a DIAG. */
-static const uint8_t *mdv_acpi_table(const uint8_t *b, size_t len,
-                                     uint64_t gpa, uint64_t a, const char *sig)
+static const uint8_t *mdv_acpi_table(const uint8_t *b, size_t len, uint64_t gpa,
+                                     uint64_t a, const char *sig)
 {
     const uint8_t *t;
     uint32_t tlen;
@@ -467,7 +467,7 @@ static const uint8_t *mdv_find(const uint8_t *s, const uint8_t *end,
 /* An AML integer at p (Zero, One, BytePrefix ... QWordPrefix). */
 static bool mdv_aml_int(const uint8_t *p, const uint8_t *end, uint64_t *x)
 {
-    static const unsigned size[] = { 1, 2, 4, 8 };
+    static const unsigned size[] = {1, 2, 4, 8};
 
     if (p >= end)
         return false;
@@ -490,11 +490,11 @@ static bool mdv_aml_int(const uint8_t *p, const uint8_t *end, uint64_t *x)
  * (0x86) and an extended interrupt (0x89) descriptor. */
 static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
 {
-    static const uint8_t virtio[] = "\x0d" "LNRO0005",
-                         cpu[] = "\x0d" "ACPI0007";
-    static const uint8_t com1[] = { 0x0c, 0x41, 0xd0, 0x05, 0x01 };
-    static const uint8_t mem32[] = { 0x86, 0x09, 0x00 };
-    static const uint8_t extirq[] = { 0x89, 0x06, 0x00 };
+    /* StringPrefix (0x0d, '\r'), the _HID, its NUL. */
+    static const uint8_t virtio[] = "\rLNRO0005", cpu[] = "\rACPI0007";
+    static const uint8_t com1[] = {0x0c, 0x41, 0xd0, 0x05, 0x01};
+    static const uint8_t mem32[] = {0x86, 0x09, 0x00};
+    static const uint8_t extirq[] = {0x89, 0x06, 0x00};
     const uint8_t *end = t + le32(t + 4), *p, *q;
     uint64_t x;
 
@@ -519,7 +519,7 @@ static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
     }
     p = mdv_find(t + 36, end, com1, sizeof(com1));
     if (p) {
-        static const uint8_t io[] = { 0x47, 0x01 }, irq[] = { 0x22 };
+        static const uint8_t io[] = {0x47, 0x01}, irq[] = {0x22};
         v->serial = true;
         q = mdv_find(p, end, io, sizeof(io));
         if (!q || end - q < 8)
@@ -554,8 +554,8 @@ int mdv_parse_acpi(const void *blob, size_t len, uint64_t gpa,
     n = (le32(x + 4) - 36) / 8;
     for (i = 0; i < n; i++) {
         uint64_t a = le64(x + 36 + 8 * i);
-        const uint8_t *t = mdv_acpi_table(b, len, gpa, a,
-                                          i == 0 ? "FACP" : "APIC");
+        const uint8_t *t =
+            mdv_acpi_table(b, len, gpa, a, i == 0 ? "FACP" : "APIC");
 
         if (!t)
             return -1;

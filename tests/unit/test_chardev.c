@@ -361,8 +361,8 @@ static void test_pump(void)
         abort();
     unsigned threads = count_threads();
     struct chardev *c;
-    struct chardev_stdio_config cfg = {.in_fd = in[0], .out_fd = out[1],
-                                       .pump = true};
+    struct chardev_stdio_config cfg = {
+        .in_fd = in[0], .out_fd = out[1], .pump = true};
     CHECK(chardev_stdio_open(&c, &cfg) == 0 && count_threads() == threads,
           "pump: opened without a thread");
     struct fe f;

@@ -326,7 +326,7 @@ static void test_inline_serve(void)
     CHECK(vmmio_serve(g.m, NQ, &fd) == -EINVAL, "inline: no queue %d", NQ);
     uint64_t buf = fg_alloc(&g, 64, 16);
     *(uint32_t *)fg_host(&g, buf) = 0x5eed1234;
-    struct fg_seg s[2] = { { buf, 4, false }, { buf + 8, 4, true } };
+    struct fg_seg s[2] = {{buf, 4, false}, {buf + 8, 4, true}};
     uint64_t c = fg_irq_count(&g.irq);
     fg_post(&g, 0, s, 2, false);
     fg_kick(&g, 0);
