@@ -58,12 +58,14 @@ $(B)/tests/%: $(B)/san/tests/unit/%.o $(UNIT_HOBJS) $(B)/libkvmini-san.a
 
 # Parts with their own build rules keep them in a fragment next to their
 # sources: the tiny guest (guest/guest.mk), the nested Linux rig
-# (tests/linux/linux.mk), the Linux virtio_ring harness (tests/unit/*.mk).
+# (tests/linux/linux.mk), the Linux virtio_ring harness (tests/unit/*.mk),
+# the fuzz targets (tests/fuzz/fuzz.mk: make fuzz, make fuzz-check).
 # A fragment may add test programs to EXTRA_UNIT_BINS.
 EXTRA_UNIT_BINS :=
 include guest/guest.mk
 include tests/linux/linux.mk
 -include $(wildcard tests/unit/*.mk)
+include tests/fuzz/fuzz.mk
 -include bench/bench.mk
 
 # Real bzImages for the header tests: ours, and Debian's kernel if cached
@@ -97,6 +99,7 @@ check: deps
 	tests/debian-kernel.sh >/dev/null
 	$(MAKE) all
 	KVMINI_FULL=1 $(MAKE) test
+	KVMINI_FULL=1 $(MAKE) fuzz-check
 	KVMINI_FULL=1 $(MAKE) integration
 	KVMINI_FULL=1 $(MAKE) linux-check
 

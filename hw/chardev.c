@@ -234,25 +234,55 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* What the backend thread may do next: wait for in_fd (there is room)
+ * and/or out_fd (there is output). Tells an input client that arrived
+ * after its input. Returns whether the chardev is closing. */
+static bool chardev_prepare(struct chardev *c, bool *want_in, bool *want_out)
+{
+    pthread_mutex_lock(&c->lock);
+    bool closing = c->closing;
+    *want_out = c->out_fd >= 0 && c->out.len && !c->out_broken && !c->out_dead;
+    bool in_open = !closing && c->in_fd >= 0 && !c->in_eof;
+    *want_in =
+        in_open && (ring_room(&c->in) > in_reserve(c) || c->scan_when_full);
+    /* Parked: chardev_read must wake us once it makes room. */
+    c->in_parked = in_open && !*want_in;
+    bool announce = c->announce_in;
+    c->announce_in = false;
+    pthread_mutex_unlock(&c->lock);
+    if (announce)
+        chardev_notify(c, CHARDEV_EV_IN);
+    return closing;
+}
+
+/* Act on what poll() found in p[] (wake, in, out, the backend's own fd);
+ * tell the clients. */
+static void chardev_serve(struct chardev *c, const struct pollfd *p,
+                          bool closing)
+{
+    uint64_t v;
+    if ((p[0].revents & POLLIN) && read(c->wake_fd, &v, sizeof(v)) < 0)
+        v = 0; /* nonblocking: another wake may have drained it */
+    unsigned ev = 0;
+    if (p[2].revents)
+        ev |= chardev_flush(c);
+    if (p[1].revents)
+        ev |= chardev_fill(c);
+    if (ev)
+        chardev_notify(c, ev);
+    /* After the fds: a hangup seen above frees the way for the client
+     * waiting on the listening socket. */
+    if (!closing && c->ops->tick)
+        c->ops->tick(c, p[3].revents);
+}
+
 static void *chardev_thread(void *arg)
 {
     struct chardev *c = arg;
     int64_t deadline = -1; /* closing: when flushing gives up */
     for (;;) {
-        pthread_mutex_lock(&c->lock);
-        bool closing = c->closing;
-        bool want_out =
-            c->out_fd >= 0 && c->out.len && !c->out_broken && !c->out_dead;
-        bool in_open = !closing && c->in_fd >= 0 && !c->in_eof;
-        bool want_in =
-            in_open && (ring_room(&c->in) > in_reserve(c) || c->scan_when_full);
-        /* Parked: chardev_read must wake us once it makes room. */
-        c->in_parked = in_open && !want_in;
-        bool announce = c->announce_in;
-        c->announce_in = false;
-        pthread_mutex_unlock(&c->lock);
-        if (announce)
-            chardev_notify(c, CHARDEV_EV_IN);
+        bool want_in, want_out;
+        bool closing = chardev_prepare(c, &want_in, &want_out);
         if (closing && !want_out)
             break;
         int timeout = -1, xfd = -1;
@@ -285,22 +315,30 @@ static void *chardev_thread(void *arg)
         }
         if (r < 0)
             continue;
-        uint64_t v;
-        if ((p[0].revents & POLLIN) && read(c->wake_fd, &v, sizeof(v)) < 0)
-            v = 0; /* nonblocking: another wake may have drained it */
-        unsigned ev = 0;
-        if (p[2].revents)
-            ev |= chardev_flush(c);
-        if (p[1].revents)
-            ev |= chardev_fill(c);
-        if (ev)
-            chardev_notify(c, ev);
-        /* After the fds: a hangup seen above frees the way for the
-         * client waiting on the listening socket. */
-        if (!closing && c->ops->tick)
-            c->ops->tick(c, p[3].revents);
+        chardev_serve(c, p, closing);
     }
     return NULL;
+}
+
+int chardev_pump(struct chardev *c)
+{
+    if (c->th_running)
+        return -EBUSY;
+    bool want_in, want_out;
+    bool closing = chardev_prepare(c, &want_in, &want_out);
+    int timeout = 0;
+    int xfd = !closing && c->ops->poll_fd ? c->ops->poll_fd(c, &timeout) : -1;
+    struct pollfd p[4] = {
+        {.fd = c->wake_fd, .events = POLLIN},
+        {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
+        {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
+        {.fd = xfd, .events = POLLIN},
+    };
+    int r = poll(p, 4, 0);
+    if (r <= 0)
+        return 0;
+    chardev_serve(c, p, closing);
+    return (p[1].revents || p[2].revents) ? 1 : 0;
 }
 
 int chardev_start(struct chardev *c)

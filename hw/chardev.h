@@ -86,6 +86,9 @@ struct chardev_stdio_config {
     bool raw;
     void (*quit)(void *ctx);
     void *quit_ctx;
+    /* Tests and fuzzers: no backend thread; the caller moves the bytes
+     * with chardev_pump, so a run is deterministic. kvmini never sets it. */
+    bool pump;
 };
 int chardev_stdio_open(struct chardev **out,
                        const struct chardev_stdio_config *cfg);
@@ -213,6 +216,13 @@ size_t chardev_readv(struct chardev *c, const struct iovec *iov, int iovcnt);
 size_t chardev_in_avail(struct chardev *c);
 /* The host input has ended and every buffered byte was taken. */
 bool chardev_in_eof(struct chardev *c);
+
+/* Without a backend thread (pump in the config): one round of what the
+ * thread does, on the caller's thread, without waiting: write buffered
+ * output to the host, read host input into the buffer, run the clients'
+ * notify. 1 if it moved bytes (call again), 0 if not, -EBUSY if the
+ * chardev has its thread. */
+int chardev_pump(struct chardev *c);
 
 /* Size of the terminal behind the backend: 0 or -ENOTTY. */
 int chardev_winsize(struct chardev *c, uint16_t *cols, uint16_t *rows);

@@ -141,7 +141,7 @@ int chardev_stdio_open(struct chardev **out,
     (void)in_block;
     c->out_may_block = out_block;
     c->scan_when_full = s->escapes;
-    r = chardev_start(c);
+    r = cfg->pump ? 0 : chardev_start(c);
     if (r < 0) {
         chardev_close(c);
         return r;

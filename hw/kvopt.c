@@ -21,8 +21,8 @@ int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
         return -EINVAL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -ERANGE;
+    /* Syntax first: junk after too many digits is not a size at all. */
+    bool overflow = errno == ERANGE;
     unsigned shift = default_shift;
     if (*end) {
         switch (*end | 0x20) {
@@ -47,7 +47,7 @@ int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
         if (*end)
             return -EINVAL;
     }
-    if (v > (UINT64_MAX >> shift))
+    if (overflow || v > (UINT64_MAX >> shift))
         return -ERANGE;
     *out = (uint64_t)v << shift;
     return 0;
@@ -55,13 +55,17 @@ int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
 
 int kvopt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
-    char *end;
-    if (!*s || *s < '0' || *s > '9')
+    /* Decimal, or hex after 0x. Not strtoull's base 0: a leading zero
+     * would make "010" eight and "09" an error. Digits only, checked
+     * first: strtoull alone would also take spaces, signs and a second
+     * "0x". */
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *digits = hex ? s + 2 : s;
+    size_t n = strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789");
+    if (!n || digits[n])
         return -EINVAL;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (*end)
-        return -EINVAL;
+    unsigned long long v = strtoull(digits, NULL, hex ? 16 : 10);
     if (errno || v < min || v > max)
         return -ERANGE;
     *out = (uint32_t)v;

@@ -14,5 +14,11 @@ int errbuf_set(char *err, size_t errlen, int r, const char *fmt, ...)
     if (errlen)
         vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    /* The sentence quotes the user's text (a spec, a path): a newline or
+     * an escape sequence in it must not make more lines of our stderr or
+     * drive the terminal. Bytes >= 0x80 stay (UTF-8 names). */
+    for (size_t i = 0; i < errlen && err[i]; i++)
+        if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
+            err[i] = '?';
     return r;
 }

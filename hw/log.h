@@ -36,7 +36,8 @@
 /*
  * Write one sentence into a caller's error buffer (if errlen > 0) and
  * return r: how parsers and backends hand "what is wrong and how to fix
- * it" to the edge that reports it once. Any thread.
+ * it" to the edge that reports it once. Control characters (from quoted
+ * user input) become '?', so the sentence is one plain line. Any thread.
  */
 int errbuf_set(char *err, size_t errlen, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -88,7 +88,7 @@ static void driver_ok(struct vmmio *m)
     }
     m->started = true;
     for (unsigned i = 0; i < d->ops->nqueues; i++) {
-        if (!m->qr[i].ready)
+        if (!m->qr[i].ready || m->inline_serve)
             continue;
         int r = vworker_start(&m->w[i], d, i, m->kick_fd[i], m->stop_fd);
         if (r < 0) {
@@ -462,4 +462,39 @@ int vmmio_kick_fd(const struct vmmio *m, unsigned qi)
 struct vdev *vmmio_vdev(struct vmmio *m)
 {
     return &m->dev;
+}
+
+void vmmio_set_inline(struct vmmio *m, bool on)
+{
+    pthread_mutex_lock(&m->lock);
+    m->inline_serve = on;
+    pthread_mutex_unlock(&m->lock);
+}
+
+int vmmio_serve(struct vmmio *m, unsigned qi, int *poll_fd)
+{
+    struct vdev *d = &m->dev;
+    *poll_fd = -1;
+    if (qi >= d->ops->nqueues)
+        return -EINVAL;
+    pthread_mutex_lock(&m->lock);
+    bool live = m->inline_serve && m->started && m->qr[qi].ready;
+    pthread_mutex_unlock(&m->lock);
+    if (!live)
+        return -EINVAL;
+    /* The rest is one pass of the worker's loop (worker.c), minus the
+     * wait: count the kicks, serve, then ask for the backend fd. */
+    struct vq *q = &m->vq[qi];
+    uint64_t n;
+    if (read(m->kick_fd[qi], &n, sizeof(n)) == sizeof(n))
+        __atomic_fetch_add(&q->st.kicks, n, __ATOMIC_RELAXED);
+    int more = q->broken ? 0 : vworker_serve(d, (uint16_t)qi);
+    if (!q->broken && d->ops->poll_fd)
+        *poll_fd = d->ops->poll_fd(d, (uint16_t)qi);
+    if (q->broken) {
+        vdev_needs_reset(d, "malformed ring");
+        *poll_fd = -1;
+        return 0;
+    }
+    return more;
 }

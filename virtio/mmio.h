@@ -54,6 +54,20 @@ int vmmio_kick_fd(const struct vmmio *m, unsigned qi);
 /* The device as its ops see it (tests read vq/isr/status through it). */
 struct vdev *vmmio_vdev(struct vmmio *m);
 
+/* Tests and fuzzers: start no worker threads at DRIVER_OK; the caller
+ * serves the queues itself with vmmio_serve, on its own thread, so a run
+ * is deterministic. kvmini never sets it. Call before DRIVER_OK. */
+void vmmio_set_inline(struct vmmio *m, bool on);
+
+/* With vmmio_set_inline: what a worker does for queue qi in one round,
+ * on the calling thread (drain the kick eventfd, process(), interrupt
+ * if wanted, NEEDS_RESET if the ring broke). *poll_fd gets the device's
+ * backend fd to wait on (-1: none). Returns 1 if the device left work,
+ * 0 if not, -EINVAL if the queue is not live (not inline, not started,
+ * not ready). Not concurrently with a reset or vmmio_destroy: they wait
+ * for worker threads, not for this. */
+int vmmio_serve(struct vmmio *m, unsigned qi, int *poll_fd);
+
 /* One line per queue: kicks, interrupts sent/suppressed, chains, bytes,
  * errors; then, if it ever happened, how often the device needed a
  * reset (for --stats). Safe while workers run (relaxed counters). */

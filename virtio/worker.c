@@ -10,16 +10,13 @@
 
 #include "hw/log.h"
 
-/* Serve the queue once and raise the interrupt if the driver wants it.
- * Returns 1 if the device left work for another round. */
-static int worker_serve(struct vworker *w)
+int vworker_serve(struct vdev *d, uint16_t qi)
 {
-    struct vdev *d = w->d;
-    struct vq *q = &d->vq[w->qi];
+    struct vq *q = &d->vq[qi];
     uint64_t before = __atomic_load_n(&q->st.chains, __ATOMIC_RELAXED);
-    int more = d->ops->process(d, w->qi);
+    int more = d->ops->process(d, qi);
     log_cat(LOG_CAT_VIRTIO, "%s: q%u served %llu chain(s)%s", d->ops->name,
-            w->qi,
+            qi,
             (unsigned long long)(__atomic_load_n(&q->st.chains,
                                                  __ATOMIC_RELAXED) -
                                  before),
@@ -27,7 +24,7 @@ static int worker_serve(struct vworker *w)
     /* Completions of this round go out in one interrupt, raised even if
      * the queue broke meanwhile: those chains are finished. */
     if (vq_want_irq(q))
-        vdev_notify(d, w->qi);
+        vdev_notify(d, qi);
     if (q->broken) {
         vdev_needs_reset(d, "malformed ring");
         return 0;
@@ -45,7 +42,7 @@ static void *worker_main(void *arg)
     bool run = true;
 
     for (;;) {
-        int more = run && !q->broken ? worker_serve(w) : 0;
+        int more = run && !q->broken ? vworker_serve(d, w->qi) : 0;
         int bfd = -1;
         if (!q->broken && d->ops->poll_fd)
             bfd = d->ops->poll_fd(d, w->qi);

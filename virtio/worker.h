@@ -30,6 +30,12 @@ struct vworker {
 int vworker_start(struct vworker *w, struct vdev *d, uint16_t qi,
                   int kick_fd, int stop_fd);
 
+/* One round of a worker: process() queue qi once, then raise the
+ * interrupt if the driver wants it, or NEEDS_RESET if the ring broke.
+ * 1 if the device left work for another round. The worker thread calls
+ * it; so does vmmio_serve, for callers that serve queues themselves. */
+int vworker_serve(struct vdev *d, uint16_t qi);
+
 /* Join a worker whose stop_fd has been made readable. No-op if not
  * running. */
 void vworker_join(struct vworker *w);

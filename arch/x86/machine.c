@@ -200,9 +200,12 @@ int machine_check(const struct machine *m)
     for (i = 0; i < m->nvirtio; i++) {
         const struct machine_virtio *v = &m->virtio[i];
 
-        /* Below the base sit the timer, cascade and serial lines. */
+        /* Below the base sit the timer, cascade and serial lines. The
+         * DSDT names windows with 32-bit descriptors: a window must end
+         * at or below 4 GiB, or ACPI and the DT would differ. */
         if (v->gsi < LAYOUT_VIRTIO_GSI_BASE || v->gsi >= MACHINE_IOAPIC_PINS ||
-            v->size == 0 || v->base + v->size < v->base)
+            v->size == 0 || v->base + v->size < v->base ||
+            v->base + v->size > LAYOUT_MMIO_HOLE_END)
             return -EINVAL;
     }
     return 0;

@@ -83,6 +83,18 @@ int fg_init_identity(struct fake_guest *g, uint64_t size)
     return fg_map(g, size, true);
 }
 
+int fg_init_mem(struct fake_guest *g, void *ram, uint64_t size)
+{
+    memset(g, 0, sizeof(*g));
+    g->ram = ram;
+    g->borrowed = true;
+    g->base = FG_BASE;
+    g->size = size;
+    g->brk = size > 0x1000 ? 0x1000 : 0;
+    fg_irq_init(&g->irq);
+    return gmem_add(&g->mem, g->base, size, g->ram);
+}
+
 void fg_fini(struct fake_guest *g)
 {
     vmmio_destroy(g->m);
@@ -91,7 +103,8 @@ void fg_fini(struct fake_guest *g)
         free(g->q[i].free);
         free(g->q[i].chain_len);
     }
-    munmap(g->ram, g->size);
+    if (!g->borrowed)
+        munmap(g->ram, g->size);
 }
 
 int fg_attach(struct fake_guest *g, const struct vdev_ops *ops, void *priv,

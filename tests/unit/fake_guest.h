@@ -59,6 +59,7 @@ struct fake_guest {
     uint8_t *ram;
     uint64_t base;         /* guest-physical address of ram[0] */
     uint64_t size, brk;    /* bump allocator over [base, base+size) */
+    bool borrowed;         /* ram is the caller's (fg_init_mem) */
     struct fg_irq irq;
     struct vmmio *m;
     bool legacy;
@@ -71,6 +72,10 @@ int fg_init(struct fake_guest *g, uint64_t size);
 /* The same, but guest-physical == host virtual address, for driver code
  * (Linux's virtio_ring) that puts virt_to_phys(p) == p in descriptors. */
 int fg_init_identity(struct fake_guest *g, uint64_t size);
+/* Use the caller's size bytes at ram as guest RAM at FG_BASE (fuzzers
+ * pass malloc'd RAM, so ASan sees any access past it); fg_fini leaves
+ * it to the caller. More regions may be added to g->mem afterwards. */
+int fg_init_mem(struct fake_guest *g, void *ram, uint64_t size);
 /* Destroy the transport (joins workers) and unmap. */
 void fg_fini(struct fake_guest *g);
 

@@ -393,6 +393,189 @@ char *mdv_slurp(const char *path, size_t *lenp)
     return buf;
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+    return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* The table at gpa a with signature sig, checked; NULL after a DIAG. */
+static const uint8_t *mdv_acpi_table(const uint8_t *b, size_t len, uint64_t gpa,
+                                     uint64_t a, const char *sig)
+{
+    const uint8_t *t;
+    uint32_t tlen;
+
+    if (a < gpa || a - gpa > len || len - (a - gpa) < 36) {
+        printf("# mdv: %s at 0x%llx outside the blob\n", sig,
+               (unsigned long long)a);
+        return NULL;
+    }
+    t = b + (a - gpa);
+    tlen = le32(t + 4);
+    if (memcmp(t, sig, 4) || tlen < 36 || tlen > len - (a - gpa) ||
+        mdv_sum8(t, tlen)) {
+        printf("# mdv: %s: signature '%.4s', length %u or checksum wrong\n",
+               sig, (const char *)t, tlen);
+        return NULL;
+    }
+    return t;
+}
+
+static int mdv_madt(const uint8_t *t, struct mdesc_view *v)
+{
+    uint32_t tlen = le32(t + 4), o;
+
+    v->lapic_addr = le32(t + 36);
+    for (o = 44; o < tlen; o += t[o + 1]) {
+        const uint8_t *e = t + o;
+
+        if (tlen - o < 2 || e[1] < 2 || e[1] > tlen - o)
+            FAIL("MADT: entry at %u runs past the table", o);
+        if (e[0] == 0 && e[1] == 8) {
+            if (!(le32(e + 4) & 1))
+                continue;
+            if (v->ncpus >= MDV_MAX_CPUS)
+                FAIL("MADT: too many CPUs");
+            v->apic_id[v->ncpus++] = e[3];
+        } else if (e[0] == 1 && e[1] == 12) {
+            if (v->ioapic_addr)
+                FAIL("MADT: two IOAPICs");
+            v->ioapic_id = e[2];
+            v->ioapic_addr = le32(e + 4);
+            v->ioapic_gsi_base = le32(e + 8);
+        } else if (e[0] == 4 && e[1] == 6) {
+            v->lint_nmi1 = e[5] == 1;
+        } else {
+            FAIL("MADT: unexpected entry type %u length %u", e[0], e[1]);
+        }
+    }
+    if (!v->ncpus || !v->ioapic_addr)
+        FAIL("MADT: no CPUs or no IOAPIC found");
+    return 0;
+}
+
+/* Where the next n-byte pattern p starts in [s, end), or NULL. */
+static const uint8_t *mdv_find(const uint8_t *s, const uint8_t *end,
+                               const void *p, size_t n)
+{
+    for (; s && end - s >= (ptrdiff_t)n; s++)
+        if (!memcmp(s, p, n))
+            return s;
+    return NULL;
+}
+
+/* An AML integer at p (Zero, One, BytePrefix ... QWordPrefix). */
+static bool mdv_aml_int(const uint8_t *p, const uint8_t *end, uint64_t *x)
+{
+    static const unsigned size[] = {1, 2, 4, 8};
+
+    if (p >= end)
+        return false;
+    if (*p == 0x00 || *p == 0x01 || *p == 0xff) {
+        *x = *p == 0xff ? ~0ULL : *p;
+        return true;
+    }
+    if (*p < 0x0a || *p > 0x0e || *p == 0x0d)
+        return false;
+    unsigned k = size[*p == 0x0e ? 3 : *p - 0x0a], i;
+    if (end - p < (ptrdiff_t)k + 1)
+        return false;
+    for (*x = 0, i = 0; i < k; i++)
+        *x |= (uint64_t)p[1 + i] << (8 * i);
+    return true;
+}
+
+/* The DSDT's AML, by the byte patterns kvmini's resources use: each
+ * _HID string "LNRO0005" is followed in its device by a Memory32Fixed
+ * (0x86) and an extended interrupt (0x89) descriptor. */
+static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
+{
+    /* StringPrefix (0x0d, '\r'), the _HID, its NUL. */
+    static const uint8_t virtio[] = "\rLNRO0005", cpu[] = "\rACPI0007";
+    static const uint8_t com1[] = {0x0c, 0x41, 0xd0, 0x05, 0x01};
+    static const uint8_t mem32[] = {0x86, 0x09, 0x00};
+    static const uint8_t extirq[] = {0x89, 0x06, 0x00};
+    const uint8_t *end = t + le32(t + 4), *p, *q;
+    uint64_t x;
+
+    for (p = t + 36; (p = mdv_find(p, end, cpu, sizeof(cpu))); p++)
+        v->cpu_devs++;
+    for (p = t + 36; (p = mdv_find(p, end, virtio, sizeof(virtio))); p++) {
+        struct mdv_win *w = &v->win[v->nwin];
+
+        if (v->nwin >= MDV_MAX_WIN)
+            FAIL("DSDT: too many virtio devices");
+        q = mdv_find(p, end, mem32, sizeof(mem32));
+        if (!q || end - q < 12)
+            FAIL("DSDT: virtio device %u without Memory32Fixed", v->nwin);
+        w->base = le32(q + 4);
+        w->size = le32(q + 8);
+        q = mdv_find(q, end, extirq, sizeof(extirq));
+        if (!q || end - q < 9 || q[4] != 1)
+            FAIL("DSDT: virtio device %u without one interrupt", v->nwin);
+        w->edge_high = (q[3] & 0x06) == 0x02;
+        w->gsi = le32(q + 5);
+        v->nwin++;
+    }
+    p = mdv_find(t + 36, end, com1, sizeof(com1));
+    if (p) {
+        static const uint8_t io[] = {0x47, 0x01}, irq[] = {0x22};
+        v->serial = true;
+        q = mdv_find(p, end, io, sizeof(io));
+        if (!q || end - q < 8)
+            FAIL("DSDT: COM1 without an IO descriptor");
+        v->serial_port = le16(q + 2);
+        q = mdv_find(q, end, irq, sizeof(irq));
+        if (!q || end - q < 3 || !le16(q + 1))
+            FAIL("DSDT: COM1 without an IRQ descriptor");
+        v->serial_gsi = (uint32_t)__builtin_ctz(le16(q + 1));
+    }
+    /* Name (_S5_, Package (4) { SLP_TYPa, ... }): PackageOp, PkgLength
+     * (one byte here), NumElements, then the first element. */
+    p = mdv_find(t + 36, end, "_S5_", 4);
+    if (p && end - p > 8 && p[4] == 0x12 && mdv_aml_int(p + 7, end, &x))
+        v->s5_typ = (int)x;
+    return 0;
+}
+
+int mdv_parse_acpi(const void *blob, size_t len, uint64_t gpa,
+                   struct mdesc_view *v)
+{
+    const uint8_t *b = blob, *x, *fadt = NULL, *madt = NULL, *dsdt;
+    uint32_t n, i;
+
+    mdv_init(v);
+    if (len < 36 || memcmp(b, "RSD PTR ", 8) || b[15] != 2 ||
+        le32(b + 20) != 36 || mdv_sum8(b, 20) || mdv_sum8(b, 36))
+        FAIL("RSDP: signature, revision, length or checksums wrong");
+    x = mdv_acpi_table(b, len, gpa, le64(b + 24), "XSDT");
+    if (!x)
+        return -1;
+    n = (le32(x + 4) - 36) / 8;
+    for (i = 0; i < n; i++) {
+        uint64_t a = le64(x + 36 + 8 * i);
+        const uint8_t *t =
+            mdv_acpi_table(b, len, gpa, a, i == 0 ? "FACP" : "APIC");
+
+        if (!t)
+            return -1;
+        if (i == 0)
+            fadt = t;
+        else
+            madt = t;
+    }
+    if (!fadt || !madt || n != 2)
+        FAIL("XSDT: %u entries, not FADT and MADT", n);
+    if (le32(fadt + 4) < 148 || le32(fadt + 40) != le64(fadt + 140))
+        FAIL("FADT: DSDT and X_DSDT differ");
+    dsdt = mdv_acpi_table(b, len, gpa, le64(fadt + 140), "DSDT");
+    if (!dsdt)
+        return -1;
+    if (mdv_madt(madt, v) < 0 || mdv_dsdt(dsdt, v) < 0)
+        return -1;
+    return 0;
+}
+
 static uint64_t mdv_cells(const fdt32_t *p, int n)
 {
     uint64_t v = 0;

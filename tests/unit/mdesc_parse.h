@@ -66,6 +66,14 @@ void mdv_init(struct mdesc_view *v);
 int mdv_parse_madt_dsl(const char *text, struct mdesc_view *v);
 /* DSDT as `iasl -d` prints it: virtio windows, COM1, ACPI0007, _S5. */
 int mdv_parse_dsdt_dsl(const char *text, struct mdesc_view *v);
+/* The ACPI tables as rendered (blob copied to gpa), read from the bytes
+ * without iasl: RSDP (both checksums) -> XSDT -> FADT -> DSDT and MADT,
+ * every table's signature, bounds and checksum; the MADT's CPUs, IOAPIC
+ * and NMI; from the DSDT's AML, the same facts mdv_parse_dsdt_dsl finds
+ * (virtio windows, COM1, ACPI0007 devices, _S5). Fast enough for the
+ * fuzzers. Clears v first; 0, or -1 after a DIAG line. */
+int mdv_parse_acpi(const void *blob, size_t len, uint64_t gpa,
+                   struct mdesc_view *v);
 /* A DTB through libfdt: CPUs, IOAPIC, windows, serial, memory, chosen. */
 int mdv_parse_dtb(const void *fdt, struct mdesc_view *v);
 /* virtio_mmio.device= entries of a kernel command line: windows. */

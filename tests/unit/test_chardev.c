@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -350,6 +351,57 @@ static void test_tty(void)
     close(m);
 }
 
+static unsigned count_threads(void)
+{
+    char line[256];
+    unsigned n = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "Threads: %u", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* pump: no backend thread; chardev_pump does its work, on this thread,
+ * only when called (the fuzzers' deterministic mode). */
+static void test_pump(void)
+{
+    int in[2], out[2];
+    if (pipe2(in, O_NONBLOCK) || pipe2(out, O_NONBLOCK))
+        abort();
+    unsigned threads = count_threads();
+    struct chardev *c;
+    struct chardev_stdio_config cfg = {
+        .in_fd = in[0], .out_fd = out[1], .pump = true};
+    CHECK(chardev_stdio_open(&c, &cfg) == 0 && count_threads() == threads,
+          "pump: opened without a thread");
+    struct fe f;
+    fe_init(&f);
+    chardev_attach(c, &f.cl, true);
+    char buf[64] = "";
+    CHECK(write(in[1], "abc", 3) == 3 && chardev_write(c, "xyz", 3) == 3,
+          "input typed, output written");
+    CHECK(chardev_in_avail(c) == 0 && read(out[0], buf, sizeof(buf)) < 0 &&
+              f.in == 0,
+          "pump: nothing moves until pumped");
+    CHECK(chardev_pump(c) == 1 && f.in == 1 && chardev_in_avail(c) == 3 &&
+              read(out[0], buf, sizeof(buf)) == 3 && !memcmp(buf, "xyz", 3),
+          "pump: one round moves both ways and notifies on this thread");
+    CHECK(chardev_pump(c) == 0, "pump: nothing left, 0");
+    CHECK(chardev_read(c, buf, sizeof(buf)) == 3 && !memcmp(buf, "abc", 3),
+          "pump: the input reaches the frontend");
+    close(in[1]);
+    CHECK(chardev_pump(c) == 1 && chardev_in_eof(c) && f.in == 2,
+          "pump: end of input seen and announced");
+    chardev_detach(c, &f.cl);
+    chardev_close(c);
+    close(in[0]);
+    close(out[0]);
+    close(out[1]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -359,5 +411,6 @@ int main(void)
     test_late_attach();
     test_close_stalled();
     test_tty();
+    test_pump();
     return tap_done();
 }

@@ -114,6 +114,15 @@ static void test_bad(void)
                "longer than 31");
     /* Only the first item may be positional. */
     expect_err("x.img,y.img", -EINVAL, "unknown key 'y.img'");
+    /* Found by fuzz_kvopt: the user's text is quoted in the sentence, so
+     * a newline or an escape in it must not reach stderr as such. */
+    struct cfg c;
+    CHECK(parse("x.img,a\nb\x1b[2J=1", &c, NULL) == -EINVAL &&
+              strstr(err, "unknown key 'a?b?[2J'"),
+          "a newline and an escape in a key are shown as '?': %s", err);
+    CHECK(parse("x.img,ro=\r", &c, NULL) == -EINVAL &&
+              strstr(err, "'ro=?': expected on or off"),
+          "a carriage return in a value too: %s", err);
 }
 
 static void test_numbers(void)
@@ -131,6 +140,10 @@ static void test_numbers(void)
     CHECK(kvopt_parse_size("16777216T", 20, &v) == -ERANGE,
           "size overflowing 64 bits");
     CHECK(kvopt_parse_size("2Mx", 20, &v) == -EINVAL, "junk after suffix");
+    /* Found by fuzz_kvopt: junk after too many digits was "out of range". */
+    CHECK(kvopt_parse_size("99999999999999999999999x", 20, &v) == -EINVAL &&
+              kvopt_parse_size("99999999999999999999999K", 20, &v) == -ERANGE,
+          "too many digits: junk after them is no size, a suffix is range");
     uint32_t u;
     CHECK(kvopt_parse_u32("65535", 1, 65535, &u) == 0 && u == 65535,
           "u32 at its bound");
@@ -138,6 +151,16 @@ static void test_numbers(void)
     CHECK(kvopt_parse_u32("4294967296", 0, UINT32_MAX, &u) == -ERANGE,
           "u32 overflowing 32 bits");
     CHECK(kvopt_parse_u32(" 1", 0, 9, &u) == -EINVAL, "leading space");
+    /* Found by fuzz_kvopt: a leading zero made the number octal. */
+    CHECK(kvopt_parse_u32("010", 0, 99, &u) == 0 && u == 10,
+          "'010' is ten, not eight (%u)", u);
+    CHECK(kvopt_parse_u32("09", 0, 99, &u) == 0 && u == 9, "'09' is nine");
+    CHECK(kvopt_parse_u32("0x1F", 0, 99, &u) == 0 && u == 31, "'0x1F' hex");
+    CHECK(kvopt_parse_u32("0x", 0, 99, &u) == -EINVAL &&
+              kvopt_parse_u32("0x0x5", 0, 99, &u) == -EINVAL &&
+              kvopt_parse_u32("0x-5", 0, 99, &u) == -EINVAL &&
+              kvopt_parse_u32("0x 5", 0, 99, &u) == -EINVAL,
+          "'0x', '0x0x5', '0x-5', '0x 5' are not numbers");
 }
 
 static void test_some(void)

@@ -57,6 +57,16 @@ static void test_machine(void)
     CHECK(machine_check(&m) == -EINVAL, "a virtio GSI on COM1's line fails");
     m.virtio[3].gsi = MACHINE_IOAPIC_PINS;
     CHECK(machine_check(&m) == -EINVAL, "a GSI past the IOAPIC fails");
+    /* Found by fuzz_mdesc: the DSDT's 32-bit descriptors cut such a
+     * window, so ACPI and the DT described different machines. */
+    m.virtio[3].gsi = LAYOUT_VIRTIO_GSI_BASE + 3;
+    m.virtio[3].size = 0x100000000ULL;
+    CHECK(machine_check(&m) == -EINVAL, "a window of 4 GiB fails");
+    m.virtio[3].size = LAYOUT_VIRTIO_MMIO_SIZE;
+    m.virtio[3].base = LAYOUT_MMIO_HOLE_END;
+    CHECK(machine_check(&m) == -EINVAL, "a window above 4 GiB fails");
+    m.virtio[3].base = LAYOUT_MMIO_HOLE_END - LAYOUT_VIRTIO_MMIO_SIZE;
+    CHECK(machine_check(&m) == 0, "a window ending at 4 GiB is fine");
 
     machine_init(&m, 1);
     CHECK(machine_add_e820(&m, 0, 0, 1) == -EINVAL &&
@@ -199,6 +209,31 @@ static void test_agree(unsigned ncpus, unsigned nvirtio, bool serial)
                            (mp.pins & (1u << acpi.serial_gsi)))),
           "same serial port presence, port and IRQ");
     CHECK(mp.lint_nmi1 && acpi.lint_nmi1, "NMI on LINT1 in MP and MADT");
+
+    /* The fuzzers' byte-level ACPI reader sees what iasl sees. */
+    static struct mdesc_view bin;
+    struct acpi_info info;
+    r = acpi_render(&m, LAYOUT_ACPI, buf, sizeof(buf), &info);
+    CHECK(r > 0 && mdv_parse_acpi(buf, (size_t)r, LAYOUT_ACPI, &bin) == 0,
+          "ACPI tables read from the bytes (mdv_parse_acpi)");
+    CHECK(bin.ncpus == acpi.ncpus &&
+              !memcmp(bin.apic_id, acpi.apic_id, ncpus) &&
+              bin.ioapic_id == acpi.ioapic_id &&
+              bin.ioapic_addr == acpi.ioapic_addr &&
+              bin.ioapic_gsi_base == acpi.ioapic_gsi_base &&
+              bin.lapic_addr == acpi.lapic_addr && bin.lint_nmi1 &&
+              bin.cpu_devs == acpi.cpu_devs && bin.s5_typ == acpi.s5_typ &&
+              same_windows(&bin, &acpi, true) && bin.serial == acpi.serial &&
+              (!serial || (bin.serial_port == acpi.serial_port &&
+                           bin.serial_gsi == acpi.serial_gsi)),
+          "... the same machine as iasl's disassembly says");
+    for (i = 0, ok = true; i < info.ntables; i++) {
+        buf[info.t[i].off + 10] ^= 1; /* inside every table's checksum */
+        ok &= mdv_parse_acpi(buf, (size_t)r, LAYOUT_ACPI, &bin) < 0;
+        buf[info.t[i].off + 10] ^= 1;
+    }
+    CHECK(ok && mdv_parse_acpi(buf, (size_t)r, LAYOUT_ACPI, &bin) == 0,
+          "... and a flipped bit in any table fails its checksum");
     /* The comparison itself must be able to fail. */
     dt.win[dt.nwin - 1].gsi++;
     CHECK(!same_windows(&acpi, &dt, true), "a moved GSI is noticed");

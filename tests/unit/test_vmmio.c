@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the virtio-mmio transport: registers, status machine,
  * hostile drivers, reset mid-I/O, and a many-queue completion stress. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,58 @@ static void test_bad_chain_keeps_device(void)
     fg_fini(&g);
 }
 
+static unsigned count_threads(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/task");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* vmmio_set_inline: no worker threads; the caller's vmmio_serve does a
+ * worker's round (the fuzzers' deterministic mode). */
+static void test_inline_serve(void)
+{
+    struct fake_guest g;
+    int fd;
+    new_guest(&g, false);
+    vmmio_set_inline(g.m, true);
+    fg_negotiate(&g, V1);
+    fg_queue_setup(&g, 0, 8);
+    CHECK(vmmio_serve(g.m, 0, &fd) == -EINVAL && fd == -1,
+          "inline: serving before DRIVER_OK refused");
+    unsigned threads = count_threads();
+    fg_driver_ok(&g);
+    CHECK(count_threads() == threads, "inline: DRIVER_OK starts no thread");
+    CHECK(vmmio_serve(g.m, 1, &fd) == -EINVAL,
+          "inline: a queue the driver did not set up is refused");
+    CHECK(vmmio_serve(g.m, NQ, &fd) == -EINVAL, "inline: no queue %d", NQ);
+    uint64_t buf = fg_alloc(&g, 64, 16);
+    *(uint32_t *)fg_host(&g, buf) = 0x5eed1234;
+    struct fg_seg s[2] = {{buf, 4, false}, {buf + 8, 4, true}};
+    uint64_t c = fg_irq_count(&g.irq);
+    fg_post(&g, 0, s, 2, false);
+    fg_kick(&g, 0);
+    CHECK(e.requests == 0 && g.q[0].u->idx == 0 && fg_irq_count(&g.irq) == c,
+          "inline: no worker thread serves the kick");
+    CHECK(vmmio_serve(g.m, 0, &fd) == 0 && fd == -1,
+          "inline: one round, nothing left, no backend fd");
+    uint32_t id, len;
+    CHECK(fg_irq_count(&g.irq) == c + 1 && fg_get_used(&g, 0, &id, &len) == 1 &&
+              len == 4 && *(uint32_t *)fg_host(&g, buf + 8) == 0x5eed1234 &&
+              vmmio_vdev(g.m)->vq[0].st.kicks == 1,
+          "inline: served on this thread, interrupt raised, kick counted");
+    g.q[0].a->ring[g.q[0].avail_idx & 7] = 200; /* head past the table */
+    __atomic_store_n(&g.q[0].a->idx, ++g.q[0].avail_idx, __ATOMIC_RELEASE);
+    CHECK(vmmio_serve(g.m, 0, &fd) == 0 &&
+              (fg_status(&g) & VIRTIO_STATUS_NEEDS_RESET),
+          "inline: a broken ring sets NEEDS_RESET");
+    fg_fini(&g);
+}
+
 /* A driver that breaks its device and resets it in a loop gets a few
  * warnings a minute, not one per loop; every occurrence is counted. */
 static void test_needs_reset_flood(void)
@@ -551,6 +604,7 @@ int main(void)
     test_config_and_isr();
     test_kick_before_driver_ok();
     test_bad_chain_keeps_device();
+    test_inline_serve();
     test_needs_reset_flood();
     test_reset_in_flight();
     test_legacy_io();
