@@ -70,6 +70,9 @@ for ((r = 1; r <= repeat; r++)); do
             # --disk and --net have one (l1-init).
             o=${opts//--disk /}; o=${o//--net /}
             case "$v $o" in "qemu "*--*) continue ;; esac
+            # QEMU's NICs, like its disks, need ACPI, which mini has not.
+            [ "$v ${RIG_L2_KERNEL:-debian}" != "qemu mini" ] ||
+                case "$opts" in *--net*) continue ;; esac
             boots+=("$v $name"); bchecks+=("${checks//,/ }")
         done
     done < <(grep -v '^#' $here/scenarios)
