@@ -57,8 +57,8 @@ for ((r = 1; r <= repeat; r++)); do
         name=$(echo $name); checks=$(echo $checks)
         [ -n "$name" ] || continue
         [ -z "$only" ] || case " $only " in *" $name "*) ;; *) continue ;; esac
-        # Benchmarks run only when asked for by name.
-        [ -n "$only" ] || case $name in bench-*) continue ;; esac
+        # bench-* and wip-* scenarios run only when named (RIG_ONLY).
+        [ -n "$only" ] || case $name in bench-*|wip-*) continue ;; esac
         # The mini kernel has no ext4, and QEMU's disks need ACPI.
         if [ "${RIG_L2_KERNEL:-debian}" = mini ]; then
             case "$opts" in *--disk*)
