@@ -299,7 +299,8 @@ static int vm_device_queue(struct vm *vm, const char *text)
     };
     struct vm_dev_place pl = {0};
     char err[256];
-    size_t cap = strlen(text) + 16;
+    /* Room for "virtio," and for every 4-byte img= growing to path=. */
+    size_t cap = 2 * strlen(text) + 16;
     char *rest = malloc(cap), *spec = malloc(cap);
     int r = rest && spec ? 0 : -ENOMEM;
     if (r == 0)
@@ -336,15 +337,31 @@ static int vm_device_queue(struct vm *vm, const char *text)
         return r;
     }
     /* The device's own spec: the items after the kind, with the kind's
-     * alias renamed (blk's img= is --disk's path=). */
+     * alias renamed wherever the item stands (blk's img= is --disk's
+     * path=). An item starts after a lone comma; ",," is a literal one. */
     const char *own = rest[klen] ? rest + klen + 1 : "";
+    size_t o = 0;
     if (!strcmp(kinds[k].kind, "console"))
-        snprintf(spec, cap, "virtio%s%s", *own ? "," : "", own);
-    else if (kinds[k].rename &&
-             !strncmp(own, kinds[k].rename, strlen(kinds[k].rename)))
-        snprintf(spec, cap, "%s%s", kinds[k].to, own + strlen(kinds[k].rename));
-    else
-        snprintf(spec, cap, "%s", own);
+        o = (size_t)snprintf(spec, cap, "virtio%s", *own ? "," : "");
+    bool start = true;
+    for (const char *p = own; *p;) {
+        if (start && kinds[k].rename &&
+            !strncmp(p, kinds[k].rename, strlen(kinds[k].rename))) {
+            o += (size_t)snprintf(spec + o, cap - o, "%s", kinds[k].to);
+            p += strlen(kinds[k].rename);
+            if (!*p)
+                break; /* "img=" with no value: vblk_parse says so */
+        }
+        start = false;
+        if (p[0] == ',' && p[1] == ',') { /* a literal comma */
+            spec[o++] = *p++;
+            spec[o++] = *p++;
+            continue;
+        }
+        start = *p == ',';
+        spec[o++] = *p++;
+    }
+    spec[o] = '\0';
     free(rest);
     struct vm_dev *d = vm_dev_queue(vm, kinds[k].kind, spec);
     if (!d) {

@@ -187,6 +187,12 @@ if guest_passed explicit_cl && [ "$got" = "0xd0004000:21 0xd0000000:5 " ]; then
 else
     not_ok "command-line placement (got '$got')"
 fi
+run_vm 60 imgorder -k "$G" -p "blk=info" \
+    --device blk,ro,serial=late,,img,img=a.img
+check "--device blk: img= is the image wherever it stands (after ro and a ',,')" \
+    has imgorder '^tg: blk vda id "late,img"'
+expect_error "--device blk: an empty img=" "'path=' is empty" \
+    --device blk,ro,img=
 expect_error "--device: misaligned window" "must be 0x200-aligned" \
     --device blk,addr=0xd0000100,img=a.img
 expect_error "--device: a window in RAM" "outside the MMIO hole" \
