@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the option splitter and the device-spec parsers a user
- * types (hw/kvopt.c, vblk_parse). Checked besides the sanitizers:
+ * types (hw/kvopt.c, vblk_parse, vnet_parse). Checked besides the sanitizers:
  * - numbers mean what the docs say: kvopt_parse_u32 takes exactly
  *   decimal or 0x-hex digits and returns their value; kvopt_parse_size
  *   exactly digits with an optional K/M/G/T (iB/B) suffix;
@@ -9,7 +9,8 @@
  *   spec (",," for commas), parses to the same config;
  * - every refusal is -EINVAL or -ERANGE with one non-empty line in err.
  *
- * Input: a mode byte, then the string (to its end or a NUL).
+ * Input: a mode byte (low 2 bits: u32, size, kvopt_parse, a disk spec,
+ * or with bit 6 a NIC spec), then the string (to its end or a NUL).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "hw/kvopt.h"
 #include "tests/fuzz/fz.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -176,6 +178,24 @@ static void mode_vblk(const char *s)
         FZ_ASSERT(*p >= 0x20 && *p <= 0x7e, "serial byte 0x%02x", *p);
 }
 
+static void mode_vnet(const char *s)
+{
+    struct vnet_config c;
+    char err[256] = "";
+    int r = vnet_parse(s, &c, err, sizeof(err));
+    if (r < 0) {
+        check_err(r, err);
+        return;
+    }
+    FZ_ASSERT(c.tap[0] && memchr(c.tap, 0, sizeof(c.tap)) && c.queues >= 1 &&
+                  c.queues <= VNET_MAX_PAIRS &&
+                  (!c.mtu || (c.mtu >= 68 && c.mtu <= 65535)),
+              "vnet_parse('%s') accepted a bad config", s);
+    static const uint8_t zero[6];
+    FZ_ASSERT(!c.mac_set || (!(c.mac[0] & 1) && memcmp(c.mac, zero, 6)),
+              "vnet_parse('%s') accepted a multicast or zero MAC", s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_in in = {data, size};
@@ -193,7 +213,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mode_parse(s);
         break;
     default:
-        mode_vblk(s);
+        if (mode & 0x40)
+            mode_vnet(s);
+        else
+            mode_vblk(s);
         break;
     }
     return 0;

@@ -6,7 +6,8 @@ Seeds are small, valid-ish scripts that take each target past its first
 checks (a working handshake, one request of each kind, a header that
 parses) so the fuzzer mutates from deep states. The encodings mirror the
 readers in tests/fuzz/fz.c and the targets; run this after changing
-them. Inputs kept from fixed findings (regress-*) are not written here.
+them. Inputs kept from findings (regress-*, and io_bus/full-table from a
+harness bug) are not written here.
 
     python3 tests/fuzz/mkseeds.py [OUTDIR]
 """
@@ -256,8 +257,8 @@ def seeds_io_bus():
     write("io_bus/seed-ranges", add + acc)
 
 
-# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 vblk_parse;
-# bits 4-5 bounds or default unit), then the string.
+# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 vblk_parse or
+# with bit 6 vnet_parse; bits 4-5 bounds or default unit), the string.
 def seeds_kvopt():
     write("kvopt/seed-u32", u8(0x00) + b"12")
     write("kvopt/seed-u32-hex", u8(0x30) + b"0x1f")
@@ -267,6 +268,8 @@ def seeds_kvopt():
           b"disk.img,ro,n=3,size=4K,mac=52:54:00:12:34:56,name=a,,b")
     write("kvopt/seed-vblk", u8(0x03) +
           b"disk.img,serial=boot,queues=2,direct=off,discard=on")
+    write("kvopt/seed-vnet", u8(0x43) +
+          b"tap0,mac=52:54:00:12:34:56,queues=2,mtu=9000,offload=off")
 
 
 # ---- bzimage: RAM size byte, initrd length, command line, NUL, file.
