@@ -37,8 +37,11 @@
 #include "kvm/vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/console_opt.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/serial.h"
+#include "virtio/serial_opt.h"
 #include "virtio/virtio_spec.h"
 
 #define KVMINI_VERSION "0.1"
@@ -54,7 +57,8 @@ struct vm_dev;
  * knows nothing else about it.
  */
 struct vm_dev_kind {
-    const char *flag; /* the long option, e.g. "disk" */
+    const char *flag;   /* the long option, e.g. "disk" */
+    uint32_t device_id; /* what the machine description announces */
     /* Parse d->spec and open the host backends: runs before KVM exists,
      * so bad input fails before anything else is created. Sets d->priv,
      * d->ops (and d->legacy); reports its own error (one line). */
@@ -67,11 +71,17 @@ struct vm_dev_kind {
  * description and the virtio-mmio transport that serves it. */
 struct vm_dev {
     const struct vm_dev_kind *kind;
-    const char *spec;
+    const char *spec; /* what the kind parses */
+    const char *flag; /* what the user typed, for messages: --FLAG TEXT */
+    const char *text;
+    char *owned;        /* spec, when rebuilt from a --device line */
+    uint64_t addr, len; /* explicit window (--device addr=, len=) or 0 */
+    uint32_t gsi;       /* explicit GSI (--device irq=) or 0 */
     void *priv;
     const struct vdev_ops *ops;
     bool legacy;    /* virtio-mmio Version 1 register layout */
     int slot;       /* index into machine.virtio[], -1 until described */
+    unsigned group; /* --port: which device of vm->ports */
     dev_t file_dev; /* the backing file's identity, if it has one */
     ino_t file_ino;
     struct vmmio *transport;
@@ -84,7 +94,12 @@ struct options {
     uint64_t ram;
     uint32_t cpus;
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
+    const char *serial_spec, *console_spec; /* for messages */
+    struct chardev_spec serial;             /* --serial BACKEND */
+    struct vcons_opt console;               /* --console ... */
 };
+
+#define VM_CHARDEVS_MAX 64
 
 struct vm {
     struct options opt;
@@ -97,9 +112,15 @@ struct vm {
     struct rtc rtc;
     struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
     unsigned ndevs;
-    /* stdin/stdout: every console device writes here, the one chosen by
-     * --console reads; its backend thread also sees Ctrl-A x. */
+    /* stdin/stdout, opened once if some frontend is on stdio, shared by
+     * all of them (its backend thread also sees Ctrl-A x); of those, the
+     * virtio console reads it if it is there, else the 8250. */
     struct chardev *con;
+    struct chardev *cds[VM_CHARDEVS_MAX]; /* the other backends */
+    struct vser_plan vports;              /* --port, grouped into devices */
+    unsigned ncds;
+    struct chardev *com1_cd, *vcons_cd; /* may be con */
+    struct chardev_spec vcons_spec;     /* the virtio console's backend */
     struct vcons *vcons;
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
@@ -129,9 +150,25 @@ static void usage(FILE *f)
             "and removed\n"
             "                        by kvmini if missing); repeatable: "
             "eth0, eth1, ...\n"
-            "      --console KIND    serial (8250, default), virtio or "
-            "virtio,legacy (virtio-mmio\n"
-            "                        version 1): which device gets stdin\n"
+            "      --device blk|net|console[,addr=A][,len=L][,irq=N]"
+            "[,transport=legacy][,KEY=V...]\n"
+            "                        a device at an explicit window and "
+            "IRQ; blk takes\n"
+            "                        --disk's keys (img= for the image), net "
+            "--net's\n"
+            "      --console serial | virtio[,legacy][,BACKEND]\n"
+            "                        the console: the 8250 (default) or a "
+            "virtio console\n"
+            "                        (legacy: virtio-mmio version 1) on "
+            "BACKEND (default stdio)\n"
+            "      --port name=NAME[,dev=N],BACKEND\n"
+            "                        a named virtio-serial port (guest: "
+            "/dev/vportNpM);\n"
+            "                        repeatable: 31 per device, dev=0..7 "
+            "picks the device\n"
+            "      --serial BACKEND  the 8250 COM1's backend, default stdio\n"
+            "                        BACKEND: stdio, pty, unix=PATH[,server"
+            "[,wait]], file=PATH\n"
             "      --no-acpi         no ACPI tables (then virtio devices go "
             "on the cmdline)\n"
             "      --no-dtb          no SETUP_DTB device tree\n"
@@ -191,6 +228,7 @@ enum {
     OPT_DEBUG,
     OPT_KVM_DEV,
     OPT_CONSOLE,
+    OPT_SERIAL,
     OPT_NO_ACPI,
     OPT_NO_DTB,
     OPT_NO_CMDLINE_DEVS,
@@ -199,28 +237,133 @@ enum {
     OPT_DUMP_ACPI,
     OPT_DISK,
     OPT_NET,
+    OPT_DEVICE,
+    OPT_PORT,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
 
 /* Queue a device flag for vm_devices_create; the spec is parsed there. */
-static int vm_dev_queue(struct vm *vm, const char *flag, const char *spec)
+/* One line about a device, naming it as the user did. */
+#define vm_dev_err(d, fmt, ...)                                                \
+    log_err("--%s %s: " fmt, (d)->flag, (d)->text, ##__VA_ARGS__)
+
+/* Queue a device flag for vm_devices_create; the spec is parsed there. */
+static struct vm_dev *vm_dev_queue(struct vm *vm, const char *flag,
+                                   const char *spec)
 {
     if (vm->ndevs == LAYOUT_VIRTIO_MAX) {
         log_err("--%s %s: too many virtio devices; kvmini gives a VM at "
                 "most %u",
                 flag, spec, LAYOUT_VIRTIO_MAX);
+        return NULL;
+    }
+    struct vm_dev *d = &vm->devs[vm->ndevs++];
+    *d = (struct vm_dev){.kind = vm_dev_kind_find(flag),
+                         .spec = spec,
+                         .flag = flag,
+                         .text = spec,
+                         .slot = -1};
+    return d;
+}
+
+/* The keys every --device line may carry, whatever the device. */
+struct vm_dev_place {
+    uint64_t addr, len;
+    uint32_t irq;
+    char transport[8];
+};
+
+static const struct kvopt_key vm_dev_place_keys[] = {
+    {"addr", KVOPT_U64, offsetof(struct vm_dev_place, addr), 0, 1, 0},
+    {"len", KVOPT_U64, offsetof(struct vm_dev_place, len), 0, 1, 0},
+    {"irq", KVOPT_U32, offsetof(struct vm_dev_place, irq), 0, 0, 255},
+    {"transport", KVOPT_STR, offsetof(struct vm_dev_place, transport), 8, 0, 0},
+    {0},
+};
+
+/*
+ * --device KIND,addr=A,len=L,irq=N,KEY=... (the form device daemons use):
+ * blk (the keys of --disk; img= names the image), net (those of --net),
+ * console. The shared keys go to the machine description; the rest is
+ * the device's own spec.
+ */
+static int vm_device_queue(struct vm *vm, const char *text)
+{
+    static const struct {
+        const char *name, *kind, *rename, *to;
+    } kinds[] = {
+        {"blk", "disk", "img=", "path="},
+        {"net", "net", NULL, NULL},
+        {"console", "console", NULL, NULL},
+    };
+    struct vm_dev_place pl = {0};
+    char err[256];
+    size_t cap = strlen(text) + 16;
+    char *rest = malloc(cap), *spec = malloc(cap);
+    int r = rest && spec ? 0 : -ENOMEM;
+    if (r == 0)
+        r = kvopt_parse_some(text, vm_dev_place_keys, &pl, NULL, rest, cap, err,
+                             sizeof(err));
+    if (r == -ENOMEM)
+        snprintf(err, sizeof(err), "out of memory");
+    size_t klen = rest ? strcspn(rest, ",") : 0;
+    unsigned k = 0;
+    while (
+        r == 0 && k < sizeof(kinds) / sizeof(kinds[0]) &&
+        (strlen(kinds[k].name) != klen || strncmp(rest, kinds[k].name, klen)))
+        k++;
+    if (r == 0 && k == sizeof(kinds) / sizeof(kinds[0])) {
+        snprintf(err, sizeof(err),
+                 "the device kind comes first: blk, net "
+                 "or console");
+        r = -EINVAL;
+    }
+    if (r == 0 && pl.transport[0] && strcmp(pl.transport, "modern") &&
+        strcmp(pl.transport, "legacy")) {
+        snprintf(err, sizeof(err), "transport=%s: use modern or legacy",
+                 pl.transport);
+        r = -EINVAL;
+    }
+    if (r == 0 && pl.len && !pl.addr) {
+        snprintf(err, sizeof(err), "len= needs addr=");
+        r = -EINVAL;
+    }
+    if (r < 0) {
+        log_err("--device %s: %s", text, err);
+        free(rest);
+        free(spec);
+        return r;
+    }
+    /* The device's own spec: the items after the kind, with the kind's
+     * alias renamed (blk's img= is --disk's path=). */
+    const char *own = rest[klen] ? rest + klen + 1 : "";
+    if (!strcmp(kinds[k].kind, "console"))
+        snprintf(spec, cap, "virtio%s%s", *own ? "," : "", own);
+    else if (kinds[k].rename &&
+             !strncmp(own, kinds[k].rename, strlen(kinds[k].rename)))
+        snprintf(spec, cap, "%s%s", kinds[k].to, own + strlen(kinds[k].rename));
+    else
+        snprintf(spec, cap, "%s", own);
+    free(rest);
+    struct vm_dev *d = vm_dev_queue(vm, kinds[k].kind, spec);
+    if (!d) {
+        free(spec);
         return -ENOSPC;
     }
-    vm->devs[vm->ndevs++] = (struct vm_dev){
-        .kind = vm_dev_kind_find(flag), .spec = spec, .slot = -1};
+    d->owned = spec;
+    d->flag = "device";
+    d->text = text;
+    d->addr = pl.addr;
+    d->len = pl.addr && !pl.len ? LAYOUT_VIRTIO_MMIO_SIZE : pl.len;
+    d->gsi = pl.irq;
+    d->legacy = !strcmp(pl.transport, "legacy");
     return 0;
 }
 
 static int parse_options(int argc, char **argv, struct vm *vm)
 {
     struct options *o = &vm->opt;
-    const char *console = "serial";
     static const struct option longs[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -232,6 +375,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"debug", required_argument, NULL, OPT_DEBUG},
         {"kvm-device", required_argument, NULL, OPT_KVM_DEV},
         {"console", required_argument, NULL, OPT_CONSOLE},
+        {"serial", required_argument, NULL, OPT_SERIAL},
         {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
         {"no-dtb", no_argument, NULL, OPT_NO_DTB},
         {"no-cmdline-devices", no_argument, NULL, OPT_NO_CMDLINE_DEVS},
@@ -240,6 +384,8 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
         {"disk", required_argument, NULL, OPT_DISK},
         {"net", required_argument, NULL, OPT_NET},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"port", required_argument, NULL, OPT_PORT},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -299,15 +445,24 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         case OPT_KVM_DEV:
             o->kvm_dev = optarg;
             break;
-        case OPT_CONSOLE:
-            if (strcmp(optarg, "serial") && strcmp(optarg, "virtio") &&
-                strcmp(optarg, "virtio,legacy")) {
-                log_err("--console %s: use serial, virtio or virtio,legacy",
-                        optarg);
-                return -EINVAL;
+        case OPT_CONSOLE: /* the last one counts */
+        case OPT_SERIAL: {
+            char err[CHARDEV_PATH_MAX + 160];
+            int r =
+                c == OPT_CONSOLE
+                    ? vcons_opt_parse(optarg, &o->console, err, sizeof(err))
+                    : chardev_spec_parse(optarg, &o->serial, err, sizeof(err));
+            if (r < 0) {
+                log_err("--%s %s: %s", c == OPT_CONSOLE ? "console" : "serial",
+                        optarg, err);
+                return r;
             }
-            console = optarg; /* the last one counts */
+            if (c == OPT_CONSOLE)
+                o->console_spec = optarg;
+            else
+                o->serial_spec = optarg;
             break;
+        }
         case OPT_NO_ACPI:
             o->no_acpi = true;
             break;
@@ -328,8 +483,20 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             break;
         case OPT_DISK:
         case OPT_NET:
-            if (vm_dev_queue(vm, c == OPT_DISK ? "disk" : "net", optarg) < 0)
+            if (!vm_dev_queue(vm, c == OPT_DISK ? "disk" : "net", optarg))
                 return -ENOSPC;
+            break;
+        case OPT_PORT: {
+            char err[CHARDEV_PATH_MAX + 400];
+            if (vser_plan_add(&vm->vports, optarg, err, sizeof(err)) < 0) {
+                log_err("--port %s: %s", optarg, err);
+                return -EINVAL;
+            }
+            break;
+        }
+        case OPT_DEVICE:
+            if (vm_device_queue(vm, optarg) < 0)
+                return -EINVAL;
             break;
         case 'h':
             usage(stdout);
@@ -358,10 +525,19 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         log_err("no kernel given; use -k bzImage (see kvmini run --help)");
         return -EINVAL;
     }
+    /* One virtio-serial device per group of --port, after the others. */
+    for (unsigned g = 0; g < VSER_DEVS_MAX; g++) {
+        struct vm_dev *d;
+        if (!vm->vports.dev[g].n)
+            continue;
+        if (!(d = vm_dev_queue(vm, "port", vm->vports.dev[g].text[0])))
+            return -ENOSPC;
+        d->group = g;
+    }
     /* The virtio console takes the first slot, wherever its flag was,
      * so its address does not move when devices are added. */
-    if (strcmp(console, "serial")) {
-        if (vm_dev_queue(vm, "console", console) < 0)
+    if (o->console.virtio) {
+        if (!vm_dev_queue(vm, "console", o->console_spec))
             return -ENOSPC;
         struct vm_dev cons = vm->devs[vm->ndevs - 1];
         memmove(&vm->devs[1], &vm->devs[0],
@@ -434,7 +610,9 @@ static int signals_setup(struct vm *vm)
 }
 
 /* Decide which devices exist and the final kernel command line. */
-static int vm_describe(struct vm *vm)
+/* Give every device its window and pin before any backend is opened, so
+ * a bad address fails with nothing created. */
+static int vm_place_devices(struct vm *vm)
 {
     struct machine *m = &vm->mach;
     const struct options *o = &vm->opt;
@@ -445,16 +623,38 @@ static int vm_describe(struct vm *vm)
         return r;
     }
     m->serial = true;
-    for (unsigned i = 0; i < vm->ndevs; i++) {
-        struct vm_dev *d = &vm->devs[i];
-        d->slot = machine_add_virtio(m, d->ops->device_id);
-        if (d->slot < 0) {
-            log_err("--%s %s: too many virtio devices; kvmini gives a VM "
-                    "at most %u",
-                    d->kind->flag, d->spec, LAYOUT_VIRTIO_MAX);
-            return -ENOSPC;
-        }
+    /* Explicit windows and pins are checked, the rest go in free slots;
+     * slot i is devs[i], in flag order (vda, vdb, ... follow it). */
+    struct machine_virtio_req req[LAYOUT_VIRTIO_MAX];
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        req[i] = (struct machine_virtio_req){.device_id =
+                                                 vm->devs[i].kind->device_id,
+                                             .base = vm->devs[i].addr,
+                                             .size = vm->devs[i].len,
+                                             .gsi = vm->devs[i].gsi};
+    char err[256];
+    unsigned bad[2];
+    r = machine_place_virtio(m, req, vm->ndevs, bad, err, sizeof(err));
+    if (r == -EADDRINUSE || r == -EBUSY) {
+        vm_dev_err(&vm->devs[bad[0]], "%s --%s %s", err, vm->devs[bad[1]].flag,
+                   vm->devs[bad[1]].text);
+        return r;
     }
+    if (r < 0) {
+        vm_dev_err(&vm->devs[bad[0]], "%s", err);
+        return r;
+    }
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        vm->devs[i].slot = (int)i;
+    return 0;
+}
+
+/* The final kernel command line, once the devices have their places. */
+static int vm_describe(struct vm *vm)
+{
+    struct machine *m = &vm->mach;
+    const struct options *o = &vm->opt;
+    int r;
     /* One source per device (docs/machine.md): ACPI kernels get no
      * command-line entries unless asked for. */
     bool entries = o->cmdline_devs || (o->no_acpi && !o->no_cmdline_devs);
@@ -505,47 +705,112 @@ static int vm_dump_tables(struct vm *vm)
 static int vm_dev_attach(struct vm *vm, struct vm_dev *d)
 {
     struct kvm_vm *k = &vm->kvm;
-    const struct machine_virtio *mv = &vm->mach.virtio[d->slot];
     /* The description and the transport must name the same device, or
      * the guest would bind the wrong driver to this window. */
     if (d->slot < 0 || (unsigned)d->slot >= vm->mach.nvirtio ||
-        mv->device_id != d->ops->device_id)
+        vm->mach.virtio[d->slot].device_id != d->ops->device_id) {
+        vm_dev_err(d, "internal error: its slot describes another device");
         return -EINVAL;
+    }
+    const struct machine_virtio *mv = &vm->mach.virtio[d->slot];
     kvm_irq_line_init(k, &d->irq, mv->gsi);
     int r = vmmio_create(&d->transport, d->ops, d->priv, &k->mem, &d->irq,
                          d->legacy);
     if (r == 0)
-        r = io_bus_add(&k->mmio, mv->base, VMMIO_WINDOW, vmmio_access,
+        r = io_bus_add(&k->mmio, mv->base, mv->size, vmmio_access,
                        d->transport);
     for (unsigned q = 0; r == 0 && q < vmmio_nqueues(d->transport); q++)
         r = kvm_ioeventfd(k, mv->base + VMMIO_QUEUE_NOTIFY, q,
                           vmmio_kick_fd(d->transport, q), true);
     if (r < 0)
-        log_err("--%s %s: cannot attach the device: %s", d->kind->flag, d->spec,
-                strerror(-r));
+        vm_dev_err(d, "cannot attach the device: %s", strerror(-r));
     return r;
 }
 
-/* --console virtio[,legacy]: a virtio console on stdin/stdout. */
+static int vm_chardev_open(struct vm *vm, const struct chardev_spec *s,
+                           const char *label, struct chardev **out);
+
+/* --console virtio[,legacy][,BACKEND]: a virtio console on BACKEND. */
 static int vm_console_create(struct vm *vm, struct vm_dev *d)
 {
-    int r = vcons_create(&vm->vcons, vm->con, 0, 0);
+    if (vm->vcons) {
+        vm_dev_err(d, "a second virtio console; kvmini has one (named "
+                      "ports come with --port)");
+        return -EINVAL;
+    }
+    /* --console's spec, or --device console's items as "virtio,...". */
+    struct vcons_opt o;
+    char err[CHARDEV_PATH_MAX + 160];
+    int r = vcons_opt_parse(d->spec, &o, err, sizeof(err));
+    if (r == 0 && !o.virtio)
+        r = errbuf_set(err, sizeof(err), -EINVAL, "not a virtio console");
     if (r < 0) {
-        log_err("--console %s: %s", d->spec, strerror(-r));
+        vm_dev_err(d, "%s", err);
+        return r;
+    }
+    vm->vcons_spec = o.backend;
+    r = vm_chardev_open(vm, &o.backend, "console", &vm->vcons_cd);
+    if (r < 0)
+        return r;
+    r = vcons_create(&vm->vcons, vm->vcons_cd, 0, 0);
+    if (r < 0) {
+        vm_dev_err(d, "%s",
+                   r == -EBUSY ? "another frontend already takes this "
+                                 "backend's input; give the console its own"
+                               : strerror(-r));
         return r;
     }
     d->priv = vm->vcons;
     d->ops = vcons_ops();
-    d->legacy = !strcmp(d->spec, "virtio,legacy");
+    d->legacy |= o.legacy;
     return 0;
 }
 
 static void vm_console_destroy(struct vm *vm, struct vm_dev *d)
 {
-    (void)d;
-    if (vm->vcons)
-        vcons_destroy(vm->vcons);
-    vm->vcons = NULL;
+    if (d->priv)
+        vcons_destroy(d->priv);
+    if (d->priv == vm->vcons)
+        vm->vcons = NULL;
+}
+
+/* --port name=NAME[,dev=N],BACKEND: one virtio-serial device for the
+ * ports of group d->group (virtio/serial_opt.h), ids 1.. in flag order. */
+static int vm_ports_create(struct vm *vm, struct vm_dev *d)
+{
+    struct vser_plan_dev *g = &vm->vports.dev[d->group];
+    struct vser *s;
+    int r = vser_create(&s, g->n + 1);
+    if (r < 0) {
+        vm_dev_err(d, "%s", strerror(-r));
+        return r;
+    }
+    d->priv = s;
+    d->ops = vser_ops(s);
+    for (unsigned i = 0; i < g->n; i++) {
+        char label[VSER_NAME_MAX + 8];
+        struct chardev *cd;
+        snprintf(label, sizeof(label), "port %s", g->port[i].name);
+        r = vm_chardev_open(vm, &g->port[i].backend, label, &cd);
+        if (r < 0)
+            return r; /* reported */
+        g->cd[i] = cd;
+        r = vser_add_port(s, i + 1, g->port[i].name, cd, false);
+        if (r < 0) {
+            log_err("--port %s: %s", g->text[i],
+                    r == -EBUSY ? "another frontend already takes this "
+                                  "backend's input; give the port its own"
+                                : strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static void vm_ports_destroy(struct vm *vm, struct vm_dev *d)
+{
+    (void)vm;
+    vser_destroy(d->priv); /* NULL is fine */
 }
 
 /* --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off][,discard=..] */
@@ -557,7 +822,7 @@ static int vm_disk_create(struct vm *vm, struct vm_dev *d)
     char err[PATH_MAX + 128];
     int r = vblk_parse(d->spec, &cfg, err, sizeof(err));
     if (r < 0) {
-        log_err("--disk %s: %s", d->spec, err);
+        vm_dev_err(d, "%s", err);
         return r;
     }
     /* One image behind two disks would be two caches of one disk: catch
@@ -567,9 +832,10 @@ static int vm_disk_create(struct vm *vm, struct vm_dev *d)
         for (struct vm_dev *o = vm->devs; o < d; o++)
             if (o->kind == d->kind && o->file_dev == st.st_dev &&
                 o->file_ino == st.st_ino) {
-                log_err("--disk %s: the same image as --disk %s; give each "
-                        "image once",
-                        d->spec, o->spec);
+                vm_dev_err(d,
+                           "the same image as --%s %s; give each image "
+                           "once",
+                           o->flag, o->text);
                 return -EINVAL;
             }
         d->file_dev = st.st_dev;
@@ -577,7 +843,7 @@ static int vm_disk_create(struct vm *vm, struct vm_dev *d)
     }
     r = vblk_create(&b, &cfg, vm->opt.cpus, err, sizeof(err));
     if (r < 0) {
-        log_err("--disk %s: %s", d->spec, err);
+        vm_dev_err(d, "%s", err);
         return r;
     }
     d->priv = b;
@@ -604,14 +870,14 @@ static int vm_nic_create(struct vm *vm, struct vm_dev *d)
     for (struct vm_dev *o = vm->devs; r == 0 && o < d; o++)
         if (o->kind == d->kind && o->priv &&
             !strcmp(vnet_tap(o->priv)->name, cfg.tap)) {
-            snprintf(err, sizeof(err), "tap %s is already used by --net %s",
-                     cfg.tap, o->spec);
+            snprintf(err, sizeof(err), "tap %s is already used by --%s %s",
+                     cfg.tap, o->flag, o->text);
             r = -EINVAL;
         }
     if (r == 0)
         r = vnet_create(&n, &cfg, vm->opt.name, index, err, sizeof(err));
     if (r < 0) {
-        log_err("--net %s: %s", d->spec, err);
+        vm_dev_err(d, "%s", err);
         return r;
     }
     d->priv = n;
@@ -626,9 +892,10 @@ static void vm_nic_destroy(struct vm *vm, struct vm_dev *d)
 }
 
 static const struct vm_dev_kind vm_dev_kinds[] = {
-    {"console", vm_console_create, vm_console_destroy},
-    {"disk", vm_disk_create, vm_disk_destroy},
-    {"net", vm_nic_create, vm_nic_destroy},
+    {"console", VIRTIO_ID_CONSOLE, vm_console_create, vm_console_destroy},
+    {"disk", VIRTIO_ID_BLOCK, vm_disk_create, vm_disk_destroy},
+    {"net", VIRTIO_ID_NET, vm_nic_create, vm_nic_destroy},
+    {"port", VIRTIO_ID_CONSOLE, vm_ports_create, vm_ports_destroy},
     {0},
 };
 
@@ -646,20 +913,46 @@ static void vm_quit_cb(void *ctx)
     vm_stop_cb(ctx, KVMINI_EXIT_OK, "Ctrl-A x: stopping the VM");
 }
 
-/* Parse every device's spec and open its backends, in flag order; first
- * the console's stdin/stdout, which the 8250 and any console share. */
-static int vm_devices_create(struct vm *vm)
+/* Open a frontend's character backend: stdio is opened once and
+ * shared (vm->con), every other backend is the frontend's own. Reports
+ * its error. */
+static int vm_chardev_open(struct vm *vm, const struct chardev_spec *s,
+                           const char *label, struct chardev **out)
 {
     struct chardev_stdio_config con = {.in_fd = STDIN_FILENO,
                                        .out_fd = STDOUT_FILENO,
                                        .raw = true,
                                        .quit = vm_quit_cb,
                                        .quit_ctx = vm};
-    int r = chardev_stdio_open(&vm->con, &con);
+    char err[CHARDEV_PATH_MAX + 160];
+    if (s->kind == CHARDEV_STDIO && vm->con) {
+        *out = vm->con;
+        return 0;
+    }
+    if (s->kind != CHARDEV_STDIO && vm->ncds == VM_CHARDEVS_MAX) {
+        log_err("%s: too many character backends (at most %u)", label,
+                VM_CHARDEVS_MAX);
+        return -ENOSPC;
+    }
+    int r = chardev_open_spec(out, s, label, &con, err, sizeof(err));
     if (r < 0) {
-        log_err("console on stdin/stdout: %s", strerror(-r));
+        log_err("%s", err);
         return r;
     }
+    if (s->kind == CHARDEV_STDIO)
+        vm->con = *out;
+    else
+        vm->cds[vm->ncds++] = *out;
+    return 0;
+}
+
+/* Parse every device's spec and open its backends, in flag order; first
+ * the 8250's. */
+static int vm_devices_create(struct vm *vm)
+{
+    int r = vm_chardev_open(vm, &vm->opt.serial, "serial", &vm->com1_cd);
+    if (r < 0)
+        return r;
     for (unsigned i = 0; i < vm->ndevs; i++) {
         struct vm_dev *d = &vm->devs[i];
         r = d->kind->create(vm, d);
@@ -673,9 +966,10 @@ static int vm_setup_devices(struct vm *vm)
 {
     struct kvm_vm *k = &vm->kvm;
     kvm_irq_line_init(k, &vm->com1_irq, LAYOUT_COM1_GSI);
-    /* The 8250's output stays on stdout even with --console virtio, so
-     * early boot messages are seen; input goes to the chosen console. */
-    int r = serial_init(&vm->com1, vm->con, !vm->vcons, &vm->com1_irq);
+    /* On stdio with --console virtio, the 8250's output stays on stdout,
+     * so early boot messages are seen; input goes to the virtio console. */
+    bool input = !(vm->vcons && vm->vcons_cd == vm->com1_cd);
+    int r = serial_init(&vm->com1, vm->com1_cd, input, &vm->com1_irq);
     if (r == 0)
         r = io_bus_add(&k->pio, LAYOUT_COM1_PORT, 8, serial_io, &vm->com1);
     vm->ports = (struct sysports){.stop = vm_stop_cb, .ctx = vm};
@@ -753,6 +1047,37 @@ static void vm_handle_signal(struct vm *vm)
     kvm_request_stop(&vm->kvm, 128 + (int)si.ssi_signo);
 }
 
+/* A server backend with "wait" gets its first client; a signal still
+ * stops kvmini meanwhile. 0 or -EINTR. */
+static int vm_wait_client(struct vm *vm, const struct chardev_spec *s,
+                          struct chardev *cd, const char *label)
+{
+    if (!cd || !s->wait || chardev_connected(cd))
+        return 0;
+    log_err("%s: waiting for a client on %s before starting the guest", label,
+            s->path);
+    while (chardev_wait_peer(cd, vm->sig_fd) < 0) {
+        vm_handle_signal(vm);
+        if (kvm_stopping(&vm->kvm))
+            return -EINTR;
+    }
+    return 0;
+}
+
+/* Before the guest runs: every server backend with "wait". */
+static int vm_wait_clients(struct vm *vm)
+{
+    int r = vm_wait_client(vm, &vm->opt.serial, vm->com1_cd, "serial");
+    if (r == 0)
+        r = vm_wait_client(vm, &vm->vcons_spec, vm->vcons_cd, "console");
+    for (unsigned g = 0; g < VSER_DEVS_MAX && r == 0; g++)
+        for (unsigned i = 0; i < vm->vports.dev[g].n && r == 0; i++)
+            r = vm_wait_client(vm, &vm->vports.dev[g].port[i].backend,
+                               vm->vports.dev[g].cd[i],
+                               vm->vports.dev[g].port[i].name);
+    return r;
+}
+
 /* The main thread only waits for signals and for a stop request; the
  * console lives on its chardev's thread, so nothing the guest or the
  * terminal does can keep this loop from its signalfd. */
@@ -799,12 +1124,17 @@ static void vm_teardown(struct vm *vm, int status)
      * then the devices and their backends. */
     for (unsigned i = 0; i < vm->ndevs; i++)
         vmmio_destroy(vm->devs[i].transport);
-    for (unsigned i = vm->ndevs; i-- > 0;)
+    for (unsigned i = vm->ndevs; i-- > 0;) {
         if (vm->devs[i].kind)
             vm->devs[i].kind->destroy(vm, &vm->devs[i]);
+        free(vm->devs[i].owned);
+    }
     serial_destroy(&vm->com1);
-    /* Last of the console: flush (bounded), restore the terminal. */
+    /* Last of the console: flush (bounded), restore the terminal; remove
+     * the socket files. */
     chardev_close(vm->con);
+    for (unsigned i = 0; i < vm->ncds; i++)
+        chardev_close(vm->cds[i]);
     for (unsigned i = 0; i < k->nvcpus; i++)
         vcpu_destroy(k->vcpus[i]);
     rtc_destroy(&vm->rtc);
@@ -827,7 +1157,7 @@ static int cmd_run(int argc, char **argv)
     struct kvm_vm *k = &vm->kvm;
 
     if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
-        vm_devices_create(vm) < 0)
+        vm_place_devices(vm) < 0 || vm_devices_create(vm) < 0)
         goto out;
     if (load_file("kernel", vm->opt.kernel, KERNEL_MAX, &vm->kernel_img,
                   &vm->kernel_len) < 0)
@@ -860,7 +1190,8 @@ static int cmd_run(int argc, char **argv)
         vm_setup_devices(vm) < 0 || vm_load_guest(vm) < 0)
         goto out;
 
-    for (unsigned i = 0; i < k->nvcpus; i++)
+    int waited = vm_wait_clients(vm); /* -EINTR: stopping already */
+    for (unsigned i = 0; i < k->nvcpus && waited == 0; i++)
         if (vcpu_start(k->vcpus[i]) < 0) {
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
             break;

@@ -100,6 +100,7 @@ int chardev_new(struct chardev **out, const struct chardev_ops *ops, void *priv,
     c->priv = priv;
     c->in_fd = in_fd;
     c->out_fd = out_fd;
+    c->peer = true; /* a backend with peers clears it before start */
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->cb_lock, NULL);
     *out = c;
@@ -138,6 +139,15 @@ static unsigned chardev_flush(struct chardev *c)
     int e = errno;
     if (w < 0 && (e == EAGAIN || e == EINTR))
         return 0;
+    if (w <= 0 && c->ops->hangup) {
+        /* The peer stopped reading (EPIPE): hold the output for the
+         * next one. It is dropped only once its input is read to the
+         * end, so nothing it sent before leaving is lost. */
+        pthread_mutex_lock(&c->lock);
+        c->out_dead = true;
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
     unsigned ev = 0;
     pthread_mutex_lock(&c->lock);
     if (w > 0) {
@@ -182,6 +192,10 @@ static unsigned chardev_fill(struct chardev *c)
     if (n < 0 && (e == EAGAIN || e == EINTR))
         return 0;
     unsigned ev = 0;
+    if (n <= 0 && c->ops->hangup) {
+        c->ops->hangup(c); /* the peer left; another may come */
+        return 0;
+    }
     if (n <= 0) {
         if (n < 0)
             log_warn("%s: input: %s", c->ops->name, strerror(e));
@@ -227,7 +241,7 @@ static bool chardev_prepare(struct chardev *c, bool *want_in, bool *want_out)
 {
     pthread_mutex_lock(&c->lock);
     bool closing = c->closing;
-    *want_out = c->out_fd >= 0 && c->out.len && !c->out_broken;
+    *want_out = c->out_fd >= 0 && c->out.len && !c->out_broken && !c->out_dead;
     bool in_open = !closing && c->in_fd >= 0 && !c->in_eof;
     *want_in =
         in_open && (ring_room(&c->in) > in_reserve(c) || c->scan_when_full);
@@ -241,8 +255,10 @@ static bool chardev_prepare(struct chardev *c, bool *want_in, bool *want_out)
     return closing;
 }
 
-/* Act on what poll() found in p[] (wake, in, out); tell the clients. */
-static void chardev_serve(struct chardev *c, const struct pollfd *p)
+/* Act on what poll() found in p[] (wake, in, out, the backend's own fd)
+ * and tell the clients. */
+static void chardev_serve(struct chardev *c, const struct pollfd *p,
+                          bool closing)
 {
     uint64_t v;
     if ((p[0].revents & POLLIN) && read(c->wake_fd, &v, sizeof(v)) < 0)
@@ -254,6 +270,10 @@ static void chardev_serve(struct chardev *c, const struct pollfd *p)
         ev |= chardev_fill(c);
     if (ev)
         chardev_notify(c, ev);
+    /* After the fds: a hangup seen above frees the way for the
+     * client waiting on the listening socket. */
+    if (!closing && c->ops->tick)
+        c->ops->tick(c, p[3].revents);
 }
 
 static void *chardev_thread(void *arg)
@@ -265,34 +285,37 @@ static void *chardev_thread(void *arg)
         bool closing = chardev_prepare(c, &want_in, &want_out);
         if (closing && !want_out)
             break;
-        int timeout = -1;
+        int timeout = -1, xfd = -1;
         if (closing) {
             /* Output still due at exit gets one bounded try: a reader
              * that stalled must not keep kvmini from exiting. */
             if (deadline < 0)
                 deadline = now_ms() + CHARDEV_FLUSH_MS;
             int64_t left = deadline - now_ms();
-            timeout = left > 0 ? (int)left : 0;
+            if (left <= 0) {
+                pthread_mutex_lock(&c->lock);
+                c->st.out_dropped += c->out.len;
+                pthread_mutex_unlock(&c->lock);
+                break;
+            }
+            timeout = (int)left;
+        } else if (c->ops->poll_fd) {
+            xfd = c->ops->poll_fd(c, &timeout);
         }
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             {.fd = c->wake_fd, .events = POLLIN},
             {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
             {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
+            {.fd = xfd, .events = POLLIN},
         };
-        int r = poll(p, 3, timeout);
+        int r = poll(p, 4, timeout);
         if (r < 0 && errno != EINTR) {
             log_err("%s: poll: %s", c->ops->name, strerror(errno));
             break;
         }
-        if (r == 0) { /* closing, and the flush deadline passed */
-            pthread_mutex_lock(&c->lock);
-            c->st.out_dropped += c->out.len;
-            pthread_mutex_unlock(&c->lock);
-            break;
-        }
         if (r < 0)
             continue;
-        chardev_serve(c, p);
+        chardev_serve(c, p, closing);
     }
     return NULL;
 }
@@ -302,17 +325,20 @@ int chardev_pump(struct chardev *c)
     if (c->th_running)
         return -EBUSY;
     bool want_in, want_out;
+    int timeout = 0, xfd = -1;
     chardev_prepare(c, &want_in, &want_out);
-    struct pollfd p[3] = {
+    if (c->ops->poll_fd)
+        xfd = c->ops->poll_fd(c, &timeout); /* its timeout: not waited */
+    struct pollfd p[4] = {
         {.fd = c->wake_fd, .events = POLLIN},
         {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
         {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
+        {.fd = xfd, .events = POLLIN},
     };
-    int r = poll(p, 3, 0);
-    if (r <= 0)
+    if (poll(p, 4, 0) < 0)
         return 0;
-    chardev_serve(c, p);
-    return (p[1].revents || p[2].revents) ? 1 : 0;
+    chardev_serve(c, p, false);
+    return (p[1].revents || p[2].revents || p[3].revents) ? 1 : 0;
 }
 
 int chardev_start(struct chardev *c)
@@ -406,7 +432,7 @@ void chardev_detach(struct chardev *c, const struct chardev_client *cl)
 size_t chardev_write(struct chardev *c, const void *buf, size_t n)
 {
     pthread_mutex_lock(&c->lock);
-    if (c->out_fd < 0 || c->out_broken) {
+    if ((c->out_fd < 0 && !c->reconnects) || c->out_broken) {
         c->st.out_bytes += n;
         c->st.out_dropped += n;
         pthread_mutex_unlock(&c->lock);
@@ -456,7 +482,7 @@ size_t chardev_in_avail(struct chardev *c)
 bool chardev_in_eof(struct chardev *c)
 {
     pthread_mutex_lock(&c->lock);
-    bool eof = (c->in_eof || c->in_fd < 0) && !c->in.len;
+    bool eof = (c->in_eof || (c->in_fd < 0 && !c->reconnects)) && !c->in.len;
     pthread_mutex_unlock(&c->lock);
     return eof;
 }
@@ -471,4 +497,72 @@ void chardev_get_stats(struct chardev *c, struct chardev_stats *st)
     pthread_mutex_lock(&c->lock);
     *st = c->st;
     pthread_mutex_unlock(&c->lock);
+}
+
+void chardev_peer_set(struct chardev *c, int fd)
+{
+    pthread_mutex_lock(&c->lock);
+    c->in_fd = c->out_fd = fd;
+    c->peer = true;
+    c->out_dead = false;
+    c->in_eof = false;
+    pthread_mutex_unlock(&c->lock);
+    chardev_notify(c, CHARDEV_EV_PEER);
+}
+
+void chardev_peer_drop(struct chardev *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->in_fd = c->out_fd = -1;
+    c->peer = false;
+    c->out_dead = false;
+    c->in_parked = false;
+    pthread_mutex_unlock(&c->lock);
+    chardev_notify(c, CHARDEV_EV_PEER);
+}
+
+bool chardev_connected(struct chardev *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool peer = c->peer;
+    pthread_mutex_unlock(&c->lock);
+    return peer;
+}
+
+const char *chardev_path(const struct chardev *c)
+{
+    return c->path[0] ? c->path : NULL;
+}
+
+/* chardev_wait_peer's client: a peer event wakes the waiting owner. */
+static void chardev_waiter_notify(void *ctx, unsigned ev)
+{
+    uint64_t one = 1;
+    if ((ev & CHARDEV_EV_PEER) && write(*(int *)ctx, &one, sizeof(one)) < 0)
+        log_warn_rl("peer wait: eventfd: %s", strerror(errno));
+}
+
+int chardev_wait_peer(struct chardev *c, int stop_fd)
+{
+    int ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ev < 0)
+        return -errno;
+    struct chardev_client cl = {.notify = chardev_waiter_notify, .ctx = &ev};
+    int r = chardev_attach(c, &cl, false);
+    bool attached = r == 0;
+    while (r == 0 && !chardev_connected(c)) {
+        struct pollfd p[2] = {{.fd = ev, .events = POLLIN},
+                              {.fd = stop_fd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            r = -errno;
+        else if (p[1].revents)
+            r = -EINTR;
+        uint64_t v;
+        if ((p[0].revents & POLLIN) && read(ev, &v, sizeof(v)) < 0)
+            v = 0;
+    }
+    if (attached)
+        chardev_detach(c, &cl);
+    close(ev);
+    return r;
 }

@@ -9,6 +9,13 @@
  * needs, and chardev_start. Its fds must not block, or out_may_block
  * must be set (writes are then at most PIPE_BUF after POLLOUT, which a
  * pipe takes whole). It owns the fds and closes them in ops->close.
+ *
+ * A backend whose peer comes and goes (a unix socket) sets reconnects
+ * and hangup, starts with no fds (or calls chardev_peer_set before
+ * chardev_start), and from its hooks on the backend thread calls
+ * chardev_peer_set when a peer arrives and chardev_peer_drop when it
+ * leaves. While there is no peer, output is held in the buffer (and the
+ * writer turned away once it is full) and input is not at its end.
  */
 #ifndef KVMINI_HW_CHARDEV_PRIV_H
 #define KVMINI_HW_CHARDEV_PRIV_H
@@ -30,6 +37,17 @@ struct chardev_ops {
     int (*winsize)(struct chardev *c, uint16_t *cols, uint16_t *rows);
     /* After the thread has stopped: restore the host side and free priv. */
     void (*close)(struct chardev *c);
+    /* The peer is gone: in_fd read EOF or failed (after every byte it
+     * sent was read). Close its fd and chardev_peer_drop. NULL: input
+     * ends (in_eof) and a failed write discards output from then on. */
+    void (*hangup)(struct chardev *c);
+    /* Before each poll: an extra fd to poll for POLLIN (a listening
+     * socket), or -1; may lower *timeout_ms (-1: none) to be called
+     * again (a reconnect timer). Backend thread, no lock held. */
+    int (*poll_fd)(struct chardev *c, int *timeout_ms);
+    /* After each poll (not while closing): revents of poll_fd's fd, 0
+     * on a timeout or other events. Backend thread, no lock held. */
+    void (*tick)(struct chardev *c, short revents);
 };
 
 /* A byte ring: head is the oldest byte, len bytes follow it (wrapping). */
@@ -44,6 +62,8 @@ struct chardev {
     int in_fd, out_fd;   /* served by the thread; -1: none */
     bool out_may_block;  /* out_fd is blocking: write <= PIPE_BUF */
     bool scan_when_full; /* keep reading (and dropping) when in is full */
+    bool reconnects;     /* peers come and go: hold output meanwhile */
+    char path[108];      /* the pty, socket or file, for messages */
 
     pthread_t th;
     bool th_running;
@@ -58,6 +78,8 @@ struct chardev {
     bool drop_warned; /* the first dropped input byte was reported */
     bool announce_in; /* an input client came after input: tell it */
     bool closing;
+    bool peer;     /* connected (always, for backends without peers) */
+    bool out_dead; /* the peer stopped taking output: hold it */
     struct chardev_stats st;
 
     /* Held by the thread while it calls notify, so detach can wait. */
@@ -72,5 +94,12 @@ int chardev_new(struct chardev **out, const struct chardev_ops *ops, void *priv,
                 int in_fd, int out_fd);
 /* Start the backend thread: 0 or -errno. */
 int chardev_start(struct chardev *c);
+
+/* A peer arrived: serve fd (both ways) from now on; clients get
+ * CHARDEV_EV_PEER. Backend thread, or the owner before chardev_start. */
+void chardev_peer_set(struct chardev *c, int fd);
+/* The peer left: stop serving its fd (the caller closes it); output is
+ * held until the next peer. Backend thread. */
+void chardev_peer_drop(struct chardev *c);
 
 #endif

@@ -120,7 +120,8 @@ static const char *type_hint(const struct kvopt_key *k)
     case KVOPT_BOOL:
         return "on or off";
     case KVOPT_U32:
-        return "a whole number";
+    case KVOPT_U64:
+        return "a whole number (decimal or 0x hex)";
     case KVOPT_SIZE:
         return "a size such as 4K or 1M";
     case KVOPT_MAC:
@@ -160,6 +161,18 @@ static int set_value(const struct kvopt_key *k, const char *val, void *cfg,
         r = kvopt_parse_u32(val, (uint32_t)k->min,
                             k->max ? (uint32_t)k->max : UINT32_MAX, field);
         break;
+    case KVOPT_U64: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(val, &end, 0);
+        if (*val < '0' || *val > '9' || *end)
+            r = -EINVAL;
+        else if (errno || v < k->min || (k->max && v > k->max))
+            r = -ERANGE;
+        else
+            *(uint64_t *)field = v;
+        break;
+    }
     case KVOPT_SIZE: {
         uint64_t v;
         r = kvopt_parse_size(val, 0, &v);
@@ -229,9 +242,30 @@ static const struct kvopt_key *find_key(const struct kvopt_key *keys,
     return NULL;
 }
 
-int kvopt_parse(const char *spec, const struct kvopt_key *keys,
-                const char *positional, void *cfg, uint64_t *given, char *err,
-                size_t errlen)
+/* Append ",ITEM" (or "ITEM" first) to rest, commas escaped again. */
+static int rest_append(char *rest, size_t restlen, const char *name,
+                       const char *val)
+{
+    size_t o = strlen(rest);
+    const char *parts[3] = {name, val ? "=" : "", val ? val : ""};
+    if (o && o + 1 < restlen)
+        rest[o++] = ',';
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i]; *p; p++) {
+            if (o + 2 >= restlen)
+                return -E2BIG;
+            if (*p == ',')
+                rest[o++] = ',';
+            rest[o++] = *p;
+        }
+    rest[o] = '\0';
+    return 0;
+}
+
+/* kvopt_parse, and kvopt_parse_some when rest is not NULL. */
+static int parse_items(const char *spec, const struct kvopt_key *keys,
+                       const char *positional, void *cfg, uint64_t *given,
+                       char *rest, size_t restlen, char *err, size_t errlen)
 {
     char item[KVOPT_ITEM_MAX];
     uint64_t seen = 0;
@@ -239,18 +273,19 @@ int kvopt_parse(const char *spec, const struct kvopt_key *keys,
     const char *s = spec;
     if (!*spec)
         return errbuf_set(err, errlen, -EINVAL, "empty option");
+    if (rest && restlen)
+        rest[0] = '\0';
     while (more) {
         int n = next_item(&s, item, sizeof(item), &more);
         if (n < 0)
             return errbuf_set(err, errlen, -EINVAL,
-                              "an item is longer than %d "
-                              "bytes",
+                              "an item is longer than %d bytes",
                               KVOPT_ITEM_MAX - 1);
         if (n == 0)
             return errbuf_set(err, errlen, -EINVAL,
-                              "empty item (two commas in a "
-                              "row mean a literal comma; a trailing comma is "
-                              "not allowed)");
+                              "empty item (two commas in a row mean a "
+                              "literal comma; a trailing comma is not "
+                              "allowed)");
         char *eq = strchr(item, '=');
         const char *name = item, *val = NULL;
         if (eq) {
@@ -264,6 +299,11 @@ int kvopt_parse(const char *spec, const struct kvopt_key *keys,
             val = item;
         }
         first = false;
+        if (!k && rest) {
+            if (rest_append(rest, restlen, name, val) < 0)
+                return errbuf_set(err, errlen, -EINVAL, "option too long");
+            continue;
+        }
         if (!k) {
             char known[256];
             list_keys(keys, known, sizeof(known));
@@ -281,4 +321,20 @@ int kvopt_parse(const char *spec, const struct kvopt_key *keys,
     if (given)
         *given = seen;
     return 0;
+}
+
+int kvopt_parse(const char *spec, const struct kvopt_key *keys,
+                const char *positional, void *cfg, uint64_t *given, char *err,
+                size_t errlen)
+{
+    return parse_items(spec, keys, positional, cfg, given, NULL, 0, err,
+                       errlen);
+}
+
+int kvopt_parse_some(const char *spec, const struct kvopt_key *keys,
+                     void *cfg, uint64_t *given, char *rest, size_t restlen,
+                     char *err, size_t errlen)
+{
+    return parse_items(spec, keys, NULL, cfg, given, rest, restlen, err,
+                       errlen);
 }

@@ -22,6 +22,7 @@ enum kvopt_type {
     KVOPT_STR,  /* char[size], NUL-terminated; longer values are errors */
     KVOPT_BOOL, /* bool; bare "key" is true; on|off|yes|no|true|false|1|0 */
     KVOPT_U32,  /* uint32_t in [min, max], decimal or 0x hex */
+    KVOPT_U64,  /* uint64_t in [min, max], decimal or 0x hex: addresses */
     KVOPT_SIZE, /* uint64_t bytes: K/M/G/T suffixes, no suffix = bytes */
     KVOPT_MAC,  /* uint8_t[6] from "52:54:00:12:34:56" */
 };
@@ -31,7 +32,7 @@ struct kvopt_key {
     enum kvopt_type type;
     size_t off;        /* offsetof() the field in the config struct */
     size_t size;       /* KVOPT_STR: sizeof the char array */
-    uint64_t min, max; /* KVOPT_U32/KVOPT_SIZE, inclusive; max 0: none */
+    uint64_t min, max; /* KVOPT_U32/U64/SIZE, inclusive; max 0: none */
 };
 
 /*
@@ -44,6 +45,16 @@ struct kvopt_key {
 int kvopt_parse(const char *spec, const struct kvopt_key *keys,
                 const char *positional, void *cfg, uint64_t *given, char *err,
                 size_t errlen);
+
+/*
+ * The keys in keys[] only: every other item is copied, still escaped and
+ * comma-separated, to rest (which is "" when none is left), for another
+ * parser. How shared keys (addr=, irq=) are taken out of a device spec
+ * before the device parses the rest. Errors as kvopt_parse.
+ */
+int kvopt_parse_some(const char *spec, const struct kvopt_key *keys,
+                     void *cfg, uint64_t *given, char *rest, size_t restlen,
+                     char *err, size_t errlen);
 
 /* "512M", "3G", "65536K", plain numbers in units of 1 << default_shift
  * (20 for -m's MiB, 0 for bytes). "MiB"/"MB" style suffixes accepted.

@@ -31,7 +31,7 @@ int vblk_parse(const char *spec, struct vblk_config *cfg, char *err,
         {"serial", KVOPT_STR, offsetof(struct vblk_config, serial),
          VIRTIO_BLK_ID_BYTES + 1, 0, 0},
         {"queues", KVOPT_U32, offsetof(struct vblk_config, queues), 0, 1,
-         VDEV_MAX_QUEUES},
+         VBLK_MAX_QUEUES},
         {"direct", KVOPT_BOOL, offsetof(struct vblk_config, direct), 0, 0, 0},
         {"discard", KVOPT_BOOL, offsetof(struct vblk_config, discard), 0, 0, 0},
         {0},
@@ -155,12 +155,12 @@ int vblk_create_on(struct vblk **out, struct disk *dk,
                    size_t errlen)
 {
     uint32_t nq = cfg->queues ? cfg->queues : (ncpus ? ncpus : 1);
-    if (nq > VDEV_MAX_QUEUES)
-        nq = cfg->queues ? 0 : VDEV_MAX_QUEUES;
+    if (nq > VBLK_MAX_QUEUES)
+        nq = cfg->queues ? 0 : VBLK_MAX_QUEUES;
     if (nq == 0) {
         disk_close(dk);
         return errbuf_set(err, errlen, -ERANGE, "%s: queues=%u: use 1..%u", cfg->path,
-                    cfg->queues, VDEV_MAX_QUEUES);
+                    cfg->queues, VBLK_MAX_QUEUES);
     }
     struct vblk *b = calloc(1, sizeof(*b));
     if (!b) {
@@ -200,7 +200,7 @@ int vblk_create_on(struct vblk **out, struct disk *dk,
         .process = vblk_process,
         .stats_print = vblk_stats_print,
     };
-    for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
+    for (unsigned i = 0; i < VBLK_MAX_QUEUES; i++)
         b->q[i].efd = -1;
     *out = b;
     return 0;
@@ -237,5 +237,5 @@ const struct vblk_stats *vblk_stats(const struct vblk *b)
 
 bool vblk_uses_uring(const struct vblk *b, unsigned qi)
 {
-    return qi < VDEV_MAX_QUEUES && b->q[qi].live && b->q[qi].uring;
+    return qi < VBLK_MAX_QUEUES && b->q[qi].live && b->q[qi].uring;
 }

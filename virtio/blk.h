@@ -31,6 +31,8 @@
 
 struct vblk;
 
+#define VBLK_MAX_QUEUES 16 /* request queues: queues=1..16 */
+
 struct vblk_config { /* defaults set by vblk_parse */
     char path[PATH_MAX];
     char serial[21];          /* VIRTIO_BLK_ID_BYTES; "" = derive from path */
@@ -47,7 +49,7 @@ int vblk_parse(const char *spec, struct vblk_config *cfg, char *err,
                size_t errlen);
 
 /* Open and lock the backing store and build the device. ncpus resolves
- * queues = 0 (one queue per vCPU, at most VDEV_MAX_QUEUES). 0 or -errno
+ * queues = 0 (one queue per vCPU, at most VBLK_MAX_QUEUES). 0 or -errno
  * with one sentence in err naming the path and the fix. */
 int vblk_create(struct vblk **out, const struct vblk_config *cfg,
                 unsigned ncpus, char *err, size_t errlen);

@@ -67,7 +67,7 @@ struct vblk {
     bool legacy;       /* VERSION_1 not negotiated */
     _Atomic bool told_fallback;
     struct vdev *d;
-    struct vblk_queue q[VDEV_MAX_QUEUES];
+    struct vblk_queue q[VBLK_MAX_QUEUES];
     struct vblk_stats st;
 };
 

@@ -65,7 +65,8 @@ struct vdev_ops {
     void (*stats_print)(const struct vdev *d, FILE *f);
 };
 
-#define VDEV_MAX_QUEUES 16
+/* virtio-serial with 32 ports: 32 port pairs and the control pair. */
+#define VDEV_MAX_QUEUES 66
 #define VDEV_RESET_LOG_BURST 3 /* needs-reset warnings per minute */
 
 struct vdev {

@@ -72,6 +72,34 @@ int machine_add_e820(struct machine *m, uint64_t start, uint64_t size,
  */
 int machine_add_virtio(struct machine *m, uint32_t device_id);
 
+/* A virtio-mmio transport a device asks for: base and size 0 for the next
+ * free window, gsi 0 for the next free IOAPIC pin. */
+struct machine_virtio_req {
+    uint32_t device_id;
+    uint64_t base, size;
+    uint32_t gsi;
+};
+
+#define MACHINE_VIRTIO_WINDOW_MAX 0x100000ULL /* 1 MiB */
+
+/*
+ * Add n transports in request order (the order guests enumerate them).
+ * An explicit window must be 0x200-aligned, a multiple of 0x200 up to
+ * MACHINE_VIRTIO_WINDOW_MAX, inside the 32-bit MMIO hole (so clear of
+ * RAM), clear of the IOAPIC, local APIC and KVM's TSS/identity-map pages,
+ * and of every other window; an explicit GSI must be a pin from
+ * LAYOUT_VIRTIO_GSI_BASE to MACHINE_IOAPIC_PINS - 1 that no other device
+ * has. The others get the lowest free window slot and the lowest free
+ * pin around the explicit ones. 0, or -EINVAL (bad window or pin),
+ * -EADDRINUSE (overlap), -EBUSY (pin taken) or -ENOSPC, with bad[0] the
+ * offending request and one sentence in err; for a clash with another
+ * request, bad[1] is that one and the sentence ends "... of" so the
+ * caller can name it. Nothing is added on error.
+ */
+int machine_place_virtio(struct machine *m,
+                         const struct machine_virtio_req *req, unsigned n,
+                         unsigned bad[2], char *err, size_t errlen);
+
 /* Check the invariants the renderers rely on; 0 or -EINVAL. */
 int machine_check(const struct machine *m);
 

@@ -156,6 +156,60 @@ check "a created tap exists and is up while the VM runs" [ $up = yes ]
 left=$(ip netns exec "$ns" ip -o link show type tun 2>/dev/null | wc -l)
 check "the taps kvmini created are gone after it exits ($left left)" \
     [ "$left" -eq 0 ]
+
+# --device: explicit windows and pins for blk, net and console in one
+# process; the guest finds each where it was put, through the device tree
+# and through virtio_mmio.device= words, and the DSDT says the same.
+run_vm 60 explicit -k "$G" -p "blk=info" --dump-acpi "$TMP" \
+    --device blk,addr=0xd0001000,irq=9,img=a.img,serial=explicit \
+    --device net,addr=0xd0002000,len=0x1000,irq=12,tap=kvt3 \
+    --device console,addr=0xd0003000,irq=15 --disk b.img
+got=$(sed -n 's/^tg: virtio dev=[0-9]* src=dt base=\(0x[0-9a-f]*\) size=\(0x[0-9a-f]*\) irq=\([0-9]*\) id=\([0-9]*\) .*/\1:\2:\3:\4/p' \
+      "$TMP/explicit.out" | tr '\n' ' ')
+want="0xd0001000:0x200:9:2 0xd0002000:0x1000:12:1 0xd0003000:0x200:15:3 0xd0000000:0x200:5:2 "
+if guest_passed explicit && [ "$got" = "$want" ]; then
+    ok "--device blk, net and console at their windows and irqs, --disk in the first free slot ($got)"
+else
+    not_ok "--device placement (got '$got', want '$want')"
+fi
+check "the explicit disk answers with its serial" \
+    has explicit '^tg: blk vda id "explicit"'
+(cd "$TMP" && iasl -d dsdt.dat >iasl.log 2>&1)
+check "the DSDT describes the explicit window and irq" \
+    perl -0ne 'exit !/0xD0002000,\s*\/\/ Address Base\s*0x00001000,.*?\{\s*0x0000000C,/s' \
+    "$TMP/dsdt.dsl"
+run_vm 60 explicit_cl -k "$G" --no-acpi --no-dtb \
+    --device blk,addr=0xd0004000,irq=21,img=a.img --disk b.img
+got=$(sed -n 's/^tg: virtio dev=[0-9]* src=cmdline base=\(0x[0-9a-f]*\) size=0x200 irq=\([0-9]*\) .*/\1:\2/p' \
+      "$TMP/explicit_cl.out" | tr '\n' ' ')
+if guest_passed explicit_cl && [ "$got" = "0xd0004000:21 0xd0000000:5 " ]; then
+    ok "virtio_mmio.device= words follow the explicit placement ($got)"
+else
+    not_ok "command-line placement (got '$got')"
+fi
+expect_error "--device: misaligned window" "must be 0x200-aligned" \
+    --device blk,addr=0xd0000100,img=a.img
+expect_error "--device: a window in RAM" "outside the MMIO hole" \
+    --device blk,addr=0x100000,img=a.img
+expect_error "--device: the IOAPIC's range" "overlaps the IOAPIC" \
+    --device blk,addr=0xfec00000,img=a.img
+expect_error "--device: the local APIC's range" "overlaps the local APIC" \
+    --device console,addr=0xfee00000
+expect_error "--device: two windows overlap" \
+    "overlaps the window 0xd0000000\+0x1000 of --device blk,addr=0xd0000000" \
+    --device blk,addr=0xd0000000,len=0x1000,img=a.img \
+    --device console,addr=0xd0000800
+expect_error "--device: an irq taken" \
+    "irq 9 is already taken by --device blk,irq=9" \
+    --device blk,irq=9,img=a.img --device net,irq=9,tap=kvt4
+expect_error "--device: an irq the machine does not offer" "use 5..23" \
+    --device console,irq=4
+expect_error "--device: unknown kind" "the device kind comes first" \
+    --device scsi,img=a.img
+expect_error "--device: len without addr" "len= needs addr=" \
+    --device blk,len=0x200,img=a.img
+expect_error "--device: a second console" "a second virtio console" \
+    --device console --console virtio
 KVMINI=$KVMINI_HOST
 
 done_testing

@@ -21,6 +21,14 @@ expect_error() {
 }
 
 G=$GUEST
+expect_error "--port without a backend" "port p has no backend" \
+    run -k "$G" --port name=p
+expect_error "--port twice the same name" "a port named p exists already" \
+    run -k "$G" --port name=p,pty --port name=p,pty
+expect_error "--port dev out of range" "'dev=9' is out of range" \
+    run -k "$G" --port name=p,pty,dev=9
+expect_error "--port without a name" "a port needs a name" \
+    run -k "$G" --port unix=$TMP/p.sock,server
 expect_error "no arguments" "usage" 
 expect_error "unknown command" "unknown command 'boot'" boot -k "$G"
 expect_error "missing -k" "no kernel given" run
@@ -67,7 +75,10 @@ expect_error "-c abc" "at least 1" run -k "$G" -c abc
 # The vCPU limit comes from KVM itself (build/kvm-caps), never from
 # kvmini's message: the recommended maximum KVM_CAP_NR_VCPUS (4 when it
 # does not answer), within KVM_CAP_MAX_VCPUS and kvmini's build limit.
-caps=$(${KVM_CAPS:-build/kvm-caps})
+# A missing helper must not turn into a guessed limit: build it, or fail.
+[ -n "${KVM_CAPS:-}" ] || [ -x build/kvm-caps ] || make -s build/kvm-caps >&2
+caps=$(${KVM_CAPS:-build/kvm-caps}) ||
+    { not_ok "build/kvm-caps asks KVM for its vCPU limits"; caps=; }
 nr=$(echo "$caps" | sed -n 's/^KVM_CAP_NR_VCPUS \(-*[0-9]*\)$/\1/p')
 mx=$(echo "$caps" | sed -n 's/^KVM_CAP_MAX_VCPUS \(-*[0-9]*\)$/\1/p')
 lim=$(sed -n 's/^#define KVM_MAX_VCPUS_SUPPORTED \([0-9]*\).*/\1/p' kvm/kvm.h)
@@ -84,7 +95,7 @@ expect_error "unknown flag" "unknown option '--frobnicate'" \
     run -k "$G" --frobnicate
 expect_error "flag without its value" "needs a value" run -k "$G" -m
 expect_error "stray argument" "unexpected argument 'extra'" run -k "$G" extra
-expect_error "bad --console" "--console tty: use serial, virtio or virtio,legacy" \
+expect_error "bad --console" "--console tty: unknown key .tty.*; use serial or virtio\[,legacy\]\[,BACKEND\]" \
     run -k "$G" --console tty
 expect_error "bad --name" "--name" run -k "$G" --name 'a b'
 expect_error "contradicting cmdline-device flags" "contradict" \

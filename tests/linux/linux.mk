@@ -6,9 +6,12 @@
 #                                         then the watchdog's own test
 #   make linux-test SCENARIO=boot-basic   one scenario (VMM=qemu|kvmini)
 #   make linux-bench [REPEAT=5]           boot times, kvmini and QEMU
+#   make linux-bench-blk [REPEAT=5]       L2 disk throughput (dd, direct
+#                                         I/O), kvmini and QEMU side by
+#                                         side, kvmini's exits per request
 # L2_KERNEL=mini boots the small built-in-everything kernel (mini.config)
 # instead of Debian's; its first build takes several minutes.
-.PHONY: linux-check linux-test linux-bench
+.PHONY: linux-check linux-test linux-bench linux-bench-blk
 RIG_T := tests/linux/rig.t
 WATCHDOG_T := tests/linux/watchdog.t
 VMM ?= kvmini qemu
@@ -27,3 +30,8 @@ linux-test: kvmini
 linux-bench: kvmini
 	RIG_ONLY=boot-basic RIG_REPEAT=$(REPEAT) RIG_VMMS="$(VMM)" \
 	    RIG_L2_KERNEL=$(L2_KERNEL) bash $(RIG_T)
+
+linux-bench-blk: kvmini
+	RIG_ONLY=bench-blk RIG_REPEAT=$(REPEAT) RIG_VMMS="$(VMM)" \
+	    RIG_KVMINI_ARGS=--stats RIG_L2_KERNEL=$(L2_KERNEL) bash $(RIG_T)
+	bash tests/linux/bench-blk.sh

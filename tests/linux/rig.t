@@ -18,6 +18,8 @@
 # (more kvmini options, e.g. "--stats"), RIG_STALL_S (seconds of L1 silence
 # that mean a frozen L1), RIG_RERUNS (fresh L1s after a stall or death;
 # default 1), RIG_L1_QEMU (L1's machine, CPU and vCPU options for QEMU).
+# L1 also gets the disk images tests/linux/disk.sh makes, which the host
+# checks after the last L1 (the host-* checks).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/linux
@@ -49,15 +51,24 @@ export RIG_TSC_KHZ=${RIG_TSC_KHZ:-${khz:-2000000}}
 # per VMM, the whole list RIG_REPEAT times; each with its checks. L1 gets
 # the same list as VMM:SCENARIO words (RIG_PLAN), so a fresh L1 can start
 # at any boot.
-boots=("") bchecks=("")
+boots=("") bchecks=("") unplanned=""
 for ((r = 1; r <= repeat; r++)); do
     while IFS='|' read -r name opts checks; do
         name=$(echo $name); checks=$(echo $checks)
         [ -n "$name" ] || continue
         [ -z "$only" ] || case " $only " in *" $name "*) ;; *) continue ;; esac
+        # Benchmarks run only when asked for by name.
+        [ -n "$only" ] || case $name in bench-*) continue ;; esac
+        # The mini kernel has no ext4, and QEMU's disks need ACPI.
+        if [ "${RIG_L2_KERNEL:-debian}" = mini ]; then
+            case "$opts" in *--disk*)
+                unplanned="$unplanned $name"; continue ;;
+            esac
+        fi
         for v in $vmms; do
-            # kvmini-only options (--console virtio) have no QEMU mapping.
-            case "$v $opts" in "qemu "*--*) continue ;; esac
+            # kvmini-only options (--console virtio) have no QEMU mapping;
+            # --disk has one (l1-init).
+            case "$v ${opts//--disk /}" in "qemu "*--*) continue ;; esac
             boots+=("$v $name"); bchecks+=("${checks//,/ }")
         done
     done < <(grep -v '^#' $here/scenarios)
@@ -68,6 +79,8 @@ for ((i = 1; i <= nb; i++)); do
     set -- ${bchecks[i]}; ntests=$((ntests + $#))
 done
 echo "1..$ntests"
+[ -z "$unplanned" ] ||
+    echo "# not run with the mini L2 kernel (no ext4, no ACPI):$unplanned"
 if [ "$nb" -eq 0 ]; then
     echo "not ok 1 - no scenario matches RIG_ONLY='$only'"
     exit 1
@@ -81,7 +94,11 @@ mkdir -p $out
 # also starve each other.
 exec 9>$out/.lock
 flock 9
-if ! bash $here/build.sh $out "$kvmini" "$vmms" 2>$out/build.log; then
+# The disk images L1 gets as virtio drives (disk.sh make prints their
+# QEMU options), then checks on the host afterwards (host-* checks).
+if ! { bash $here/build.sh $out "$kvmini" "$vmms" &&
+       l1_disks=$(bash $here/disk.sh make $out "$vmms" "$l1_qemu"); } \
+    2>$out/build.log; then
     echo "not ok 1 - build the rig's images"
     sed 's/^/# /' $out/build.log >&2
     for ((n = 2; n <= ntests; n++)); do
@@ -105,7 +122,7 @@ run_l1() {
         -accel tcg $l1_qemu -m 2048 \
         -nodefaults -no-user-config -display none -no-reboot \
         -serial stdio -monitor unix:$out/l1-mon.sock,server=on,wait=off \
-        -kernel $out/vmlinuz -initrd $out/l1.cpio \
+        -kernel $out/vmlinuz -initrd $out/l1.cpio $l1_disks \
         -append "console=ttyS0 quiet tsc_early_khz=$RIG_TSC_KHZ tsc=reliable \
 panic=-1 mitigations=off nokaslr rig.from=$2 ${RIG_L1_APPEND:-}" \
         </dev/null 2>>$out/qemu.log
@@ -207,6 +224,20 @@ while [ "$from" -le "$nb" ]; do
     nrerun=$(( nrerun + nb - from + 1 ))
 done
 cat $out/l1-serial.[0-9]*.log >$log
+# The host's checks of the disk images (host-*), once every L1 is done,
+# as results of the boot that lists them; only for a boot whose L2 got
+# through all its checks.
+for ((i = 1; i <= nb; i++)); do
+    read -r v name <<<"${boots[i]}"
+    for c in ${bchecks[i]}; do
+        case $c in host-*) ;; *) continue ;; esac
+        r="fail the L2 boot did not finish its checks"
+        awk -v b=$i '$1 == b' $out/results |
+            grep -q " RIG: $v $name done " &&
+            r=$(bash $here/disk.sh check $out $v ${c#host-} 2>&1)
+        echo "$i 0 RIG: $v $name ${r%% *} $c ${r#* }" >>$out/results
+    done
+done
 # Without stamps and heartbeats: what L1 said.
 sed 's/^[0-9.]* //' $log | grep -v '^RIG-L1: alive ' >$log.txt
 [ -z "${RIG_KEEP_LOG:-}" ] || sed 's/^/# | /' $log.txt

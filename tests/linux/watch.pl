@@ -1,12 +1,14 @@
 #!/usr/bin/perl
 # SPDX-License-Identifier: MIT
 # The nested rig's L1 watchdog: runs L1's QEMU, stamps each line it prints
-# with host seconds since the start, and kills it when it has printed
-# nothing for STALL seconds (a frozen L1) or at DEADLINE (the backstop).
+# with host seconds since the start, and kills it when it has printed no
+# RIG line (l1-init's heartbeat comes every 2 s) for STALL seconds (a
+# frozen L1, even one whose kernel still prints) or at DEADLINE (the
+# backstop).
 #   usage: watch.pl LOG STALL DEADLINE PIDFILE MONITOR -- COMMAND...
 # COMMAND's stdout goes to LOG, stamped; its stderr is ours. After its lines
 # LOG gets, when it applies (at = host epoch seconds, for outside checks):
-#   RIG-HOST: stall silence=S at=EPOCH   no output for S >= STALL seconds
+#   RIG-HOST: stall silence=S at=EPOCH   no RIG line for S >= STALL seconds
 #   RIG-HOST: deadline D at=EPOCH        still running after D seconds
 # and always, last: RIG-HOST: exit status=N longest-silence=S
 # (N as a shell reports it: 128+signal when killed). MONITOR is QEMU's HMP
@@ -119,11 +121,18 @@ while (1) {
     my $got = sysread($rd, my $chunk, 65536);
     last unless $got;
     $now = time;
-    $longest = $now - $last if !$killed && $now - $last > $longest;
-    $last = $now;
     $buf .= $chunk;
     $buf =~ s/\r//g;
-    stamp($1) while $buf =~ s/^(.*)\n//;
+    while ($buf =~ s/^(.*)\n//) {
+        my $line = $1;
+        stamp($line);
+        # Only L1's own lines (its 2 s heartbeat, its reports) are signs
+        # of life: a locked-up L1 kernel can keep printing soft-lockup
+        # warnings for as long as it likes.
+        next unless $line =~ /^RIG/;
+        $longest = $now - $last if !$killed && $now - $last > $longest;
+        $last = $now;
+    }
 }
 stamp($buf) if length $buf;
 kill 'KILL', $pid if $killed;

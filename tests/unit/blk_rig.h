@@ -30,7 +30,7 @@ struct blk_rig {
     struct fake_guest g;
     struct vblk *b;
     unsigned nq;
-    uint64_t hdr[VDEV_MAX_QUEUES]; /* br_do's header and status bytes */
+    uint64_t hdr[VBLK_MAX_QUEUES]; /* br_do's header and status bytes */
 };
 
 /* Create the device (vblk_create, or on dk if not NULL), attach it,

@@ -123,8 +123,8 @@ static void test_create_errors(void)
           "queues=0 means one per vCPU (3)");
     vblk_destroy(b);
     CHECK(vblk_create(&b, &c, 64, err, sizeof(err)) == 0 &&
-              vblk_ops(b)->nqueues == VDEV_MAX_QUEUES,
-          "64 vCPUs: capped at %u queues", VDEV_MAX_QUEUES);
+              vblk_ops(b)->nqueues == VBLK_MAX_QUEUES,
+          "64 vCPUs: capped at %u queues", VBLK_MAX_QUEUES);
     vblk_destroy(b);
 }
 

@@ -121,13 +121,25 @@ static void test_output(void)
     CHECK(chardev_attach(c, &f.cl, false) == 0, "attach an output frontend");
     size_t sent = 0, got = 0;
     uint8_t b[512];
-    for (int i = 0; i < 100000; i++) {
-        for (size_t k = 0; k < sizeof(b); k++)
-            b[k] = pat(sent + k);
-        size_t n = chardev_write(c, b, sizeof(b));
-        sent += n;
-        if (n < sizeof(b))
+    /* Fill until the writer is turned away while the host pipe is full:
+     * only then is "full" stable, because the backend thread has nowhere
+     * left to drain to (on a loaded machine it may still be filling the
+     * pipe when the writer first sees a short write). */
+    int cap = fcntl(out[1], F_GETPIPE_SZ), inpipe = 0;
+    int64_t end = ms() + GUARD_MS;
+    for (;;) {
+        for (int i = 0; i < 100000; i++) {
+            for (size_t k = 0; k < sizeof(b); k++)
+                b[k] = pat(sent + k);
+            size_t n = chardev_write(c, b, sizeof(b));
+            sent += n;
+            if (n < sizeof(b))
+                break;
+        }
+        ioctl(out[0], FIONREAD, &inpipe);
+        if (inpipe >= cap || ms() >= end)
             break;
+        usleep(1000);
     }
     CHECK(sent >= CHARDEV_OUT_CAP && sent <= CHARDEV_OUT_CAP + 65536,
           "nobody reads: the writer is turned away after %zu bytes", sent);
@@ -135,7 +147,7 @@ static void test_output(void)
           "still full, no room event yet");
     int bad = 0;
     fcntl(out[0], F_SETFL, O_NONBLOCK);
-    int64_t end = ms() + GUARD_MS;
+    end = ms() + GUARD_MS;
     while (got < sent && ms() < end) {
         ssize_t n = read(out[0], b, sizeof(b));
         if (n <= 0) {

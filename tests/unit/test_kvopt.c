@@ -14,6 +14,7 @@ struct cfg {
     uint32_t queues;
     uint64_t size;
     uint8_t mac[6];
+    uint64_t addr;
 };
 
 static const struct kvopt_key keys[] = {
@@ -24,6 +25,7 @@ static const struct kvopt_key keys[] = {
     {"queues", KVOPT_U32, offsetof(struct cfg, queues), 0, 1, 8},
     {"size", KVOPT_SIZE, offsetof(struct cfg, size), 0, 512, 1ULL << 40},
     {"mac", KVOPT_MAC, offsetof(struct cfg, mac), 0, 0, 0},
+    {"addr", KVOPT_U64, offsetof(struct cfg, addr), 0, 1, 0},
     {0},
 };
 
@@ -61,6 +63,10 @@ static void test_good(void)
     CHECK(r == 0 && !strcmp(c.path, "x.img,"), "a path ending in a comma");
     r = parse("x.img,ro=no,direct=1", &c, NULL);
     CHECK(r == 0 && !c.ro && c.direct, "no/1 spelled bools");
+    r = parse("x,addr=0xd0000000", &c, NULL);
+    CHECK(r == 0 && c.addr == 0xd0000000ULL, "hex address");
+    r = parse("x,addr=18446744073709551615", &c, NULL);
+    CHECK(r == 0 && c.addr == UINT64_MAX, "64-bit address");
     r = parse("x,queues=0x8", &c, NULL);
     CHECK(r == 0 && c.queues == 8, "hex number");
     char spec[] = "path=0123456789012345678901234567890"; /* 31 bytes */
@@ -98,6 +104,10 @@ static void test_bad(void)
     expect_err("x.img,size=2T", -ERANGE, "out of range");
     expect_err("x.img,size=1Q", -EINVAL, "a size");
     expect_err("x.img,mac=52:54:00:12:34", -EINVAL, "MAC address");
+    expect_err("x.img,addr=0", -ERANGE, "out of range");
+    expect_err("x.img,addr=0xg", -EINVAL, "0x hex");
+    expect_err("x.img,addr=18446744073709551616", -ERANGE, "out of range");
+    expect_err("x.img,addr=-1", -EINVAL, "whole number");
     expect_err("x.img,mac=52-54-00-12-34-56", -EINVAL, "MAC address");
     expect_err("x.img,mac=52:54:00:12:34:5g", -EINVAL, "MAC address");
     expect_err("path=0123456789012345678901234567890123", -EINVAL,
@@ -153,10 +163,35 @@ static void test_numbers(void)
           "'0x', '0x0x5', '0x-5', '0x 5' are not numbers");
 }
 
+static void test_some(void)
+{
+    struct cfg c = {.queues = 1};
+    uint64_t given = 0;
+    char rest[64];
+    int r = kvopt_parse_some("blk,queues=3,img=a,,b.img,ro,serial=x", keys, &c,
+                             &given, rest, sizeof(rest), err, sizeof(err));
+    CHECK(r == 0 && c.queues == 3 && c.ro && !strcmp(c.serial, "x"),
+          "parse_some takes its own keys (%s)", err);
+    CHECK(!strcmp(rest, "blk,img=a,,b.img"),
+          "and leaves the others, escaped, in order: '%s'", rest);
+    CHECK(given == ((1 << 1) | (1 << 2) | (1 << 4)), "given marks its keys");
+    r = kvopt_parse_some("queues=2", keys, &c, NULL, rest, sizeof(rest), err,
+                         sizeof(err));
+    CHECK(r == 0 && rest[0] == '\0', "nothing left: rest is empty");
+    r = kvopt_parse_some("queues=0,x=y", keys, &c, NULL, rest, sizeof(rest),
+                         err, sizeof(err));
+    CHECK(r == -ERANGE, "its own keys are still checked: %s", err);
+    r = kvopt_parse_some("x=0123456789012345678901234567890123456789"
+                         "0123456789012345678901234567890123456789",
+                         keys, &c, NULL, rest, sizeof(rest), err, sizeof(err));
+    CHECK(r == -EINVAL && strstr(err, "too long"), "a rest that does not fit");
+}
+
 int main(void)
 {
     test_good();
     test_bad();
     test_numbers();
+    test_some();
     return tap_done();
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: MIT
+# A scripted peer for a kvmini character backend (chardev.t): opens a pty
+# or connects to a unix socket, then runs steps from the command line:
+#   expect:REGEX  read until the bytes so far match (or fail after the
+#                 deadline); each expect looks only at bytes after the
+#                 previous match
+#   send:TEXT     write TEXT (\r and \n escapes are honoured)
+#   close         close, then reopen the same path (a peer leaving and
+#                 coming back)
+#   sleep:SECS
+# Prints what it read to stdout; exits 0 when every step succeeded, 1 at
+# the first that did not (saying which on stderr). Every read is bounded
+# by DEADLINE seconds.
+use strict;
+use warnings;
+use Fcntl;
+use IO::Socket::UNIX;
+
+my ($kind, $path, $deadline, @steps) = @ARGV;
+my ($fh, $buf) = (undef, "");
+
+sub peer_open {
+    if ($kind eq 'pty') {
+        sysopen($fh, $path, O_RDWR | O_NOCTTY) or die "open $path: $!\n";
+    } else {
+        $fh = IO::Socket::UNIX->new(Peer => $path, Type => SOCK_STREAM)
+            or die "connect $path: $!\n";
+    }
+}
+
+peer_open();
+for my $s (@steps) {
+    my ($op, $arg) = split /:/, $s, 2;
+    if ($op eq 'expect') {
+        my $end = time + $deadline;
+        while ($buf !~ /$arg/) {
+            if (time > $end) { print STDERR "gave up waiting for /$arg/\n"; print $buf; exit 1 }
+            my $rin = "";
+            vec($rin, fileno($fh), 1) = 1;
+            next unless select($rin, undef, undef, 0.2) > 0;
+            my $n = sysread($fh, my $chunk, 4096);
+            if (!$n) { print STDERR "end of input waiting for /$arg/\n"; print $buf; exit 1 }
+            $buf .= $chunk;
+            print $chunk;
+        }
+        $buf = substr($buf, $+[0]); # look after the match from now on
+    } elsif ($op eq 'send') {
+        $arg =~ s/\\r/\r/g;
+        $arg =~ s/\\n/\n/g;
+        syswrite($fh, $arg) == length($arg) or die "write: $!\n";
+    } elsif ($op eq 'close') {
+        close($fh);
+        select(undef, undef, undef, 0.3);
+        peer_open();
+    } elsif ($op eq 'sleep') {
+        select(undef, undef, undef, $arg);
+    } else {
+        die "unknown step $s\n";
+    }
+}
+exit 0;
