@@ -257,8 +257,9 @@ def seeds_io_bus():
     write("io_bus/seed-ranges", add + acc)
 
 
-# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 vblk_parse or
-# with bit 6 vnet_parse; bits 4-5 bounds or default unit), the string.
+# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 a device spec:
+# bits 6-7 disk, NIC, backend, port; bits 4-5 bounds or default unit),
+# then the string.
 def seeds_kvopt():
     write("kvopt/seed-u32", u8(0x00) + b"12")
     write("kvopt/seed-u32-hex", u8(0x30) + b"0x1f")
@@ -270,6 +271,8 @@ def seeds_kvopt():
           b"disk.img,serial=boot,queues=2,direct=off,discard=on")
     write("kvopt/seed-vnet", u8(0x43) +
           b"tap0,mac=52:54:00:12:34:56,queues=2,mtu=9000,offload=off")
+    write("kvopt/seed-chardev", u8(0x83) + b"unix=/tmp/a,,b.sock,server,wait")
+    write("kvopt/seed-port", u8(0xc3) + b"name=org.kvmini.ctl,dev=1,pty")
 
 
 # ---- bzimage: RAM size byte, initrd length, command line, NUL, file.
