@@ -255,8 +255,8 @@ static bool chardev_prepare(struct chardev *c, bool *want_in, bool *want_out)
     return closing;
 }
 
-/* Act on what poll() found in p[] (wake, in, out, the backend's own fd)
- * and tell the clients. */
+/* Act on what poll() found in p[] (wake, in, out, the backend's own fd);
+ * tell the clients. */
 static void chardev_serve(struct chardev *c, const struct pollfd *p,
                           bool closing)
 {
@@ -270,8 +270,8 @@ static void chardev_serve(struct chardev *c, const struct pollfd *p,
         ev |= chardev_fill(c);
     if (ev)
         chardev_notify(c, ev);
-    /* After the fds: a hangup seen above frees the way for the
-     * client waiting on the listening socket. */
+    /* After the fds: a hangup seen above frees the way for the client
+     * waiting on the listening socket. */
     if (!closing && c->ops->tick)
         c->ops->tick(c, p[3].revents);
 }
@@ -325,20 +325,20 @@ int chardev_pump(struct chardev *c)
     if (c->th_running)
         return -EBUSY;
     bool want_in, want_out;
-    int timeout = 0, xfd = -1;
-    chardev_prepare(c, &want_in, &want_out);
-    if (c->ops->poll_fd)
-        xfd = c->ops->poll_fd(c, &timeout); /* its timeout: not waited */
+    bool closing = chardev_prepare(c, &want_in, &want_out);
+    int timeout = 0;
+    int xfd = !closing && c->ops->poll_fd ? c->ops->poll_fd(c, &timeout) : -1;
     struct pollfd p[4] = {
         {.fd = c->wake_fd, .events = POLLIN},
         {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
         {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
         {.fd = xfd, .events = POLLIN},
     };
-    if (poll(p, 4, 0) < 0)
+    int r = poll(p, 4, 0);
+    if (r <= 0)
         return 0;
-    chardev_serve(c, p, false);
-    return (p[1].revents || p[2].revents || p[3].revents) ? 1 : 0;
+    chardev_serve(c, p, closing);
+    return (p[1].revents || p[2].revents) ? 1 : 0;
 }
 
 int chardev_start(struct chardev *c)

@@ -53,12 +53,11 @@ int kvopt_parse_size(const char *s, unsigned default_shift, uint64_t *out)
     return 0;
 }
 
-int kvopt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+/* Decimal, or hex after 0x. Not strtoull's base 0: a leading zero would
+ * make "010" eight and "09" an error. Digits only, checked first:
+ * strtoull alone would also take spaces, signs and a second "0x". */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-    /* Decimal, or hex after 0x. Not strtoull's base 0: a leading zero
-     * would make "010" eight and "09" an error. Digits only, checked
-     * first: strtoull alone would also take spaces, signs and a second
-     * "0x". */
     bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
     const char *digits = hex ? s + 2 : s;
     size_t n = strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789");
@@ -68,8 +67,17 @@ int kvopt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     unsigned long long v = strtoull(digits, NULL, hex ? 16 : 10);
     if (errno || v < min || v > max)
         return -ERANGE;
-    *out = (uint32_t)v;
+    *out = v;
     return 0;
+}
+
+int kvopt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    int r = parse_u64(s, min, max, &v);
+    if (r == 0)
+        *out = (uint32_t)v;
+    return r;
 }
 
 static int parse_bool(const char *s, bool *out)
@@ -161,18 +169,9 @@ static int set_value(const struct kvopt_key *k, const char *val, void *cfg,
         r = kvopt_parse_u32(val, (uint32_t)k->min,
                             k->max ? (uint32_t)k->max : UINT32_MAX, field);
         break;
-    case KVOPT_U64: {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(val, &end, 0);
-        if (*val < '0' || *val > '9' || *end)
-            r = -EINVAL;
-        else if (errno || v < k->min || (k->max && v > k->max))
-            r = -ERANGE;
-        else
-            *(uint64_t *)field = v;
+    case KVOPT_U64:
+        r = parse_u64(val, k->min, k->max ? k->max : UINT64_MAX, field);
         break;
-    }
     case KVOPT_SIZE: {
         uint64_t v;
         r = kvopt_parse_size(val, 0, &v);
@@ -331,9 +330,9 @@ int kvopt_parse(const char *spec, const struct kvopt_key *keys,
                        errlen);
 }
 
-int kvopt_parse_some(const char *spec, const struct kvopt_key *keys,
-                     void *cfg, uint64_t *given, char *rest, size_t restlen,
-                     char *err, size_t errlen)
+int kvopt_parse_some(const char *spec, const struct kvopt_key *keys, void *cfg,
+                     uint64_t *given, char *rest, size_t restlen, char *err,
+                     size_t errlen)
 {
     return parse_items(spec, keys, NULL, cfg, given, rest, restlen, err,
                        errlen);

@@ -37,6 +37,7 @@ static const struct kvm_cap_need kvm_caps[] = {
 
 int kvm_open(struct kvm_vm *vm, const char *path)
 {
+    vm->irq_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     vm->vm_fd = -1;
     vm->stop_fd = -1;
     vm->sys_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -182,9 +183,13 @@ int kvm_irq_set(struct kvm_vm *vm, uint32_t gsi, int level)
 static int kvm_irq_pulse(struct irq_line *l)
 {
     struct kvm_vm *vm = l->ctx;
+    /* One pulse at a time (see irq_lock): each raise then sees the line
+     * low, so every pulse is an edge the guest is told of. */
+    pthread_mutex_lock(&vm->irq_lock);
     int r = kvm_irq_set(vm, l->gsi, 1);
     if (r == 0)
         r = kvm_irq_set(vm, l->gsi, 0);
+    pthread_mutex_unlock(&vm->irq_lock);
     return r;
 }
 

@@ -14,6 +14,7 @@
 #define KVMINI_KVM_KVM_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "hw/gmem.h"
@@ -42,6 +43,12 @@ struct kvm_vm {
      * polls. Use kvm_stopping()/kvm_exit_status(). */
     _Atomic int stop_word;
     int stop_fd;
+
+    /* Serialises interrupt pulses. A pulse is two KVM_IRQ_LINE calls
+     * (1, then 0); two workers pulsing one edge-triggered GSI at once
+     * could interleave as 1, 1, 0, 0, which the IOAPIC sees as a single
+     * edge: the second device's completion would never be announced. */
+    pthread_mutex_t irq_lock;
 };
 
 /* Open path (normally "/dev/kvm"), check the API version and every

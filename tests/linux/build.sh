@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${KVMINI_RIG_CACHE:-/var/cache/kvmini-linux-rig}
 # virtio_blk with both transports: L1 gets the disk images (disk.sh) as
 # virtio drives, on PCI or on a microvm's virtio-mmio.
-L1_MODULES="kvm kvm_amd virtio_pci virtio_mmio virtio_blk"
+L1_MODULES="kvm kvm_amd virtio_pci virtio_mmio virtio_blk tun"
 L2_MODULES="virtio virtio_ring virtio_mmio virtio_console virtio_blk
             failover net_failover virtio_net"
 

@@ -9,9 +9,11 @@
 #   make linux-bench-blk [REPEAT=5]       L2 disk throughput (dd, direct
 #                                         I/O), kvmini and QEMU side by
 #                                         side, kvmini's exits per request
+#   make linux-bench-net [REPEAT=5]       L2 TCP throughput each way (nc,
+#                                         one flow), kvmini and QEMU
 # L2_KERNEL=mini boots the small built-in-everything kernel (mini.config)
 # instead of Debian's; its first build takes several minutes.
-.PHONY: linux-check linux-test linux-bench linux-bench-blk
+.PHONY: linux-check linux-test linux-bench linux-bench-blk linux-bench-net
 RIG_T := tests/linux/rig.t
 WATCHDOG_T := tests/linux/watchdog.t
 VMM ?= kvmini qemu
@@ -35,3 +37,8 @@ linux-bench-blk: kvmini
 	RIG_ONLY=bench-blk RIG_REPEAT=$(REPEAT) RIG_VMMS="$(VMM)" \
 	    RIG_KVMINI_ARGS=--stats RIG_L2_KERNEL=$(L2_KERNEL) bash $(RIG_T)
 	bash tests/linux/bench-blk.sh
+
+linux-bench-net: kvmini
+	RIG_ONLY=bench-net RIG_REPEAT=$(REPEAT) RIG_VMMS="$(VMM)" \
+	    RIG_KVMINI_ARGS=--stats RIG_L2_KERNEL=$(L2_KERNEL) bash $(RIG_T)
+	bash tests/linux/bench-net.sh

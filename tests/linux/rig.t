@@ -67,8 +67,12 @@ for ((r = 1; r <= repeat; r++)); do
         fi
         for v in $vmms; do
             # kvmini-only options (--console virtio) have no QEMU mapping;
-            # --disk has one (l1-init).
-            case "$v ${opts//--disk /}" in "qemu "*--*) continue ;; esac
+            # --disk and --net have one (l1-init).
+            o=${opts//--disk /}; o=${o//--net /}
+            case "$v $o" in "qemu "*--*) continue ;; esac
+            # QEMU's NICs, like its disks, need ACPI, which mini has not.
+            [ "$v ${RIG_L2_KERNEL:-debian}" != "qemu mini" ] ||
+                case "$opts" in *--net*) continue ;; esac
             boots+=("$v $name"); bchecks+=("${checks//,/ }")
         done
     done < <(grep -v '^#' $here/scenarios)

@@ -67,6 +67,8 @@ static void test_good(void)
     CHECK(r == 0 && c.addr == 0xd0000000ULL, "hex address");
     r = parse("x,addr=18446744073709551615", &c, NULL);
     CHECK(r == 0 && c.addr == UINT64_MAX, "64-bit address");
+    r = parse("x,addr=010", &c, NULL);
+    CHECK(r == 0 && c.addr == 10, "a leading zero is still decimal");
     r = parse("x,queues=0x8", &c, NULL);
     CHECK(r == 0 && c.queues == 8, "hex number");
     char spec[] = "path=0123456789012345678901234567890"; /* 31 bytes */
@@ -78,8 +80,7 @@ static void expect_err(const char *spec, int want, const char *needle)
 {
     struct cfg c;
     int r = parse(spec, &c, NULL);
-    CHECK(r == want && strstr(err, needle), "'%s' is refused: %s", spec,
-          err);
+    CHECK(r == want && strstr(err, needle), "'%s' is refused: %s", spec, err);
 }
 
 static void test_bad(void)
