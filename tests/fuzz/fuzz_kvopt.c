@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the option splitter and the device-spec parsers a user
- * types (hw/kvopt.c, vblk_parse). Checked besides the sanitizers:
+ * types (hw/kvopt.c, vblk_parse, vnet_parse, chardev_spec_parse,
+ * vser_port_opt_parse). Checked besides the sanitizers:
  * - numbers mean what the docs say: kvopt_parse_u32 takes exactly
  *   decimal or 0x-hex digits and returns their value; kvopt_parse_size
  *   exactly digits with an optional K/M/G/T (iB/B) suffix;
@@ -9,7 +10,9 @@
  *   spec (",," for commas), parses to the same config;
  * - every refusal is -EINVAL or -ERANGE with one non-empty line in err.
  *
- * Input: a mode byte, then the string (to its end or a NUL).
+ * Input: a mode byte (low 2 bits: u32, size, kvopt_parse, or a device
+ * spec, then bits 6-7: disk, NIC, backend, port), then the string (to
+ * its end or a NUL).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,9 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/chardev.h"
 #include "hw/kvopt.h"
 #include "tests/fuzz/fz.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
+#include "virtio/serial_opt.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -176,6 +182,64 @@ static void mode_vblk(const char *s)
         FZ_ASSERT(*p >= 0x20 && *p <= 0x7e, "serial byte 0x%02x", *p);
 }
 
+static void mode_vnet(const char *s)
+{
+    struct vnet_config c;
+    char err[256] = "";
+    int r = vnet_parse(s, &c, err, sizeof(err));
+    if (r < 0) {
+        check_err(r, err);
+        return;
+    }
+    FZ_ASSERT(c.tap[0] && memchr(c.tap, 0, sizeof(c.tap)) && c.queues >= 1 &&
+                  c.queues <= VNET_MAX_PAIRS &&
+                  (!c.mtu || (c.mtu >= 68 && c.mtu <= 65535)),
+              "vnet_parse('%s') accepted a bad config", s);
+    static const uint8_t zero[6];
+    FZ_ASSERT(!c.mac_set || (!(c.mac[0] & 1) && memcmp(c.mac, zero, 6)),
+              "vnet_parse('%s') accepted a multicast or zero MAC", s);
+}
+
+static void check_backend(const struct chardev_spec *b, const char *s)
+{
+    bool has_path = b->kind == CHARDEV_UNIX_SERVER ||
+                    b->kind == CHARDEV_UNIX_CLIENT || b->kind == CHARDEV_FILE;
+    FZ_ASSERT(b->kind <= CHARDEV_FILE && memchr(b->path, 0, sizeof(b->path)) &&
+                  has_path == !!b->path[0] &&
+                  (!b->wait || b->kind == CHARDEV_UNIX_SERVER),
+              "'%s' gave a bad backend (kind %d, wait %d)", s, b->kind,
+              b->wait);
+}
+
+static void mode_chardev(const char *s)
+{
+    struct chardev_spec b;
+    char err[CHARDEV_PATH_MAX + 300] = "";
+    int r = chardev_spec_parse(s, &b, err, sizeof(err));
+    if (r < 0)
+        check_err(r, err);
+    else
+        check_backend(&b, s);
+}
+
+static void mode_port(const char *s)
+{
+    struct vser_port_opt o;
+    char err[CHARDEV_PATH_MAX + 600] = "";
+    int r = vser_port_opt_parse(s, &o, err, sizeof(err));
+    if (r < 0) {
+        check_err(r, err);
+        return;
+    }
+    size_t n = strnlen(o.name, sizeof(o.name));
+    FZ_ASSERT(n >= 1 && n <= VSER_NAME_MAX && o.dev < VSER_DEVS_MAX,
+              "'%s' gave a bad port (name length %zu, dev %u)", s, n, o.dev);
+    for (size_t i = 0; i < n; i++)
+        FZ_ASSERT(o.name[i] > ' ' && o.name[i] <= '~', "name byte 0x%02x",
+                  (unsigned char)o.name[i]);
+    check_backend(&o.backend, s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_in in = {data, size};
@@ -193,7 +257,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mode_parse(s);
         break;
     default:
-        mode_vblk(s);
+        switch (mode >> 6) {
+        case 0:
+            mode_vblk(s);
+            break;
+        case 1:
+            mode_vnet(s);
+            break;
+        case 2:
+            mode_chardev(s);
+            break;
+        default:
+            mode_port(s);
+            break;
+        }
         break;
     }
     return 0;

@@ -225,7 +225,7 @@ static void op_setup(struct fz_virtio *v, struct fz_in *in)
     forget_queues(v);
     fg_negotiate(&v->g, want);
     for (unsigned i = 0; i < v->nq; i++)
-        if ((qmask >> i) & 1 || i == 0)
+        if (i == 0 || (i < 16 && (qmask >> i) & 1))
             setup_queue(v, i, in);
     fg_wr(&v->g, VMMIO_STATUS, fg_status(&v->g) | VIRTIO_STATUS_DRIVER_OK);
 }

@@ -6,7 +6,8 @@ Seeds are small, valid-ish scripts that take each target past its first
 checks (a working handshake, one request of each kind, a header that
 parses) so the fuzzer mutates from deep states. The encodings mirror the
 readers in tests/fuzz/fz.c and the targets; run this after changing
-them. Inputs kept from fixed findings (regress-*) are not written here.
+them. Inputs kept from findings (regress-*, and io_bus/full-table from a
+harness bug) are not written here.
 
     python3 tests/fuzz/mkseeds.py [OUTDIR]
 """
@@ -256,8 +257,9 @@ def seeds_io_bus():
     write("io_bus/seed-ranges", add + acc)
 
 
-# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 vblk_parse;
-# bits 4-5 bounds or default unit), then the string.
+# ---- kvopt: mode byte (0 u32, 1 size, 2 kvopt_parse, 3 a device spec:
+# bits 6-7 disk, NIC, backend, port; bits 4-5 bounds or default unit),
+# then the string.
 def seeds_kvopt():
     write("kvopt/seed-u32", u8(0x00) + b"12")
     write("kvopt/seed-u32-hex", u8(0x30) + b"0x1f")
@@ -267,6 +269,10 @@ def seeds_kvopt():
           b"disk.img,ro,n=3,size=4K,mac=52:54:00:12:34:56,name=a,,b")
     write("kvopt/seed-vblk", u8(0x03) +
           b"disk.img,serial=boot,queues=2,direct=off,discard=on")
+    write("kvopt/seed-vnet", u8(0x43) +
+          b"tap0,mac=52:54:00:12:34:56,queues=2,mtu=9000,offload=off")
+    write("kvopt/seed-chardev", u8(0x83) + b"unix=/tmp/a,,b.sock,server,wait")
+    write("kvopt/seed-port", u8(0xc3) + b"name=org.kvmini.ctl,dev=1,pty")
 
 
 # ---- bzimage: RAM size byte, initrd length, command line, NUL, file.
@@ -347,6 +353,36 @@ def seeds_net():
           serve(1) + rx + frame + serve(0))
 
 
+# ---- vser: shape (bit 0 legacy, bits 1-2 ports-1, 3 port 0 a console,
+# 4 port 2 missing). Queues: port 0 rx/tx 0/1, control in/out 2/3, port
+# N rx/tx 2N+2/2N+3. OP_BACKEND: port | action << 2 (0 typed, 1 the host
+# reads, 2 end of input, 3 resize).
+def seeds_vser():
+    def ctrl(cid, event, value, at):
+        return chain(3, [seg(at, 8, content=struct.pack("<IHH", cid, event,
+                                                        value))])
+    ivq = b"".join(chain(2, [seg(0x2000 + 64 * i, 64, True)]) for i in
+                   range(8))
+    hand = (ivq + ctrl(0, 0, 1, 0x3000) + serve(3) + serve(2) +
+            ctrl(0, 3, 1, 0x3010) + ctrl(1, 3, 1, 0x3020) + serve(3) +
+            serve(2) + ctrl(1, 6, 1, 0x3030) + serve(3))
+    data = (chain(4, [seg(0x4000, 64, True)]) + u8(OP_BACKEND) + u8(1) +
+            u8(5) + b"typed" + serve(4) +
+            chain(5, [seg(0x4800, 5, content=b"hello")]) + serve(5) +
+            u8(OP_BACKEND) + u8(1 | 1 << 2))
+    write("vser/seed-console-port", u8(0x0a) +
+          setup(qmask=0x3f, nqueues=6, first=True) + hand + data +
+          u8(OP_BACKEND) + u8(3 << 2) + u16(100) + u16(30) + serve(2))
+    bad = (ctrl(9, 3, 1, 0x3040) + ctrl(1, 77, 0, 0x3050) +
+           chain(3, [seg(0x3060, 3, content=b"abc")]) + ctrl(1, 6, 0, 0x3070) +
+           serve(3) + serve(2))
+    write("vser/seed-bad-ctrl-gap", u8(0x04 | 0x10) +
+          setup(qmask=0xff, nqueues=8, first=True) + hand + bad)
+    write("vser/seed-legacy", u8(0x03) +
+          setup(qmask=0x3f, nqueues=6, legacy=True, first=True) + hand +
+          data)
+
+
 def main():
     seeds_vmmio()
     seeds_console()
@@ -359,6 +395,7 @@ def main():
     seeds_bzimage()
     seeds_mdesc()
     seeds_net()
+    seeds_vser()
 
 
 if __name__ == "__main__":
