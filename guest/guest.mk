@@ -91,11 +91,14 @@ GUEST_VBLK_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vblk.c \
                    guest/blkpass.c \
                    guest/blkcheck.c guest/blkmodes.c guest/blkpat.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
-                   guest/host/fake_serial.c guest/host/fake_vblk.c \
+                   guest/host/fake_serial.c guest/host/fake_vmmio.c \
+                   guest/host/fake_clock.c \
+                   guest/host/fake_vblk.c \
                    guest/host/test_vblk.c
 
 $(B)/tests/test_guest_vblk: $(GUEST_VBLK_SRCS) $(wildcard guest/*.h) \
-                            guest/host/fake_vblk.h
+                            guest/host/fake_vblk.h guest/host/fake_vmmio.h \
+                            guest/host/fake_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VBLK_SRCS)
@@ -107,11 +110,14 @@ EXTRA_UNIT_BINS += $(B)/tests/test_guest_vblk
 GUEST_VNET_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vnet.c \
                    guest/inet.c guest/netcheck.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
-                   guest/host/fake_serial.c guest/host/fake_vnet.c \
+                   guest/host/fake_serial.c guest/host/fake_vmmio.c \
+                   guest/host/fake_clock.c \
+                   guest/host/fake_vnet.c \
                    guest/host/test_vnet.c
 
 $(B)/tests/test_guest_vnet: $(GUEST_VNET_SRCS) $(wildcard guest/*.h) \
-                            guest/host/fake_vnet.h
+                            guest/host/fake_vnet.h guest/host/fake_vmmio.h \
+                            guest/host/fake_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VNET_SRCS)
