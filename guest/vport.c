@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: MIT */
+/* The multiport virtio-serial driver: handshake, ports and their queues. */
+#include "guest/vport.h"
+#include "guest/cmdline.h"
+#include "guest/devices.h"
+#include "guest/lib.h"
+#include "guest/netcheck.h"
+#include "guest/tg.h"
+#include "guest/timer.h"
+
+/* Not zeroed at boot (.noinit, see guest.ld): 2 MiB of rings and buffers
+ * would cost every boot milliseconds of emulated ring 0. Only what
+ * dev_init() and port_init() set is read before it is written. */
+#ifdef TG_HOST_IO
+#define NOINIT
+#else
+#define NOINIT __attribute__((section(".noinit")))
+#endif
+static struct vportset vport_store NOINIT;
+
+#define BIT(f) (1ULL << (f))
+#define F_MULTIPORT 1
+#define C_MAX_PORTS 4 /* config: max_nr_ports */
+#define Q_CIVQ 2
+#define Q_COVQ 3
+
+#define E_DEVICE_READY 0
+#define E_PORT_ADD 1
+#define E_PORT_REMOVE 2
+#define E_PORT_READY 3
+#define E_CONSOLE_PORT 4
+#define E_RESIZE 5
+#define E_PORT_OPEN 6
+#define E_PORT_NAME 7
+
+#define DISCOVER_US 10000000ULL /* the handshake, at most */
+#define QUIET_US 300000ULL      /* without expect_ports: this long silent */
+#define CTRL_WAIT_US 1000000ULL /* for a free control transmit entry */
+
+static uint16_t rxq(uint32_t id)
+{
+    return (uint16_t)(id ? 2 * id + 2 : 0);
+}
+
+static bool ends_with(const char *s, uint32_t n, const char *suf)
+{
+    uint32_t k = (uint32_t)strlen(suf);
+
+    return n > k && !memcmp(s + n - k, suf, k);
+}
+
+/* The device broke a rule: reset it and never drive it again. */
+static void dev_broken(struct vportdev *vd, const char *why)
+{
+    if (vd->broken)
+        return;
+    vd->broken = why;
+    vdev_reset(vd->dev);
+    tg_printf("tg: vport dev=%u broken %s\n", vd->index, why);
+}
+
+/* Queues a control message for the device (kicked at the end of the
+ * turn). The device takes c_ovq messages in order, so the slot used
+ * VPORT_CQSIZE messages ago is free whenever the ring has room. */
+static void ctrl_send(struct tg *tg, struct vportdev *vd, uint32_t id,
+                      uint16_t event, uint16_t value)
+{
+    struct vport_ctrl *m;
+    struct vq_seg s;
+    uint16_t h;
+    uint32_t len;
+
+    while (vq_get_used(&vd->covq, &h, &len) > 0)
+        ;
+    if (!vd->covq.nfree) {
+        vq_kick(&vd->covq);
+        if (vq_wait_used(&vd->covq, tg, CTRL_WAIT_US, &h, &len) <= 0) {
+            dev_broken(vd, "control-transmit-stuck");
+            return;
+        }
+    }
+    m = &vd->out[vd->out_next++ % VPORT_CQSIZE];
+    m->id = id;
+    m->event = event;
+    m->value = value;
+    s = (struct vq_seg){m, sizeof(*m), false};
+    if (vq_post(&vd->covq, &s, 1) < 0)
+        dev_broken(vd, "control-transmit-full");
+    vd->covq_dirty = true;
+}
+
+static int post_rx(struct vport *p, int i)
+{
+    struct vq_seg s = {p->vd->buf[p->id][i], VPORT_BUF, true};
+
+    p->rx_dirty = true;
+    return vq_post(&p->rx, &s, 1) < 0 ? -1 : 0;
+}
+
+static int post_ctrl(struct vportdev *vd, int i)
+{
+    struct vq_seg s = {vd->cbuf[i], VPORT_CTRL_LEN, true};
+
+    vd->civq_dirty = true;
+    return vq_post(&vd->civq, &s, 1) < 0 ? -1 : 0;
+}
+
+/* Which of our buffers (base, count of size bytes) a used head names. */
+static int buf_of(const struct vq *q, uint16_t head, const void *base,
+                  uint32_t size, int count)
+{
+    uint64_t off = q->desc[head].addr - (uint64_t)base;
+
+    if (off % size || off / size >= (uint64_t)count)
+        return -1;
+    return (int)(off / size);
+}
+
+bool vport_rx_next(struct vport *p)
+{
+    for (unsigned tries = 0; tries <= VPORT_RX_BUFS; tries++) {
+        uint16_t h;
+        uint32_t len;
+        int r, i;
+
+        if (p->cur >= 0 && p->cur_off < p->cur_len)
+            return true;
+        if (p->cur >= 0)
+            vport_rx_done(p);
+        if (p->vd->broken)
+            return false;
+        r = vq_get_used(&p->rx, &h, &len);
+        if (r == 0)
+            return false;
+        i = r < 0 ? -1
+                  : buf_of(&p->rx, h, p->vd->buf[p->id], VPORT_BUF,
+                           VPORT_RX_BUFS);
+        if (i < 0 || len > VPORT_BUF) {
+            dev_broken(p->vd, "receiveq-corrupt");
+            return false;
+        }
+        p->cur = i;
+        p->cur_off = 0;
+        p->cur_len = len;
+        p->rx_bytes += len;
+    }
+    return false; /* only empty buffers came back */
+}
+
+void vport_rx_done(struct vport *p)
+{
+    if (p->cur >= 0 && post_rx(p, p->cur))
+        dev_broken(p->vd, "receiveq-full");
+    p->cur = -1;
+}
+
+int vport_echo_cur(struct vport *p)
+{
+    uint32_t n = p->cur_len - p->cur_off;
+    struct vq_seg s = {p->vd->buf[p->id][p->cur] + p->cur_off, n, false};
+    int h = vq_post(&p->tx, &s, 1);
+
+    if (h < 0)
+        return -1;
+    p->tx_rx[h] = (uint8_t)(p->cur + 1);
+    p->tx_bytes += n;
+    p->tx_inflight++;
+    p->tx_dirty = true;
+    p->cur = -1;
+    return 0;
+}
+
+int vport_send(struct vport *p, const char *s, uint32_t n)
+{
+    char *a = p->answer[p->answer_next++ % VPORT_QSIZE];
+    struct vq_seg seg = {a, n, false};
+    int h;
+
+    if (n > VPORT_ANSWER)
+        return -1;
+    memcpy(a, s, n);
+    h = vq_post(&p->tx, &seg, 1);
+    if (h < 0)
+        return -1;
+    p->tx_rx[h] = 0;
+    p->tx_bytes += n;
+    p->tx_inflight++;
+    p->tx_dirty = true;
+    return 0;
+}
+
+struct vport *vport_find(struct tg *tg, const char *name, uint32_t len)
+{
+    struct vportset *set = tg->dev.vport;
+
+    for (unsigned d = 0; set && d < set->n; d++)
+        for (uint32_t i = 0; i < set->d[d].nports; i++) {
+            struct vport *p = &set->d[d].port[i];
+
+            if (p->named && strlen(p->name) == len &&
+                !memcmp(p->name, name, len))
+                return p;
+        }
+    return NULL;
+}
+
+static const char *role_name(const struct vport *p)
+{
+    static const char *const names[] = {"other", "echo", "ctl", "data"};
+
+    return p->console ? "console" : names[p->role];
+}
+
+static void port_named(struct tg *tg, struct vport *p, const uint8_t *b,
+                       uint32_t n)
+{
+    struct vportset *set = tg->dev.vport;
+
+    if (n > VPORT_NAME_MAX)
+        n = VPORT_NAME_MAX;
+    memcpy(p->name, b, n);
+    p->name[n] = 0;
+    p->role = ends_with(p->name, n, ".echo")   ? VPORT_ECHO
+              : ends_with(p->name, n, ".ctl")  ? VPORT_CTL
+              : ends_with(p->name, n, ".data") ? VPORT_DATA
+                                               : VPORT_OTHER;
+    if (!p->named)
+        p->vd->named++;
+    p->named = true;
+    /* As a program opening /dev/vportNpM would: the device then lets
+     * the host's bytes through. */
+    ctrl_send(tg, p->vd, p->id, E_PORT_OPEN, 1);
+    p->opened = true;
+    if (set->reporting)
+        tg_printf("tg: vport dev=%u port=%u name=%s role=%s host_open=%u\n",
+                  p->vd->index, p->id, p->name, role_name(p), p->host_open);
+}
+
+static void ctrl_handle(struct tg *tg, struct vportdev *vd, const uint8_t *b,
+                        uint32_t len)
+{
+    struct vport_ctrl m;
+    struct vport *p;
+
+    if (len < sizeof(m)) {
+        vd->ctrl_bad++;
+        return;
+    }
+    memcpy(&m, b, sizeof(m));
+    vd->ctrl_in++;
+    if (m.id >= vd->nports) {
+        if (m.event == E_PORT_ADD) /* more ports than we have queues */
+            ctrl_send(tg, vd, m.id, E_PORT_READY, 0);
+        else
+            vd->ctrl_bad++;
+        return;
+    }
+    p = &vd->port[m.id];
+    switch (m.event) {
+    case E_PORT_ADD:
+        p->added = true;
+        ctrl_send(tg, vd, m.id, E_PORT_READY, 1);
+        break;
+    case E_PORT_REMOVE:
+        p->added = p->opened = false;
+        break;
+    case E_CONSOLE_PORT:
+        p->console = true;
+        break;
+    case E_PORT_OPEN:
+        p->host_open = m.value != 0;
+        if (tg->dev.vport->reporting)
+            tg_printf("tg: vport dev=%u port=%u host_open=%u\n", vd->index,
+                      m.id, p->host_open);
+        break;
+    case E_PORT_NAME:
+        port_named(tg, p, b + sizeof(m), len - (uint32_t)sizeof(m));
+        break;
+    case E_RESIZE:
+        break;
+    default:
+        vd->ctrl_bad++;
+    }
+}
+
+/* Transmits that came back: an echoed buffer returns to receiving. */
+static int tx_reclaim(struct vport *p)
+{
+    uint16_t h;
+    uint32_t len;
+    int r, work = 0;
+
+    while ((r = vq_get_used(&p->tx, &h, &len)) > 0) {
+        work++;
+        p->tx_inflight--;
+        if (p->tx_rx[h] && post_rx(p, p->tx_rx[h] - 1))
+            r = -1;
+        p->tx_rx[h] = 0;
+        if (r < 0)
+            break;
+    }
+    if (r < 0)
+        dev_broken(p->vd, "transmitq-corrupt");
+    return work;
+}
+
+static void kick_dirty(struct vportdev *vd)
+{
+    if (vd->civq_dirty)
+        vq_kick(&vd->civq);
+    if (vd->covq_dirty)
+        vq_kick(&vd->covq);
+    vd->civq_dirty = vd->covq_dirty = false;
+    for (uint32_t i = 0; i < vd->nports; i++) {
+        struct vport *p = &vd->port[i];
+
+        if (p->rx_dirty)
+            vq_kick(&p->rx);
+        if (p->tx_dirty)
+            vq_kick(&p->tx);
+        p->rx_dirty = p->tx_dirty = false;
+    }
+}
+
+/* One turn for a device: control messages, then every open named port. */
+static int serve_dev(struct tg *tg, struct vportdev *vd)
+{
+    uint16_t h;
+    uint32_t len;
+    int r, work = 0;
+
+    while (!vd->broken && (r = vq_get_used(&vd->civq, &h, &len)) > 0) {
+        int i = buf_of(&vd->civq, h, vd->cbuf, VPORT_CTRL_LEN, VPORT_CQSIZE);
+
+        if (i < 0 || len > VPORT_CTRL_LEN) {
+            r = -1;
+            break;
+        }
+        ctrl_handle(tg, vd, vd->cbuf[i], len);
+        if (post_ctrl(vd, i))
+            r = -1;
+        work++;
+    }
+    if (!vd->broken && r < 0)
+        dev_broken(vd, "control-receiveq-corrupt");
+    for (uint32_t i = 0; i < vd->nports && !vd->broken; i++) {
+        struct vport *p = &vd->port[i];
+
+        if (!p->named || !p->opened)
+            continue;
+        work += tx_reclaim(p);
+        work += vportsrv_rx(tg, p);
+    }
+    if (!vd->broken)
+        kick_dirty(vd);
+    return work;
+}
+
+static void port_init(struct vportdev *vd, uint32_t id)
+{
+    struct vport *p = &vd->port[id];
+
+    /* Everything after the rings: they are set up by vq_setup. */
+    memset(&p->vd, 0, sizeof(*p) - __builtin_offsetof(struct vport, vd));
+    p->vd = vd;
+    p->id = id;
+    p->cur = -1;
+}
+
+static int dev_init(struct tg *tg, struct vportdev *vd, const char **why)
+{
+    struct vdev *d = vd->dev;
+    uint32_t max;
+
+    if (vdev_start(d, BIT(F_MULTIPORT), why))
+        return -1;
+    if (!(d->features & BIT(F_MULTIPORT))) {
+        vdev_reset(d); /* a plain console: not ours */
+        return 1;
+    }
+    max = vdev_cfg32(d, C_MAX_PORTS);
+    vd->nports = max < VPORT_PORTS ? max : VPORT_PORTS;
+    if (!vd->nports) {
+        *why = "max_nr_ports=0";
+        vdev_reset(d);
+        return -1;
+    }
+    if (vq_setup(&vd->civq, d, Q_CIVQ, VPORT_CQSIZE, why) ||
+        vq_setup(&vd->covq, d, Q_COVQ, VPORT_CQSIZE, why))
+        return -1;
+    for (int i = 0; i < VPORT_CQSIZE; i++)
+        if (post_ctrl(vd, i)) {
+            *why = "control-receiveq-too-small";
+            return -1;
+        }
+    for (uint32_t id = 0; id < vd->nports; id++) {
+        struct vport *p = &vd->port[id];
+
+        port_init(vd, id);
+        if (vq_setup(&p->rx, d, rxq(id), VPORT_QSIZE, why) ||
+            vq_setup(&p->tx, d, rxq(id) + 1, VPORT_QSIZE, why))
+            return -1;
+        for (int i = 0; i < VPORT_RX_BUFS; i++)
+            if (post_rx(p, i)) {
+                *why = "receiveq-too-small";
+                return -1;
+            }
+    }
+    if (vdev_irq_wake(d, tg)) {
+        vq_irq_enable(&vd->civq);
+        vq_irq_enable(&vd->covq);
+        for (uint32_t id = 0; id < vd->nports; id++) {
+            vq_irq_enable(&vd->port[id].rx);
+            vq_irq_enable(&vd->port[id].tx);
+        }
+    }
+    vdev_driver_ok(d);
+    ctrl_send(tg, vd, 0, E_DEVICE_READY, 1);
+    kick_dirty(vd);
+    return vd->broken ? -1 : 0;
+}
+
+static bool candidate(const struct tg *tg, const struct vdev *d)
+{
+    return d->magic == VIRTIO_MAGIC && d->device_id == VIRTIO_ID_CONSOLE &&
+           d != tg->dev.vcons.dev;
+}
+
+bool vport_wanted(const struct tg *tg)
+{
+    for (uint32_t i = 0; i < tg->dev.n; i++)
+        if (candidate(tg, &tg->dev.dev[i]))
+            return true;
+    return false;
+}
+
+/* The virtio-console devices that offer MULTIPORT, started. */
+static void start_all(struct tg *tg, struct vportset *set)
+{
+    for (uint32_t i = 0; i < tg->dev.n && set->n < VPORT_DEVS; i++) {
+        struct vdev *d = &tg->dev.dev[i];
+        struct vportdev *vd = &set->d[set->n];
+        const char *why = "-";
+        char detail[64];
+        int r;
+
+        if (!candidate(tg, d))
+            continue;
+        vd->dev = d;
+        vd->index = set->n;
+        vd->broken = NULL;
+        vd->nports = vd->named = vd->ctrl_in = vd->ctrl_bad = 0;
+        vd->out_next = 0;
+        vd->civq_dirty = vd->covq_dirty = false;
+        r = dev_init(tg, vd, &why);
+        if (r > 0)
+            continue;
+        set->n++;
+        fmt(detail, sizeof(detail), "dev=%u %s", vd->index, why);
+        devices_check(tg, "vport_start", r == 0, detail);
+        if (r == 0)
+            tg_printf("tg: vport dev=%u base=0x%lx features=0x%lx "
+                      "max_ports=%u legacy=%u irq=%u\n",
+                      vd->index, d->base, d->features, vd->nports, d->legacy,
+                      d->irq_wake);
+        else
+            vd->broken = why;
+    }
+}
+
+static uint32_t named_total(const struct vportset *set)
+{
+    uint32_t n = 0;
+
+    for (unsigned d = 0; d < set->n; d++)
+        n += set->d[d].named;
+    return n;
+}
+
+void vport_checks(struct tg *tg)
+{
+    struct vportset *set = &vport_store;
+    const char *v;
+    size_t vn;
+    uint64_t expect = 0, end, quiet;
+    bool has_expect = cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len,
+                                  "expect_ports", &v, &vn) &&
+                      !parse_u64(v, vn, false, &expect);
+
+    set->n = 0;
+    set->reporting = set->quit = false;
+    tg->dev.vport = set;
+    start_all(tg, set);
+    end = timer_deadline(&tg->timer, DISCOVER_US);
+    quiet = timer_deadline(&tg->timer, QUIET_US);
+    while (set->n && !timer_expired(end)) {
+        if (has_expect && named_total(set) >= expect)
+            break;
+        if (!has_expect && timer_expired(quiet))
+            break;
+        int work = 0;
+        for (unsigned d = 0; d < set->n; d++)
+            if (!set->d[d].broken)
+                work += serve_dev(tg, &set->d[d]);
+        if (work)
+            quiet = timer_deadline(&tg->timer, QUIET_US);
+        else
+            vport_idle(tg);
+    }
+    for (unsigned d = 0; d < set->n; d++)
+        for (uint32_t i = 0; i < set->d[d].nports; i++) {
+            struct vport *p = &set->d[d].port[i];
+
+            if (p->console)
+                tg_printf("tg: vport dev=%u port=%u console\n", d, i);
+            else if (p->named)
+                tg_printf("tg: vport dev=%u port=%u name=%s role=%s "
+                          "host_open=%u\n",
+                          d, i, p->name, role_name(p), p->host_open);
+        }
+    tg_printf("tg: vport devices=%u ports=%u\n", set->n, named_total(set));
+    if (has_expect) {
+        char d[48];
+
+        fmt(d, sizeof(d), "ports=%u want=%lu", named_total(set), expect);
+        devices_check(tg, "vport_ports", named_total(set) == expect, d);
+    }
+    set->reporting = true;
+}
+
+void vport_idle(struct tg *tg)
+{
+    struct vportset *set = tg->dev.vport;
+    bool pending = false;
+    int work = 0;
+
+    if (!set || !set->n) {
+        net_idle(tg);
+        return;
+    }
+    for (unsigned d = 0; d < set->n; d++)
+        if (!set->d[d].broken)
+            work += serve_dev(tg, &set->d[d]);
+    if (work)
+        return;
+    /* Acknowledge, then look again: bytes after the look raise a new
+     * interrupt, which ends the hlt. */
+    for (unsigned d = 0; d < set->n; d++)
+        if (!set->d[d].broken && set->d[d].dev->irq_wake &&
+            vdev_irq_ack(set->d[d].dev))
+            pending = true;
+    if (!pending)
+        net_idle(tg);
+}
+
+bool vport_quit(const struct tg *tg)
+{
+    return tg->dev.vport && tg->dev.vport->quit;
+}
+
+void vport_finish(struct tg *tg)
+{
+    struct vportset *set = tg->dev.vport;
+
+    for (unsigned d = 0; set && d < set->n; d++) {
+        struct vportdev *vd = &set->d[d];
+
+        tg_printf("tg: vport dev=%u stats ctrl_in=%u ctrl_bad=%u%s%s\n", d,
+                  vd->ctrl_in, vd->ctrl_bad, vd->broken ? " broken=" : "",
+                  vd->broken ? vd->broken : "");
+        for (uint32_t i = 0; i < vd->nports; i++) {
+            struct vport *p = &vd->port[i];
+
+            if (p->rx_bytes || p->tx_bytes)
+                tg_printf("tg: vport dev=%u port=%u stats rx=%lu tx=%lu\n", d,
+                          i, p->rx_bytes, p->tx_bytes);
+        }
+    }
+}
