@@ -265,6 +265,9 @@ static void ctrl_handle(struct tg *tg, struct vportdev *vd, const uint8_t *b,
         p->added = p->opened = false;
         break;
     case E_CONSOLE_PORT:
+        /* One line on it, so a test sees the console port carry data. */
+        if (!p->console && vport_send(p, "tg-vport: console\n", 18) == 0)
+            vd->console_hello = true;
         p->console = true;
         break;
     case E_PORT_OPEN:
@@ -451,7 +454,7 @@ static void start_all(struct tg *tg, struct vportset *set)
         vd->broken = NULL;
         vd->nports = vd->named = vd->ctrl_in = vd->ctrl_bad = 0;
         vd->out_next = 0;
-        vd->civq_dirty = vd->covq_dirty = false;
+        vd->civq_dirty = vd->covq_dirty = vd->console_hello = false;
         r = dev_init(tg, vd, &why);
         if (r > 0)
             continue;
@@ -512,7 +515,8 @@ void vport_checks(struct tg *tg)
             struct vport *p = &set->d[d].port[i];
 
             if (p->console)
-                tg_printf("tg: vport dev=%u port=%u console\n", d, i);
+                tg_printf("tg: vport dev=%u port=%u console hello=%u\n", d, i,
+                          set->d[d].console_hello);
             else if (p->named)
                 tg_printf("tg: vport dev=%u port=%u name=%s role=%s "
                           "host_open=%u\n",

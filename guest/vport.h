@@ -74,6 +74,7 @@ struct vportdev {
     uint32_t nports; /* ports with queues: min(max_nr_ports, VPORT_PORTS) */
     const char *broken;
     bool civq_dirty, covq_dirty;
+    bool console_hello; /* sent on the console port */
     struct vport_ctrl out[VPORT_CQSIZE];
     unsigned out_next;
     uint32_t ctrl_in, ctrl_bad, named;

@@ -20,11 +20,13 @@ PEER="perl tests/integration/cdpeer.pl"
 S=$TMP
 N=org.kvmini
 
-# socat_echo SOCK TEXT NAME: socat as a client of SOCK sends one line
-# and must read it back within 30 s. Its input (a fifo) stays open until
-# then: socat ends the connection at the end of its input.
+# socat_echo SOCK TEXT NAME [WHILE...]: socat as a client of SOCK sends
+# one line and must read it back within 30 s; then, still connected, the
+# command WHILE... runs (its status is kept). socat's input (a fifo)
+# stays open until then: socat ends the connection at the end of input.
 socat_echo() {
-    local sock=$1 text=$2 name=$3 fd pid i
+    local sock=$1 text=$2 name=$3 fd pid i rc=0
+    shift 3
     rm -f "$S/$name.fifo"
     mkfifo "$S/$name.fifo"
     : >"$S/$name.got"
@@ -37,9 +39,18 @@ socat_echo() {
         grep -qxF -- "$text" "$S/$name.got" && break
         sleep 0.1
     done
+    grep -qxF -- "$text" "$S/$name.got" || rc=1
+    if [ "$rc" -eq 0 ] && [ $# -gt 0 ]; then "$@" || rc=2; fi
     exec {fd}>&-
     wait "$pid"
-    grep -qxF -- "$text" "$S/$name.got"
+    return "$rc"
+}
+
+# has_all NAME REGEX...: the guest printed a line matching each.
+has_all() {
+    local name=$1 re
+    shift
+    for re; do has "$name" "$re" || return 1; done
 }
 
 # Listeners for the two client-mode ports, before kvmini connects.
@@ -86,12 +97,14 @@ check "device 0 has 16 named ports, port 0 left free (max_ports=17)" \
 check "device 1 has its port, with its name" \
     has ports "^tg: vport dev=1 port=1 name=$N.d1.echo role=echo host_open=0\$"
 check "names and roles arrived through the control queue (PORT_NAME)" \
-    bash -c "grep -q '^tg: vport dev=0 port=6 name=$N.x.ctl role=ctl ' '$S/ports.out' &&
-             grep -q '^tg: vport dev=0 port=7 name=$N.x.data role=data ' '$S/ports.out' &&
-             grep -q '^tg: vport dev=0 port=16 name=$N.f16 role=other ' '$S/ports.out'"
+    has_all ports \
+        "^tg: vport dev=0 port=6 name=$N.x.ctl role=ctl " \
+        "^tg: vport dev=0 port=7 name=$N.x.data role=data " \
+        "^tg: vport dev=0 port=16 name=$N.f16 role=other "
 check "client-mode ports start connected (PORT_OPEN 1 from the device)" \
-    bash -c "grep -q '^tg: vport dev=0 port=4 name=$N.c1.echo role=echo host_open=1$' '$S/ports.out' &&
-             grep -q '^tg: vport dev=0 port=5 name=$N.c2.echo role=echo host_open=1$' '$S/ports.out'"
+    has_all ports \
+        "^tg: vport dev=0 port=4 name=$N.c1.echo role=echo host_open=1$" \
+        "^tg: vport dev=0 port=5 name=$N.c2.echo role=echo host_open=1$"
 check "a server port nobody connected to yet is closed (PORT_OPEN 0)" \
     has ports "^tg: vport dev=0 port=8 name=$N.late.echo role=echo host_open=0\$"
 
@@ -112,13 +125,16 @@ check "a listener on c2.echo gets its line back" test "$rc2" -eq 0
 check "... and kvmini said it reconnected" \
     grep -q "port $N.c1.echo: reconnected to $S/l1.sock" "$S/ports.err"
 
-# The late peer: the guest sees it come (PORT_OPEN 1), echoes, sees it go.
-check "a peer comes to late.echo: echoed" \
-    socat_echo "$S/late.sock" "late but here" late
-check "... the guest was told it came (PORT_OPEN 1)" \
-    wait_line ports '^tg: vport dev=0 port=8 host_open=1$' 10
+# The late peer: the guest sees it come (PORT_OPEN 1) while it is
+# connected (the device tells the current state, not each transition),
+# echoes its line, then sees it go.
+socat_echo "$S/late.sock" "late but here" late \
+    wait_line ports '^tg: vport dev=0 port=8 host_open=1$' 30
+rc=$?
+check "a peer comes to late.echo: echoed" test "$rc" -ne 1
+check "... the guest was told it came (PORT_OPEN 1)" test "$rc" -eq 0
 check "... and that it left (PORT_OPEN 0)" \
-    wait_line ports '^tg: vport dev=0 port=8 host_open=0$' 10
+    wait_line ports '^tg: vport dev=0 port=8 host_open=0$' 30
 
 # The classic exchange: "sha256 N" on ctl, N bytes on data.
 head -c 1048576 /dev/urandom >"$S/big"
@@ -154,4 +170,35 @@ check "--stats: device 1 took 3, none bad" \
 grep -E '^(vcpu0: runs|virtio serial)' "$S/ports.err" | diag
 check "the socket files are removed at exit" \
     bash -c "! ls '$S'/*.sock 2>/dev/null"
+
+# --console virtio with --port: the console is port 0 of the port device
+# (CONSOLE_PORT), which takes slot 0; no separate console device.
+truncate -s 1M "$S/d.img"
+run_vm 60 cport -k "$GUEST" -p expect_ports=2 --disk "$S/d.img" \
+    --console "virtio,file=$S/cons.log" --port "name=$N.a.echo,file=$S/a.log" \
+    --port "name=$N.b,file=$S/b.log" --stats
+check "--console virtio --port: the guest passes (exit $RC)" guest_passed cport
+check "... one console device, in slot 0, then the disk" \
+    has_all cport \
+        "^tg: virtio dev=0 .* id=3 .*name=console" \
+        "^tg: virtio dev=1 .* id=2 " \
+        "^tg: devices n=2 "
+check "... port 0 is the console (CONSOLE_PORT), named ports 1 and 2" \
+    has_all cport \
+        "^tg: vport dev=0 port=0 console hello=1$" \
+        "^tg: vport dev=0 port=1 name=$N.a.echo " \
+        "^tg: vport dev=0 port=2 name=$N.b "
+check "... the guest's line on the console port reached the console's backend" \
+    grep -qx 'tg-vport: console' "$S/cons.log"
+check "... --stats: the one serial device has 3 ports, no bad control message" \
+    grep -q '^virtio serial: ports 3 ctrl-in 6 .* ctrl-bad 0 ' "$S/cport.err"
+# A driver without MULTIPORT (the tiny guest's vcons, like Linux's
+# virtio_console on a plain console) sees port 0 alone: the console.
+rm -f "$S/cons.log"
+run_vm 60 cplain -k "$GUEST" -p vcons_hello \
+    --console "virtio,legacy,file=$S/cons.log" --port "name=$N.a.echo,file=$S/a.log"
+check "--console virtio,legacy --port, driver without MULTIPORT: vcons_hello passes on port 0" \
+    bash -c "[ $RC -eq 0 ] && grep -q '^tg: check vcons_hello ok' '$S/cplain.out' &&
+             grep -q '^tg: virtio dev=0 .* version=1 name=console' '$S/cplain.out' &&
+             grep -qx 'tg-vcons: hello' '$S/cons.log'"
 done_testing
