@@ -239,6 +239,7 @@ static void port_named(struct tg *tg, struct vport *p, const uint8_t *b,
 static void ctrl_handle(struct tg *tg, struct vportdev *vd, const uint8_t *b,
                         uint32_t len)
 {
+    struct vportset *set = tg->dev.vport;
     struct vport_ctrl m;
     struct vport *p;
 
@@ -265,14 +266,16 @@ static void ctrl_handle(struct tg *tg, struct vportdev *vd, const uint8_t *b,
         p->added = p->opened = false;
         break;
     case E_CONSOLE_PORT:
-        /* One line on it, so a test sees the console port carry data. */
-        if (!p->console && vport_send(p, "tg-vport: console\n", 18) == 0)
+        /* With vport_hello, one line on it: a test sees the console
+         * port carry data. Not by default: the console is not ours. */
+        if (!p->console && set->hello &&
+            vport_send(p, "tg-vport: console\n", 18) == 0)
             vd->console_hello = true;
         p->console = true;
         break;
     case E_PORT_OPEN:
         p->host_open = m.value != 0;
-        if (tg->dev.vport->reporting)
+        if (set->reporting)
             tg_printf("tg: vport dev=%u port=%u host_open=%u\n", vd->index,
                       m.id, p->host_open);
         break;
@@ -370,6 +373,20 @@ static void port_init(struct vportdev *vd, uint32_t id)
     p->cur = -1;
 }
 
+/* Device interrupts end the idle hlt: routed once the idle tick runs
+ * (tried again later if it did not yet: the tick may start after us). */
+static void irq_enable(struct tg *tg, struct vportdev *vd)
+{
+    if (vd->dev->irq_wake || !vdev_irq_wake(vd->dev, tg))
+        return;
+    vq_irq_enable(&vd->civq);
+    vq_irq_enable(&vd->covq);
+    for (uint32_t id = 0; id < vd->nports; id++) {
+        vq_irq_enable(&vd->port[id].rx);
+        vq_irq_enable(&vd->port[id].tx);
+    }
+}
+
 static int dev_init(struct tg *tg, struct vportdev *vd, const char **why)
 {
     struct vdev *d = vd->dev;
@@ -409,14 +426,7 @@ static int dev_init(struct tg *tg, struct vportdev *vd, const char **why)
                 return -1;
             }
     }
-    if (vdev_irq_wake(d, tg)) {
-        vq_irq_enable(&vd->civq);
-        vq_irq_enable(&vd->covq);
-        for (uint32_t id = 0; id < vd->nports; id++) {
-            vq_irq_enable(&vd->port[id].rx);
-            vq_irq_enable(&vd->port[id].tx);
-        }
-    }
+    irq_enable(tg, vd);
     vdev_driver_ok(d);
     ctrl_send(tg, vd, 0, E_DEVICE_READY, 1);
     kick_dirty(vd);
@@ -455,6 +465,7 @@ static void start_all(struct tg *tg, struct vportset *set)
         vd->nports = vd->named = vd->ctrl_in = vd->ctrl_bad = 0;
         vd->out_next = 0;
         vd->civq_dirty = vd->covq_dirty = vd->console_hello = false;
+        vd->irq_tried = tg->tick;
         r = dev_init(tg, vd, &why);
         if (r > 0)
             continue;
@@ -492,6 +503,7 @@ void vport_checks(struct tg *tg)
 
     set->n = 0;
     set->reporting = set->quit = false;
+    set->hello = cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vport_hello");
     tg->dev.vport = set;
     start_all(tg, set);
     end = timer_deadline(&tg->timer, DISCOVER_US);
@@ -542,9 +554,17 @@ void vport_idle(struct tg *tg)
         net_idle(tg);
         return;
     }
-    for (unsigned d = 0; d < set->n; d++)
-        if (!set->d[d].broken)
-            work += serve_dev(tg, &set->d[d]);
+    for (unsigned d = 0; d < set->n; d++) {
+        struct vportdev *vd = &set->d[d];
+
+        if (vd->broken)
+            continue;
+        if (tg->tick && !vd->irq_tried) { /* the tick started after us */
+            vd->irq_tried = true;
+            irq_enable(tg, vd);
+        }
+        work += serve_dev(tg, vd);
+    }
     if (work)
         return;
     /* Acknowledge, then look again: bytes after the look raise a new

@@ -74,7 +74,8 @@ struct vportdev {
     uint32_t nports; /* ports with queues: min(max_nr_ports, VPORT_PORTS) */
     const char *broken;
     bool civq_dirty, covq_dirty;
-    bool console_hello; /* sent on the console port */
+    bool console_hello; /* sent on the console port (vport_hello) */
+    bool irq_tried;     /* interrupt routing tried with the tick on */
     struct vport_ctrl out[VPORT_CQSIZE];
     unsigned out_next;
     uint32_t ctrl_in, ctrl_bad, named;
@@ -87,6 +88,7 @@ struct vportset {
     unsigned n;
     bool reporting; /* discovery reported: print later changes */
     bool quit;      /* "quit" on a ctl port: stop holding */
+    bool hello;     /* vport_hello: a line on a console port */
 };
 
 struct tg;

@@ -174,7 +174,7 @@ check "the socket files are removed at exit" \
 # --console virtio with --port: the console is port 0 of the port device
 # (CONSOLE_PORT), which takes slot 0; no separate console device.
 truncate -s 1M "$S/d.img"
-run_vm 60 cport -k "$GUEST" -p expect_ports=2 --disk "$S/d.img" \
+run_vm 60 cport -k "$GUEST" -p "expect_ports=2 vport_hello" --disk "$S/d.img" \
     --console "virtio,file=$S/cons.log" --port "name=$N.a.echo,file=$S/a.log" \
     --port "name=$N.b,file=$S/b.log" --stats
 check "--console virtio --port: the guest passes (exit $RC)" guest_passed cport
