@@ -113,7 +113,19 @@ bool vport_quit(const struct tg *tg);
 /* After holding: a stats line per device and port with traffic. */
 void vport_finish(struct tg *tg);
 
-/* Between the driver and the services (vportsrv.c). */
+/* Between the driver (vport.c), the boot and hold loop (vportcheck.c)
+ * and the services (vportsrv.c). */
+/* Negotiates MULTIPORT, sets up every queue, posts the buffers, sends
+ * DEVICE_READY. 0, 1 (no MULTIPORT: not ours, reset), -1 with *why. */
+int vport_dev_start(struct tg *tg, struct vportdev *vd, const char **why);
+/* One turn: control messages, then every open named port. Returns the
+ * work done (0: nothing). */
+int vport_serve(struct tg *tg, struct vportdev *vd);
+/* Routes the device's interrupt and asks every queue for them, when the
+ * idle tick (or irqwait) runs. */
+void vport_irq_enable(struct tg *tg, struct vportdev *vd);
+/* "echo", "ctl", "data", "other" or "console". */
+const char *vport_role_name(const struct vport *p);
 /* Bytes received on named port p: the service's turn. 1 if it did work. */
 int vportsrv_rx(struct tg *tg, struct vport *p);
 /* A ctl command line from p (no newline). */
