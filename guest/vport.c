@@ -320,7 +320,7 @@ int vport_serve(struct tg *tg, struct vportdev *vd)
 {
     uint16_t h;
     uint32_t len;
-    int r, work = 0;
+    int r = 0, work = 0;
 
     while (!vd->broken && (r = vq_get_used(&vd->civq, &h, &len)) > 0) {
         int i = buf_of(&vd->civq, h, vd->cbuf, VPORT_CTRL_LEN, VPORT_CQSIZE);
