@@ -92,7 +92,7 @@ GUEST_VBLK_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vblk.c \
                    guest/blkcheck.c guest/blkmodes.c guest/blkpat.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
                    guest/host/fake_serial.c guest/host/fake_vblk.c \
-                   guest/host/test_vblk.c
+                   guest/host/test_vblk.c guest/host/no_irq.c
 
 $(B)/tests/test_guest_vblk: $(GUEST_VBLK_SRCS) $(wildcard guest/*.h) \
                             guest/host/fake_vblk.h
@@ -108,7 +108,7 @@ GUEST_VNET_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vnet.c \
                    guest/inet.c guest/netcheck.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
                    guest/host/fake_serial.c guest/host/fake_vnet.c \
-                   guest/host/test_vnet.c
+                   guest/host/test_vnet.c guest/host/no_irq.c
 
 $(B)/tests/test_guest_vnet: $(GUEST_VNET_SRCS) $(wildcard guest/*.h) \
                             guest/host/fake_vnet.h
@@ -124,7 +124,8 @@ EXTRA_UNIT_BINS += $(B)/tests/test_guest_vnet
 GUEST_VPORT_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vport.c \
                     guest/vportcheck.c guest/vportsrv.c guest/sha256.c \
                     guest/devices.c guest/dt.c guest/fdt.c \
-                    guest/host/fake_serial.c guest/host/test_vport.c
+                    guest/host/fake_serial.c guest/host/test_vport.c \
+                    guest/host/no_irq.c
 
 $(B)/tests/test_guest_vport: $(GUEST_VPORT_SRCS) $(wildcard guest/*.h) \
                              $(B)/san/guest/host/vser_bridge.o \

@@ -53,24 +53,7 @@ bool timer_expired(uint64_t deadline)
     return now_us() >= deadline;
 }
 
-uint32_t apic_id(uint64_t base)
-{
-    (void)base;
-    return 0;
-}
-
-bool ioapic_route(uint64_t base, uint32_t gsi, uint8_t vector, uint32_t id)
-{
-    (void)base, (void)gsi, (void)vector, (void)id;
-    return false;
-}
-
-uint64_t irq_received(uint32_t pin)
-{
-    (void)pin;
-    return 0;
-}
-
+/* No interrupts here (guest/host/no_irq.c), and no irqwait. */
 bool irqwait_halt(struct irqwait *w, uint32_t us)
 {
     (void)w, (void)us;
