@@ -48,7 +48,8 @@ for my $s (@steps) {
     my ($op, $arg) = split /:/, $s, 2;
     if ($op eq 'expect') {
         my $end = time + $deadline;
-        while ($buf !~ /$arg/) {
+        my $at; # where the match ends (@+ does not outlive the loop test)
+        until (defined($at = $buf =~ /$arg/ ? $+[0] : undef)) {
             if (time > $end) { print STDERR "gave up waiting for /$arg/\n"; print $buf; exit 1 }
             my $rin = "";
             vec($rin, fileno($fh), 1) = 1;
@@ -58,7 +59,7 @@ for my $s (@steps) {
             $buf .= $chunk;
             print $chunk;
         }
-        $buf = substr($buf, $+[0]); # look after the match from now on
+        $buf = substr($buf, $at); # look after the match from now on
     } elsif ($op eq 'send') {
         $arg =~ s/\\r/\r/g;
         $arg =~ s/\\n/\n/g;
