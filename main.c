@@ -36,7 +36,6 @@
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "virtio/blk.h"
-#include "virtio/console.h"
 #include "virtio/console_opt.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
@@ -121,7 +120,8 @@ struct vm {
     unsigned ncds;
     struct chardev *com1_cd, *vcons_cd; /* may be con */
     struct chardev_spec vcons_spec;     /* the virtio console's backend */
-    struct vcons *vcons;
+    struct vser *vcons;   /* the device whose port 0 is the virtio console */
+    bool console_on_port; /* --console virtio with --port: port 0 of dev 0 */
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
     char cmdline[LAYOUT_CMDLINE_MAX];
@@ -378,6 +378,8 @@ static int vm_device_queue(struct vm *vm, const char *text)
     return 0;
 }
 
+static int vm_queue_serial(struct vm *vm);
+
 static int parse_options(int argc, char **argv, struct vm *vm)
 {
     struct options *o = &vm->opt;
@@ -542,23 +544,40 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         log_err("no kernel given; use -k bzImage (see kvmini run --help)");
         return -EINVAL;
     }
-    /* One virtio-serial device per group of --port, after the others. */
+    return vm_queue_serial(vm);
+}
+
+/* One virtio-serial device per group of --port, after the others. The
+ * virtio console takes the first slot, wherever its flag was, so its
+ * address does not move when devices are added: its own device, or
+ * with --port port 0 of the first port device (CONSOLE_PORT). */
+static int vm_queue_serial(struct vm *vm)
+{
+    const struct options *o = &vm->opt;
+    bool any_port = false;
+    for (unsigned g = 0; g < VSER_DEVS_MAX; g++)
+        any_port |= vm->vports.dev[g].n > 0;
+    vm->console_on_port = o->console.virtio && any_port;
+    unsigned first = vm->ndevs;
     for (unsigned g = 0; g < VSER_DEVS_MAX; g++) {
         struct vm_dev *d;
-        if (!vm->vports.dev[g].n)
+        if (!vm->vports.dev[g].n && !(g == 0 && vm->console_on_port))
             continue;
-        if (!(d = vm_dev_queue(vm, "port", vm->vports.dev[g].text[0])))
+        d = vm_dev_queue(vm, "port",
+                         vm->vports.dev[g].n ? vm->vports.dev[g].text[0]
+                                             : o->console_spec);
+        if (!d)
             return -ENOSPC;
         d->group = g;
     }
-    /* The virtio console takes the first slot, wherever its flag was,
-     * so its address does not move when devices are added. */
-    if (o->console.virtio) {
+    if (o->console.virtio && !vm->console_on_port) {
         if (!vm_dev_queue(vm, "console", o->console_spec))
             return -ENOSPC;
-        struct vm_dev cons = vm->devs[vm->ndevs - 1];
-        memmove(&vm->devs[1], &vm->devs[0],
-                (vm->ndevs - 1) * sizeof(vm->devs[0]));
+        first = vm->ndevs - 1;
+    }
+    if (o->console.virtio) {
+        struct vm_dev cons = vm->devs[first];
+        memmove(&vm->devs[1], &vm->devs[0], first * sizeof(vm->devs[0]));
         vm->devs[0] = cons;
     }
     return 0;
@@ -769,7 +788,7 @@ static int vm_console_create(struct vm *vm, struct vm_dev *d)
     r = vm_chardev_open(vm, &o.backend, "console", &vm->vcons_cd);
     if (r < 0)
         return r;
-    r = vcons_create(&vm->vcons, vm->vcons_cd, 0, 0);
+    r = vser_create_console(&vm->vcons, vm->vcons_cd, 0, 0);
     if (r < 0) {
         vm_dev_err(d, "%s",
                    r == -EBUSY ? "another frontend already takes this "
@@ -778,17 +797,42 @@ static int vm_console_create(struct vm *vm, struct vm_dev *d)
         return r;
     }
     d->priv = vm->vcons;
-    d->ops = vcons_ops();
+    d->ops = vser_ops(vm->vcons);
     d->legacy |= o.legacy;
     return 0;
 }
 
 static void vm_console_destroy(struct vm *vm, struct vm_dev *d)
 {
-    if (d->priv)
-        vcons_destroy(d->priv);
     if (d->priv == vm->vcons)
         vm->vcons = NULL;
+    vser_destroy(d->priv); /* NULL is fine */
+}
+
+/* --console virtio[,legacy][,BACKEND] with --port: the console is port 0
+ * of the first port device, announced to the driver as CONSOLE_PORT. */
+static int vm_ports_console(struct vm *vm, struct vm_dev *d, struct vser *s)
+{
+    if (vm->vcons) {
+        vm_dev_err(d, "a second virtio console; kvmini has one (named "
+                      "ports come with --port)");
+        return -EINVAL;
+    }
+    vm->vcons_spec = vm->opt.console.backend;
+    int r = vm_chardev_open(vm, &vm->vcons_spec, "console", &vm->vcons_cd);
+    if (r < 0)
+        return r;
+    r = vser_add_port(s, 0, NULL, vm->vcons_cd, true);
+    if (r < 0) {
+        log_err("--console %s: %s", vm->opt.console_spec,
+                r == -EBUSY ? "another frontend already takes this "
+                              "backend's input; give the console its own"
+                            : strerror(-r));
+        return r;
+    }
+    vm->vcons = s;
+    d->legacy |= vm->opt.console.legacy;
+    return 0;
 }
 
 /* --port name=NAME[,dev=N],BACKEND: one virtio-serial device for the
@@ -804,6 +848,9 @@ static int vm_ports_create(struct vm *vm, struct vm_dev *d)
     }
     d->priv = s;
     d->ops = vser_ops(s);
+    if (d->group == 0 && vm->console_on_port &&
+        (r = vm_ports_console(vm, d, s)) < 0)
+        return r;
     for (unsigned i = 0; i < g->n; i++) {
         char label[VSER_NAME_MAX + 8];
         struct chardev *cd;
@@ -826,7 +873,8 @@ static int vm_ports_create(struct vm *vm, struct vm_dev *d)
 
 static void vm_ports_destroy(struct vm *vm, struct vm_dev *d)
 {
-    (void)vm;
+    if (d->priv == vm->vcons)
+        vm->vcons = NULL;
     vser_destroy(d->priv); /* NULL is fine */
 }
 
@@ -1057,7 +1105,7 @@ static void vm_handle_signal(struct vm *vm)
         return;
     if (si.ssi_signo == SIGWINCH) {
         if (vm->vcons)
-            vcons_update_size(vm->vcons);
+            vser_update_size(vm->vcons);
         return;
     }
     log_info("signal %u: stopping the VM", si.ssi_signo);

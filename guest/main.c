@@ -16,6 +16,7 @@
 #include "guest/tg.h"
 #include "guest/trap.h"
 #include "guest/user.h"
+#include "guest/vport.h"
 
 #define GIB4 0x100000000ULL
 #define IDLE_TICK_US 10000
@@ -79,8 +80,9 @@ static void hold(struct tg *tg)
     tg_printf("tg: holding %lu\n", secs);
     idle_init(tg);
     end = timer_deadline(&tg->timer, secs * 1000000);
-    while (!timer_expired(end))
-        net_idle(tg); /* serves the NICs, if any; else tg_idle() */
+    /* Serves the ports and NICs, if any; else tg_idle(). */
+    while (!timer_expired(end) && !vport_quit(tg))
+        vport_idle(tg);
 }
 
 void tg_main(int proto, uint64_t info)
@@ -128,6 +130,10 @@ void tg_main(int proto, uint64_t info)
         idle_init(&tg);
         net_checks(&tg);
     }
+    if (vport_wanted(&tg)) {
+        idle_init(&tg);
+        vport_checks(&tg);
+    }
     tg_printf("tg: elapsed us=%lu\n", (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
     if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell")) {
@@ -135,6 +141,7 @@ void tg_main(int proto, uint64_t info)
         shell_run(&tg);
     }
     hold(&tg);
+    vport_finish(&tg);
     net_finish(&tg);
     tg_exit(tg.fails ? TG_EXIT_FAIL : TG_EXIT_PASS);
 }
