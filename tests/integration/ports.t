@@ -114,6 +114,13 @@ for p in e1 e2 e3 d1; do
         socat_echo "$S/$p.sock" "a line for $p, with spaces" "$p"
 done
 
+# socat at the end of a piped input shuts its writing side and waits for
+# the answer: a half-close, not a hangup, so the echo still comes back.
+printf 'piped line\n' | timeout 30 socat -t 20 - "UNIX-CONNECT:$S/e1.sock" \
+    >"$S/piped.got" 2>"$S/piped.err"
+check "a piped socat (input ended, half-closed) gets its echo" \
+    grep -qxF 'piped line' "$S/piped.got"
+
 # Echo, kvmini as the client: the listeners send, expect, (l1) leave and
 # take kvmini's reconnection.
 wait "$L1"; rc1=$?
