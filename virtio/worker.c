@@ -41,8 +41,6 @@ static void *worker_main(void *arg)
      * DRIVER_OK, and that kick may have been drained by a reset. */
     bool run = true;
 
-    if (w->gate)
-        gate_join(w->gate);
     for (;;) {
         int more = run && !q->broken ? vworker_serve(d, w->qi) : 0;
         int bfd = -1;
@@ -112,9 +110,16 @@ int vworker_start(struct vworker *w, struct vdev *d, uint16_t qi,
     w->qi = qi;
     w->kick_fd = kick_fd;
     w->stop_fd = stop_fd;
+    /* A member before it exists, so a pause right after DRIVER_OK waits
+     * for it too; the thread leaves the gate as it ends. */
+    if (gate)
+        gate_join(gate);
     int r = pthread_create(&w->th, NULL, worker_main, w);
-    if (r)
+    if (r) {
+        if (gate)
+            gate_leave(gate);
         return -r;
+    }
     w->running = true;
     return 0;
 }
