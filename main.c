@@ -1501,18 +1501,25 @@ static int vm_api_handle(void *ctx, const struct api_req *req,
     return 0;
 }
 
-/* Before any backend exists: claim the name (one live VM per socket). A
- * VM without --name or --api whose default directory is unusable runs
- * without a socket, with a warning; one the user named fails. */
-static int vm_api_open(struct vm *vm)
+/* Claim the name (one live VM per socket). With --name or --api: early
+ * (late false), before any backend exists, and a failure is an error.
+ * Without them the name is kvmini-PID, which nobody else can hold: the
+ * socket is opened late, once KVM works (so a host without KVM gets its
+ * one error line, not a warning first), and an unusable default
+ * directory only costs the socket, with a warning. */
+static int vm_api_open(struct vm *vm, bool late)
 {
     const struct options *o = &vm->opt;
-    clock_gettime(CLOCK_MONOTONIC, &vm->t_start);
-    if (o->name_given)
-        snprintf(vm->name, sizeof(vm->name), "%s", o->name);
-    else
-        snprintf(vm->name, sizeof(vm->name), "kvmini-%ld", (long)getpid());
-    if (o->no_api)
+    if (!late) {
+        clock_gettime(CLOCK_MONOTONIC, &vm->t_start);
+        if (o->name_given)
+            snprintf(vm->name, sizeof(vm->name), "%s", o->name);
+        else
+            snprintf(vm->name, sizeof(vm->name), "kvmini-%ld",
+                     (long)getpid());
+    }
+    bool named = o->name_given || o->api;
+    if (o->no_api || named == late)
         return 0;
     char path[PATH_MAX], err[PATH_MAX + 160];
     int r = 0;
@@ -1735,7 +1742,7 @@ static int cmd_run(int argc, char **argv)
     struct kvm_vm *k = &vm->kvm;
 
     if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
-        vm_place_devices(vm) < 0 || vm_api_open(vm) < 0 ||
+        vm_place_devices(vm) < 0 || vm_api_open(vm, false) < 0 ||
         vm_devices_create(vm) < 0)
         goto out;
     if (gate_init(&vm->gate) < 0) {
@@ -1762,6 +1769,8 @@ static int cmd_run(int argc, char **argv)
                 k->max_vcpus);
         goto out;
     }
+    if (vm_api_open(vm, true) < 0) /* unnamed VMs: kvmini-PID.sock */
+        goto out;
     if (vm_describe(vm) < 0)
         goto out;
     if (signals_setup(vm) < 0) {

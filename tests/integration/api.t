@@ -233,7 +233,49 @@ check "stop with args.status 7" \
 wait "$VM_REAPER"
 check "... ends kvmini with 7" test "$(cat "$TMP/st7.how")" = "exit 7"
 
-# 10. READY=1 to NOTIFY_SOCKET (an abstract name, as systemd uses).
+# 10. No --name: the VM is kvmini-PID, at the default place; ctl's
+# human-readable answers and errors; ls --json.
+vm_start 60 anon -k "$GUEST" -p "hold=60"
+A=kvmini-$VM_PID
+check "without --name the socket is \$XDG_RUNTIME_DIR/kvmini/kvmini-PID.sock" \
+    wait_for 30 test -S "$SD/$A.sock"
+check "ls --json gives its info" \
+    grep -q "\"name\":\"$A\",\"state\":\"running\",\"pid\":$VM_PID," \
+    <<<"$("$KVMINI" ls --json)"
+"$KVMINI" ctl "$A" resume >"$TMP/h.out" 2>"$TMP/h.err"
+check "ctl: an error exits 1, one line on stderr, nothing on stdout" \
+    test "$?:$(cat "$TMP/h.err"):$(wc -c <"$TMP/h.out")" = \
+    "1:kvmini: ctl $A resume: not paused (wrong-state):0"
+check "ctl: a human-readable answer, exit 0" \
+    test "$("$KVMINI" ctl "$A" pause):$?" = "state: paused:0"
+check "ctl: nested keys flattened" \
+    grep -qx "serial.port: 0x3f8" <<<"$("$KVMINI" ctl "$A" info)"
+"$KVMINI" ctl nosuchvm$$ info 2>"$TMP/h.err"
+check "ctl: no such VM: exit $? and why" \
+    grep -q "^kvmini: ctl: no VM answers on $SD/nosuchvm$$.sock" "$TMP/h.err"
+"$KVMINI" ctl "$A" stop >/dev/null
+wait "$VM_REAPER"
+check "stop while paused: exit 0, socket removed" \
+    test "$(cat "$TMP/anon.how"):$(test -e "$SD/$A.sock"; echo $?)" = "exit 0:1"
+
+# 11. Bad --api input: one line, exit 1, nothing left behind.
+bad_api() { # DESCRIPTION REGEX ARGS...
+    local d=$1 re=$2; shift 2
+    run_vm 30 badapi -k "$GUEST" -p "hold=5" "$@"
+    check "$d: exit 1, one line ($(head -1 "$TMP/badapi.err"))" \
+        test "$RC:$(wc -l <"$TMP/badapi.err")" = "1:1"
+    check "$d: ... saying why" grep -Eq -- "$re" "$TMP/badapi.err"
+}
+bad_api "--api in a missing directory" \
+    "^kvmini: --api $TMP/nodir/x.sock: socket directory $TMP/nodir: .*create it first" \
+    --api "$TMP/nodir/x.sock"
+touch "$TMP/plain"
+bad_api "--api on a regular file" "is not a socket" --api "$TMP/plain"
+check "... the file is left alone" test -f "$TMP/plain"
+bad_api "--api with --no-api" "contradict" --api "$TMP/a.sock" --no-api
+bad_api "--api ''" "give a socket path" --api ""
+
+# 12. READY=1 to NOTIFY_SOCKET (an abstract name, as systemd uses).
 perl -MIO::Socket::UNIX -e '
     my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => "\0$ARGV[0]")
         or die "bind: $!";
