@@ -211,7 +211,8 @@ unsigned api_server_pollfds(const struct api_server *s, struct pollfd *p,
         /* Back-pressure: read more requests only while half the output
          * buffer is free, so a client that sends without reading is
          * simply not read, never answered into an overflow. */
-        if (!c->eof && c->out_len < API_OUT_MAX / 2)
+        if (!c->eof && c->out_len < API_OUT_MAX / 2 &&
+            c->in_len < sizeof(c->in))
             ev |= POLLIN;
         if (c->out_len)
             ev |= POLLOUT;
@@ -246,7 +247,7 @@ static bool client_write(struct api_client *c)
 static void client_reply(struct api_server *s, struct api_client *c,
                          char *line, size_t len)
 {
-    /* Requests are read only while half the buffer is free and a line of
+    /* Requests are handled only while half the buffer is free and a
      * reply is far smaller, so this fits but for a huge stats reply; then
      * the reply becomes an error that does. */
     if (!line || !client_queue(c, line, len)) {
@@ -292,11 +293,13 @@ static void client_request(struct api_server *s, struct api_client *c,
     client_reply(s, c, line, len);
 }
 
-/* Whole lines of c->in become requests; an overlong one an error. */
+/* Whole lines of c->in become requests, in order, while half the output
+ * buffer is free (the rest wait in c->in until the client reads); an
+ * overlong line becomes one error. */
 static void client_lines(struct api_server *s, struct api_client *c)
 {
     size_t start = 0;
-    while (!c->dead) {
+    while (!c->dead && c->out_len < API_OUT_MAX / 2) {
         char *nl = memchr(c->in + start, '\n', c->in_len - start);
         if (!nl)
             break;
@@ -308,7 +311,8 @@ static void client_lines(struct api_server *s, struct api_client *c)
     }
     memmove(c->in, c->in + start, c->in_len - start);
     c->in_len -= start;
-    if (c->in_len > API_LINE_MAX && !c->dead) {
+    if (c->in_len > API_LINE_MAX && !c->dead &&
+        !memchr(c->in, '\n', c->in_len)) {
         /* No newline within the limit: answer once, then skip the rest
          * of that line, however long, and go on with the next. */
         if (!c->discarding)
@@ -322,21 +326,45 @@ static void client_lines(struct api_server *s, struct api_client *c)
  * loop or the other clients. False: close the client. */
 static bool client_read(struct api_server *s, struct api_client *c)
 {
+    if (c->eof || c->in_len == sizeof(c->in))
+        return true; /* lines wait for room in the output buffer */
     ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
     if (n < 0)
         return errno == EAGAIN || errno == EINTR;
     if (n == 0) {
-        /* Half-closed (echo ... | socat): answer a last unterminated
-         * line, then close once the output is written. */
-        if (c->in_len && !c->discarding)
-            client_request(s, c, c->in, c->in_len);
-        c->in_len = 0;
+        /* Half-closed (echo ... | socat): a last unterminated line is
+         * still a request, after those before it; close once all are
+         * answered and written. */
         c->eof = true;
+        if (c->in_len && c->in[c->in_len - 1] != '\n') {
+            if (c->in_len < sizeof(c->in) && !c->discarding)
+                c->in[c->in_len++] = '\n';
+            else
+                c->in_len = 0; /* the tail of an overlong line */
+        }
+        client_lines(s, c);
         return true;
     }
     c->in_len += (size_t)n;
     client_lines(s, c);
     return true;
+}
+
+/* Write, and answer the lines that waited for room, while both make
+ * progress. Afterwards either half the output buffer is taken (POLLOUT
+ * brings us back) or no whole line waits (POLLIN does). False: close. */
+static bool client_pump(struct api_server *s, struct api_client *c)
+{
+    for (;;) {
+        if (!client_write(c))
+            return false;
+        if (c->dead || c->out_len >= API_OUT_MAX / 2 ||
+            !memchr(c->in, '\n', c->in_len))
+            return true;
+        s->serving = true;
+        client_lines(s, c);
+        s->serving = false;
+    }
 }
 
 static void server_accept(struct api_server *s)
@@ -387,8 +415,8 @@ void api_server_serve(struct api_server *s, const struct pollfd *p,
             ok = client_read(s, c);
         s->serving = false;
         if (ok && !c->dead)
-            ok = client_write(c);
-        if (!ok || (c->eof && !c->out_len))
+            ok = client_pump(s, c);
+        if (!ok || (c->eof && !c->out_len && !memchr(c->in, '\n', c->in_len)))
             c->dead = true;
         server_reap(s);
     }
