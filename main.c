@@ -146,7 +146,7 @@ struct vm {
     struct timespec t_start; /* CLOCK_MONOTONIC at creation */
     /* Why the VM stops, from the first vm_stop_cb (a string literal). */
     const char *_Atomic stop_why;
-    uint64_t resets_seen[LAYOUT_VIRTIO_MAX];   /* NEEDS_RESET counts */
+    uint64_t resets_seen[LAYOUT_VIRTIO_MAX];       /* NEEDS_RESET counts */
     bool peer_seen[VSER_DEVS_MAX][VSER_NAMED_MAX]; /* --port peers */
 };
 
@@ -1173,7 +1173,8 @@ static void vm_set_state(struct vm *vm, enum vm_state s, const char *why)
 {
     vm->state = s;
     struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "state", json_object_new_string(vm_state_names[s]));
+    json_object_object_add(d, "state",
+                           json_object_new_string(vm_state_names[s]));
     if (why)
         json_object_object_add(d, "reason", json_object_new_string(why));
     vm_event(vm, "state", d);
@@ -1216,8 +1217,10 @@ static const char *vm_chardev_desc(const struct chardev_spec *s,
                                    struct chardev *cd, char *buf, size_t len)
 {
     static const char *const kinds[] = {
-        [CHARDEV_STDIO] = "stdio",      [CHARDEV_PTY] = "pty",
-        [CHARDEV_UNIX_SERVER] = "unix-server", [CHARDEV_UNIX_CLIENT] = "unix",
+        [CHARDEV_STDIO] = "stdio",
+        [CHARDEV_PTY] = "pty",
+        [CHARDEV_UNIX_SERVER] = "unix-server",
+        [CHARDEV_UNIX_CLIENT] = "unix",
         [CHARDEV_FILE] = "file",
     };
     const char *path = cd ? chardev_path(cd) : NULL;
@@ -1285,11 +1288,11 @@ static struct json_object *vm_api_device(struct vm *vm, unsigned i)
     json_object_object_add(o, "type", json_object_new_string(d->ops->name));
     json_object_object_add(o, "device_id",
                            json_object_new_int((int)mv->device_id));
-    json_object_object_add(o, "transport",
-                           json_object_new_string(d->legacy ? "virtio-mmio-v1"
-                                                            : "virtio-mmio"));
-    json_object_object_add(o, "addr",
-                           json_object_new_string(vm_hex(h, sizeof(h), mv->base)));
+    json_object_object_add(
+        o, "transport",
+        json_object_new_string(d->legacy ? "virtio-mmio-v1" : "virtio-mmio"));
+    json_object_object_add(
+        o, "addr", json_object_new_string(vm_hex(h, sizeof(h), mv->base)));
     json_object_object_add(o, "size", json_object_new_uint64(mv->size));
     json_object_object_add(o, "irq", json_object_new_int((int)mv->gsi));
     json_object_object_add(o, "spec", json_object_new_string(d->text));
@@ -1300,10 +1303,9 @@ static struct json_object *vm_api_device(struct vm *vm, unsigned i)
             o, "features",
             json_object_new_string(
                 vm_hex(h, sizeof(h), vmmio_features(d->transport))));
-        json_object_object_add(
-            o, "features_acked",
-            json_object_new_string(
-                vm_hex(h, sizeof(h), vmmio_acked(d->transport))));
+        json_object_object_add(o, "features_acked",
+                               json_object_new_string(vm_hex(
+                                   h, sizeof(h), vmmio_acked(d->transport))));
         json_object_object_add(o, "status", json_object_new_int((int)st));
         json_object_object_add(
             o, "driver_ok",
@@ -1333,22 +1335,25 @@ static struct json_object *vm_api_info(struct vm *vm)
     json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
     json_object_object_add(o, "uptime_s",
                            json_object_new_int64((int64_t)vm_uptime(vm)));
-    json_object_object_add(o, "protocol", json_object_new_int(API_PROTO_VERSION));
-    json_object_object_add(o, "version", json_object_new_string(KVMINI_VERSION));
+    json_object_object_add(o, "protocol",
+                           json_object_new_int(API_PROTO_VERSION));
+    json_object_object_add(o, "version",
+                           json_object_new_string(KVMINI_VERSION));
     json_object_object_add(o, "vcpus", json_object_new_int((int)vm->opt.cpus));
     json_object_object_add(o, "memory", json_object_new_uint64(vm->opt.ram));
     json_object_object_add(o, "kernel", json_object_new_string(vm->opt.kernel));
     json_object_object_add(o, "cmdline", json_object_new_string(vm->cmdline));
-    json_object_object_add(o, "acpi", json_object_new_boolean(!vm->opt.no_acpi));
+    json_object_object_add(o, "acpi",
+                           json_object_new_boolean(!vm->opt.no_acpi));
     struct json_object *ser = json_object_new_object();
-    json_object_object_add(ser, "port",
-                           json_object_new_string(vm_hex(buf, sizeof(buf),
-                                                         LAYOUT_COM1_PORT)));
+    json_object_object_add(
+        ser, "port",
+        json_object_new_string(vm_hex(buf, sizeof(buf), LAYOUT_COM1_PORT)));
     json_object_object_add(ser, "irq", json_object_new_int(LAYOUT_COM1_GSI));
     json_object_object_add(
         ser, "backend",
-        json_object_new_string(vm_chardev_desc(&vm->opt.serial, vm->com1_cd,
-                                               buf, sizeof(buf))));
+        json_object_new_string(
+            vm_chardev_desc(&vm->opt.serial, vm->com1_cd, buf, sizeof(buf))));
     json_object_object_add(o, "serial", ser);
     struct json_object *devs = json_object_new_array();
     for (unsigned i = 0; i < vm->ndevs; i++)
@@ -1384,20 +1389,26 @@ static struct json_object *vm_api_stats(struct vm *vm)
         const struct vcpu_stats *s = &vm->kvm.vcpus[i]->st;
         struct json_object *c = json_object_new_object();
         json_object_object_add(c, "id", json_object_new_int((int)i));
-        json_object_object_add(c, "runs", json_object_new_uint64(vm_ld(&s->runs)));
-        json_object_object_add(c, "pio", json_object_new_uint64(vm_ld(&s->pio)));
-        json_object_object_add(c, "mmio", json_object_new_uint64(vm_ld(&s->mmio)));
-        json_object_object_add(c, "intr", json_object_new_uint64(vm_ld(&s->intr)));
+        json_object_object_add(c, "runs",
+                               json_object_new_uint64(vm_ld(&s->runs)));
+        json_object_object_add(c, "pio",
+                               json_object_new_uint64(vm_ld(&s->pio)));
+        json_object_object_add(c, "mmio",
+                               json_object_new_uint64(vm_ld(&s->mmio)));
+        json_object_object_add(c, "intr",
+                               json_object_new_uint64(vm_ld(&s->intr)));
         json_object_object_add(c, "other",
                                json_object_new_uint64(vm_ld(&s->other)));
         json_object_array_add(cpus, c);
     }
     json_object_object_add(o, "vcpus", cpus);
     struct json_object *ser = json_object_new_object();
-    json_object_object_add(ser, "tx", json_object_new_uint64(vm_ld(&vm->com1.tx_bytes)));
-    json_object_object_add(ser, "rx", json_object_new_uint64(vm_ld(&vm->com1.rx_bytes)));
-    json_object_object_add(ser, "overruns",
-                           json_object_new_uint64(vm_ld(&vm->com1.tx_overruns)));
+    json_object_object_add(ser, "tx",
+                           json_object_new_uint64(vm_ld(&vm->com1.tx_bytes)));
+    json_object_object_add(ser, "rx",
+                           json_object_new_uint64(vm_ld(&vm->com1.rx_bytes)));
+    json_object_object_add(
+        ser, "overruns", json_object_new_uint64(vm_ld(&vm->com1.tx_overruns)));
     json_object_object_add(o, "serial", ser);
     struct json_object *devs = json_object_new_array();
     for (unsigned i = 0; i < vm->ndevs; i++) {
@@ -1407,8 +1418,8 @@ static struct json_object *vm_api_stats(struct vm *vm)
         struct json_object *c = json_object_new_object();
         json_object_object_add(c, "index", json_object_new_int((int)i));
         json_object_object_add(c, "type", json_object_new_string(d->ops->name));
-        vmmio_stats_walk(d->transport,
-                         &(struct counter_sink){.emit = vm_json_emit, .ctx = c});
+        vmmio_stats_walk(d->transport, &(struct counter_sink){
+                                           .emit = vm_json_emit, .ctx = c});
         json_object_array_add(devs, c);
     }
     json_object_object_add(o, "devices", devs);
@@ -1436,8 +1447,8 @@ static int vm_api_refuse(const char **code, const char *c, char *msg,
 
 /* One request (api_handle_fn), on the main thread. */
 static int vm_api_handle(void *ctx, const struct api_req *req,
-                         struct json_object **ret, const char **code,
-                         char *msg, size_t msglen)
+                         struct json_object **ret, const char **code, char *msg,
+                         size_t msglen)
 {
     struct vm *vm = ctx;
     int r;
@@ -1465,8 +1476,7 @@ static int vm_api_handle(void *ctx, const struct api_req *req,
         break;
     case API_RESUME:
         if (vm->state != VM_PAUSED)
-            return vm_api_refuse(code, API_E_STATE, msg, msglen,
-                                 "not paused");
+            return vm_api_refuse(code, API_E_STATE, msg, msglen, "not paused");
         vm_resume(vm);
         break;
     case API_STOP:
@@ -1495,9 +1505,8 @@ static int vm_api_handle(void *ctx, const struct api_req *req,
     *ret = json_object_new_object();
     json_object_object_add(
         *ret, "state",
-        json_object_new_string(kvm_stopping(&vm->kvm)
-                                   ? "stopping"
-                                   : vm_state_names[vm->state]));
+        json_object_new_string(
+            kvm_stopping(&vm->kvm) ? "stopping" : vm_state_names[vm->state]));
     return 0;
 }
 
@@ -1515,8 +1524,7 @@ static int vm_api_open(struct vm *vm, bool late)
         if (o->name_given)
             snprintf(vm->name, sizeof(vm->name), "%s", o->name);
         else
-            snprintf(vm->name, sizeof(vm->name), "kvmini-%ld",
-                     (long)getpid());
+            snprintf(vm->name, sizeof(vm->name), "kvmini-%ld", (long)getpid());
     }
     bool named = o->name_given || o->api;
     if (o->no_api || named == late)
@@ -1660,9 +1668,9 @@ static void vm_main_loop(struct vm *vm)
             {.fd = vm->sig_fd, .events = POLLIN},
             {.fd = vm->kvm.stop_fd, .events = POLLIN},
         };
-        unsigned na = vm->api ? api_server_pollfds(vm->api, p + 2,
-                                                   API_CLIENTS_MAX + 1)
-                              : 0;
+        unsigned na =
+            vm->api ? api_server_pollfds(vm->api, p + 2, API_CLIENTS_MAX + 1)
+                    : 0;
         if (poll(p, 2 + na, vm_api_watching(vm) ? VM_WATCH_MS : -1) < 0 &&
             errno != EINTR)
             break;

@@ -129,8 +129,7 @@ static void cli_flatten(const char *prefix, struct json_object *o)
     if (json_object_is_type(o, json_type_object)) {
         json_object_object_foreach(o, k, v)
         {
-            snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "",
-                     k);
+            snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k);
             cli_flatten(key, v);
         }
     } else if (json_object_is_type(o, json_type_array)) {
@@ -242,7 +241,8 @@ int api_cli_ctl(int argc, char **argv)
         json_object_object_get_ex(o, "return", &ret);
     }
     if (o && json)
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        printf("%s\n",
+               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     else if (o && status == 0)
         cli_flatten("", ret);
     else if (o && json_object_object_get_ex(o, "error", &e))

@@ -13,10 +13,9 @@
 #include "hw/log.h"
 
 static const char *const cmd_names[API_NCMDS] = {
-    [API_INFO] = "info",         [API_PAUSE] = "pause",
-    [API_RESUME] = "resume",     [API_STOP] = "stop",
-    [API_RESET] = "reset",       [API_SHUTDOWN] = "shutdown",
-    [API_STATS] = "stats",       [API_EVENTS] = "events",
+    [API_INFO] = "info",   [API_PAUSE] = "pause",   [API_RESUME] = "resume",
+    [API_STOP] = "stop",   [API_RESET] = "reset",   [API_SHUTDOWN] = "shutdown",
+    [API_STATS] = "stats", [API_EVENTS] = "events",
 };
 
 const char *api_cmd_name(enum api_cmd c)
@@ -38,8 +37,8 @@ static int take_id(struct json_object *o, struct api_req *req)
     if (!json_object_object_get_ex(o, "id", &id))
         return 0;
     enum json_type t = json_object_get_type(id);
-    if (t == json_type_int ||
-        (t == json_type_string && json_object_get_string_len(id) <= API_ID_MAX)) {
+    if (t == json_type_int || (t == json_type_string &&
+                               json_object_get_string_len(id) <= API_ID_MAX)) {
         req->id = json_object_get(id);
         return 0;
     }
@@ -135,8 +134,8 @@ int api_req_parse(const char *line, size_t len, struct api_req *req,
     struct json_tokener *tok = json_tokener_new_ex(16);
     if (!tok)
         return refuse(code, API_E_FAILED, msg, msglen, "out of memory");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-                                    JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok,
+                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     struct json_object *o = json_tokener_parse_ex(tok, line, (int)len);
     enum json_tokener_error e = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
@@ -192,8 +191,7 @@ static struct json_object *reply_base(struct json_object *id, bool ok)
     return o;
 }
 
-char *api_reply_ok(struct json_object *id, struct json_object *ret,
-                   size_t *len)
+char *api_reply_ok(struct json_object *id, struct json_object *ret, size_t *len)
 {
     struct json_object *o = reply_base(id, true);
     if (!ret)
@@ -206,8 +204,8 @@ char *api_reply_ok(struct json_object *id, struct json_object *ret,
     return line_of(o, len);
 }
 
-char *api_reply_err(struct json_object *id, const char *code,
-                    const char *msg, size_t *len)
+char *api_reply_err(struct json_object *id, const char *code, const char *msg,
+                    size_t *len)
 {
     struct json_object *o = reply_base(id, false);
     struct json_object *e = json_object_new_object();
@@ -222,8 +220,8 @@ char *api_reply_err(struct json_object *id, const char *code,
     return line_of(o, len);
 }
 
-char *api_event_line(const char *name, uint64_t seq,
-                     struct json_object *data, size_t *len)
+char *api_event_line(const char *name, uint64_t seq, struct json_object *data,
+                     size_t *len)
 {
     struct json_object *o = json_object_new_object();
     if (!data)
@@ -236,9 +234,9 @@ char *api_event_line(const char *name, uint64_t seq,
     clock_gettime(CLOCK_REALTIME, &ts);
     json_object_object_add(o, "event", json_object_new_string(name));
     json_object_object_add(o, "seq", json_object_new_uint64(seq));
-    json_object_object_add(
-        o, "time_ms",
-        json_object_new_int64((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+    json_object_object_add(o, "time_ms",
+                           json_object_new_int64((int64_t)ts.tv_sec * 1000 +
+                                                 ts.tv_nsec / 1000000));
     json_object_object_add(o, "data", data);
     return line_of(o, len);
 }

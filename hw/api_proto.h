@@ -64,9 +64,9 @@ const char *api_cmd_name(enum api_cmd c);
  * (may be NULL: an empty object), never of id. */
 char *api_reply_ok(struct json_object *id, struct json_object *ret,
                    size_t *len);
-char *api_reply_err(struct json_object *id, const char *code,
-                    const char *msg, size_t *len);
-char *api_event_line(const char *name, uint64_t seq,
-                     struct json_object *data, size_t *len);
+char *api_reply_err(struct json_object *id, const char *code, const char *msg,
+                    size_t *len);
+char *api_event_line(const char *name, uint64_t seq, struct json_object *data,
+                     size_t *len);
 
 #endif

@@ -74,8 +74,8 @@ static int bind_path(struct api_server *s, char *err, size_t errlen)
                               s->path);
         if (unlink(s->path) < 0 && errno != ENOENT)
             return errbuf_set(err, errlen, -errno,
-                              "cannot remove the stale socket %s: %s",
-                              s->path, strerror(errno));
+                              "cannot remove the stale socket %s: %s", s->path,
+                              strerror(errno));
     }
     /* 0600 from the start: no window in which others could connect. */
     mode_t old = umask(077);
@@ -94,8 +94,7 @@ static int bind_path(struct api_server *s, char *err, size_t errlen)
 }
 
 int api_server_open(struct api_server **out, const char *path,
-                    api_handle_fn handle, void *ctx, char *err,
-                    size_t errlen)
+                    api_handle_fn handle, void *ctx, char *err, size_t errlen)
 {
     struct api_server *s = calloc(1, sizeof(*s));
     if (!s)
@@ -244,8 +243,8 @@ static bool client_write(struct api_client *c)
     return true;
 }
 
-static void client_reply(struct api_server *s, struct api_client *c,
-                         char *line, size_t len)
+static void client_reply(struct api_server *s, struct api_client *c, char *line,
+                         size_t len)
 {
     /* Requests are handled only while half the buffer is free and a
      * reply is far smaller, so this fits but for a huge stats reply; then
@@ -399,8 +398,7 @@ static void server_accept(struct api_server *s)
     }
 }
 
-void api_server_serve(struct api_server *s, const struct pollfd *p,
-                      unsigned n)
+void api_server_serve(struct api_server *s, const struct pollfd *p, unsigned n)
 {
     for (unsigned k = 1; k < n; k++) {
         unsigned i = 0;

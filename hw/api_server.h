@@ -48,8 +48,7 @@ struct api_server;
  * flock of the directory, so two kvminis starting at once cannot both
  * win. */
 int api_server_open(struct api_server **out, const char *path,
-                    api_handle_fn handle, void *ctx, char *err,
-                    size_t errlen);
+                    api_handle_fn handle, void *ctx, char *err, size_t errlen);
 
 /* Remove the socket file (if it is still ours) and close every client.
  * NULL is fine. */
@@ -59,8 +58,7 @@ void api_server_close(struct api_server *s);
 unsigned api_server_pollfds(const struct api_server *s, struct pollfd *p,
                             unsigned max);
 /* After poll(): accept, read and answer, write. p/n as filled. */
-void api_server_serve(struct api_server *s, const struct pollfd *p,
-                      unsigned n);
+void api_server_serve(struct api_server *s, const struct pollfd *p, unsigned n);
 
 /* Queue an event for every subscriber (takes data; NULL: {}). */
 void api_server_event(struct api_server *s, const char *name,

@@ -16,9 +16,8 @@ struct counter_sink {
     void *ctx;
 };
 
-static inline void counter_emit(const struct counter_sink *s,
-                                const char *group, const char *name,
-                                uint64_t v)
+static inline void counter_emit(const struct counter_sink *s, const char *group,
+                                const char *name, uint64_t v)
 {
     s->emit(s->ctx, group, name, v);
 }

@@ -14,9 +14,8 @@
 
 int gate_init(struct gate *g)
 {
-    *g = (struct gate){.lock = PTHREAD_MUTEX_INITIALIZER,
-                       .closed_fd = -1,
-                       .open_fd = -1};
+    *g = (struct gate){
+        .lock = PTHREAD_MUTEX_INITIALIZER, .closed_fd = -1, .open_fd = -1};
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

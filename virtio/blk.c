@@ -150,8 +150,7 @@ static void vblk_stats_print(const struct vdev *d, FILE *f)
             (unsigned long long)ld(&s->host_errors));
 }
 
-static void vblk_stats_walk(const struct vdev *d,
-                            const struct counter_sink *k)
+static void vblk_stats_walk(const struct vdev *d, const struct counter_sink *k)
 {
     const struct vblk *b = d->priv;
     const struct vblk_stats *s = &b->st;

@@ -90,8 +90,8 @@ static void driver_ok(struct vmmio *m)
     for (unsigned i = 0; i < d->ops->nqueues; i++) {
         if (!m->qr[i].ready || m->inline_serve)
             continue;
-        int r = vworker_start(&m->w[i], d, i, m->kick_fd[i], m->stop_fd,
-                              m->gate);
+        int r =
+            vworker_start(&m->w[i], d, i, m->kick_fd[i], m->stop_fd, m->gate);
         if (r < 0) {
             vdev_needs_reset(d, "cannot start worker thread");
             break;

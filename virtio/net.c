@@ -364,8 +364,7 @@ static void vnet_stats_print(const struct vdev *d, FILE *f)
             n->pairs == 1 ? "" : "s");
 }
 
-static void vnet_stats_walk(const struct vdev *d,
-                            const struct counter_sink *k)
+static void vnet_stats_walk(const struct vdev *d, const struct counter_sink *k)
 {
     const struct vnet *n = d->priv;
     struct vnet_stats s;

@@ -248,8 +248,7 @@ static void vser_stats_print(const struct vdev *d, FILE *f)
             (unsigned long long)st.tx_nowhere);
 }
 
-static void vser_stats_walk(const struct vdev *d,
-                            const struct counter_sink *k)
+static void vser_stats_walk(const struct vdev *d, const struct counter_sink *k)
 {
     struct vser *s = d->priv;
     struct vser_stats st;

@@ -29,8 +29,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const char *const codes[] = {
-    API_E_JSON,     API_E_REQUEST, API_E_COMMAND, API_E_ARGUMENT,
-    API_E_TOO_LONG, API_E_FAILED,
+    API_E_JSON,     API_E_REQUEST,  API_E_COMMAND,
+    API_E_ARGUMENT, API_E_TOO_LONG, API_E_FAILED,
 };
 
 /* A built line is exactly one JSON object followed by '\n'. */
@@ -102,8 +102,7 @@ static void one_line(const char *p, size_t n)
     struct json_object *ret = json_object_new_object();
     json_object_object_add(ret, "echo", json_object_new_string_len(p, (int)n));
     check_line(api_reply_ok(req.id, ret, &len), len, req.id);
-    check_line(api_event_line(api_cmd_name(req.cmd), 1, NULL, &len), len,
-               NULL);
+    check_line(api_event_line(api_cmd_name(req.cmd), 1, NULL, &len), len, NULL);
     api_req_free(&req);
 }
 

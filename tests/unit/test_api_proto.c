@@ -23,14 +23,13 @@ static void refused(const char *line, const char *want)
     int r = parse(line);
     CHECK(r == -EINVAL && code && !strcmp(code, want) && msg[0] &&
               !strchr(msg, '\n'),
-          "'%.40s' refused as %s (%s: %s)", line, want, code ? code : "-",
-          msg);
+          "'%.40s' refused as %s (%s: %s)", line, want, code ? code : "-", msg);
 }
 
 static void test_good(void)
 {
-    static const char *const names[] = {"info",  "pause",    "resume",
-                                        "stop",  "reset",    "shutdown",
+    static const char *const names[] = {"info",  "pause", "resume",
+                                        "stop",  "reset", "shutdown",
                                         "stats", "events"};
     for (unsigned c = 0; c < API_NCMDS; c++) {
         char line[64];
@@ -90,8 +89,8 @@ static void test_bad(void)
     static const char nul[] = "{\"cmd\":\"info\"}\0garbage";
     code = NULL;
     api_req_free(&req);
-    CHECK(api_req_parse(nul, sizeof(nul) - 1, &req, &code, msg,
-                        sizeof(msg)) == -EINVAL &&
+    CHECK(api_req_parse(nul, sizeof(nul) - 1, &req, &code, msg, sizeof(msg)) ==
+                  -EINVAL &&
               !strcmp(code, API_E_JSON),
           "a NUL byte in the line: bad-json");
 
@@ -106,18 +105,18 @@ static void test_bad(void)
     memcpy(big, "{\"cmd\":\"info\"}", 14);
     code = NULL;
     api_req_free(&req);
-    CHECK(api_req_parse(big, API_LINE_MAX, &req, &code, msg, sizeof(msg)) ==
-              0,
+    CHECK(api_req_parse(big, API_LINE_MAX, &req, &code, msg, sizeof(msg)) == 0,
           "a request of exactly %u bytes (padded) parses", API_LINE_MAX);
     api_req_free(&req);
-    CHECK(api_req_parse(big, API_LINE_MAX + 1, &req, &code, msg,
-                        sizeof(msg)) == -EINVAL &&
+    CHECK(api_req_parse(big, API_LINE_MAX + 1, &req, &code, msg, sizeof(msg)) ==
+                  -EINVAL &&
               !strcmp(code, API_E_TOO_LONG),
           "one byte more: line-too-long");
 
     /* Deep nesting: json-c's depth limit, an error, not a crash. */
     static char deep[3000];
-    size_t o = (size_t)snprintf(deep, sizeof(deep), "{\"cmd\":\"info\",\"id\":");
+    size_t o =
+        (size_t)snprintf(deep, sizeof(deep), "{\"cmd\":\"info\",\"id\":");
     for (int i = 0; i < 1000; i++)
         deep[o++] = '[';
     deep[o] = '\0';

@@ -262,8 +262,9 @@ static void test_clients_events(void)
         if (st.dropped)
             dropped_at = i + 1;
     }
-    CHECK(dropped_at > 0, "the client that never reads is dropped after %d "
-                          "events",
+    CHECK(dropped_at > 0,
+          "the client that never reads is dropped after %d "
+          "events",
           dropped_at);
     char b;
     ssize_t r;
@@ -282,8 +283,9 @@ static void test_clients_events(void)
         serve(s);
     struct api_server_stats st;
     api_server_get_stats(s, &st);
-    CHECK(st.dropped >= 2, "a client dropped by events of its own request "
-                           "(dropped %llu)",
+    CHECK(st.dropped >= 2,
+          "a client dropped by events of its own request "
+          "(dropped %llu)",
           (unsigned long long)st.dropped);
     (void)b;
     for (int i = 0; i < API_CLIENTS_MAX; i++)
