@@ -154,6 +154,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: kvmini run -k KERNEL [options]\n"
+            "       kvmini ls [--json]      the running VMs (name, state, "
+            "pid, uptime)\n"
+            "       kvmini ctl [--json] NAME COMMAND [ARGS-JSON]\n"
+            "                               info, pause, resume, stop, "
+            "reset, shutdown,\n"
+            "                               stats or events (docs/api.md)"
+            "\n"
             "  -k, --kernel FILE     Linux bzImage to boot (required)\n"
             "  -i, --initrd FILE     initial ramdisk\n"
             "  -p, --cmdline STRING  kernel command line\n"
