@@ -1434,6 +1434,8 @@ static struct json_object *vm_api_stats(struct vm *vm)
     api_server_get_stats(vm->api, &as);
     struct json_object *a = json_object_new_object();
     json_object_object_add(a, "clients", json_object_new_int((int)as.clients));
+    json_object_object_add(a, "subscribers",
+                           json_object_new_int((int)as.subscribers));
     json_object_object_add(a, "accepted", json_object_new_uint64(as.accepted));
     json_object_object_add(a, "refused", json_object_new_uint64(as.refused));
     json_object_object_add(a, "requests", json_object_new_uint64(as.requests));
