@@ -45,7 +45,9 @@ static bool path_answers(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Nonblocking: a live kvmini whose backlog is full (or that is
+     * stopped) must not block the one starting. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
     bool live = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ||
