@@ -79,10 +79,23 @@ static void hold(struct tg *tg)
         return;
     tg_printf("tg: holding %lu\n", secs);
     idle_init(tg);
+    /* beat=MS: a numbered line every MS ms while holding, so a host can
+     * see the guest make progress (and stop making it, when paused). */
+    uint64_t beat_ms = 0, beats = 0, next = 0;
+    if (cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "beat", &v, &n) &&
+        (parse_u64(v, n, false, &beat_ms) || beat_ms > 3600000))
+        beat_ms = 0;
+    if (beat_ms)
+        next = timer_deadline(&tg->timer, beat_ms * 1000);
     end = timer_deadline(&tg->timer, secs * 1000000);
     /* Serves the ports and NICs, if any; else tg_idle(). */
-    while (!timer_expired(end) && !vport_quit(tg))
+    while (!timer_expired(end) && !vport_quit(tg)) {
         vport_idle(tg);
+        if (beat_ms && timer_expired(next)) {
+            tg_printf("tg: beat %lu\n", ++beats);
+            next = timer_deadline(&tg->timer, beat_ms * 1000);
+        }
+    }
 }
 
 void tg_main(int proto, uint64_t info)
