@@ -28,6 +28,7 @@
 #include "arch/x86/tables.h"
 #include "hw/chardev.h"
 #include "hw/file.h"
+#include "hw/ged.h"
 #include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
@@ -109,6 +110,8 @@ struct vm {
     struct serial com1;
     struct irq_line com1_irq;
     struct sysports ports;
+    struct ged ged; /* the power button (ACPI only) */
+    struct irq_line ged_irq;
     struct rtc rtc;
     struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
     unsigned ndevs;
@@ -615,6 +618,7 @@ static int signals_setup(struct vm *vm)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGWINCH);
+    sigaddset(&set, SIGPWR); /* presses the power button */
     sigaddset(&set, SIGUSR1); /* vCPU kick: only vCPU threads take it */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL))
         return -EINVAL;
@@ -640,6 +644,8 @@ static int vm_place_devices(struct vm *vm)
         return r;
     }
     m->serial = true;
+    /* Before placement: the button's pin is then no device's. */
+    m->power_button = !o->no_acpi;
     /* Explicit windows and pins are checked, the rest go in free slots;
      * slot i is devs[i], in flag order (vda, vdb, ... follow it). */
     struct machine_virtio_req req[LAYOUT_VIRTIO_MAX];
@@ -1001,6 +1007,11 @@ static int vm_setup_devices(struct vm *vm)
         r = sysports_register(&vm->ports, &k->pio, &pc);
     if (r == 0)
         r = io_bus_add(&k->pio, RTC_PORT, RTC_NPORTS, rtc_io, &vm->rtc);
+    if (r == 0 && vm->mach.power_button) {
+        kvm_irq_line_init(k, &vm->ged_irq, LAYOUT_GED_GSI);
+        ged_init(&vm->ged, &vm->ged_irq);
+        r = io_bus_add(&k->pio, LAYOUT_GED_PORT, 1, ged_io, &vm->ged);
+    }
     if (r < 0) {
         log_err("device setup failed: %s", strerror(-r));
         return r;
@@ -1050,6 +1061,29 @@ static int vm_load_guest(struct vm *vm)
     return cpu_setup_boot(k, k->vcpus[0], bi.entry, bi.zero_page);
 }
 
+/*
+ * Press the guest's ACPI power button (SIGPWR; the control socket's
+ * "shutdown"): a request the guest may honour by powering off, which
+ * then ends kvmini with status 0. Nothing else follows: a guest that
+ * ignores it keeps running until it is stopped. Main thread (any thread
+ * is safe). 0, or -ENODEV when the VM has no button (--no-acpi).
+ */
+static int vm_power_button(struct vm *vm)
+{
+    if (!vm->mach.power_button) {
+        log_warn("power button: this VM has none (--no-acpi); SIGTERM "
+                 "stops it");
+        return -ENODEV;
+    }
+    int r = ged_press_power(&vm->ged);
+    if (r < 0)
+        log_err("power button: %s", strerror(-r));
+    else
+        log_info("power button pressed: waiting for the guest to power "
+                 "off");
+    return r;
+}
+
 static void vm_handle_signal(struct vm *vm)
 {
     struct signalfd_siginfo si;
@@ -1058,6 +1092,10 @@ static void vm_handle_signal(struct vm *vm)
     if (si.ssi_signo == SIGWINCH) {
         if (vm->vcons)
             vcons_update_size(vm->vcons);
+        return;
+    }
+    if (si.ssi_signo == SIGPWR) {
+        vm_power_button(vm);
         return;
     }
     log_info("signal %u: stopping the VM", si.ssi_signo);
