@@ -187,6 +187,9 @@ static void usage(FILE *f)
             "      --version         print the version\n"
             "Console: the guest's COM1 on stdin/stdout; on a terminal, "
             "Ctrl-A x quits.\n"
+            "Signals: SIGTERM, SIGINT stop the VM at once; SIGPWR presses "
+            "its ACPI power\n"
+            "button (the guest may shut down; kvmini waits for it).\n"
             "Exit status: the guest's (test-exit port 0x%x; 0 for reset or "
             "power-off), 1 bad input or setup error, 2 KVM could not run "
             "the guest, 3 triple fault, 128+N signal N.\n",
