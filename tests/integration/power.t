@@ -10,20 +10,23 @@ require_kvm
 # ended NAME: the reaper's verdict ("exit N", "signal N", "deadline").
 ended() { cat "$TMP/$1.how" 2>/dev/null; }
 
-# wait_end SECONDS: until the VM's reaper is gone (it kills at its own
-# deadline); a generous bound that guards a hang, never a speed.
+# wait_end SECONDS: until the VM has ended; past that generous bound
+# (it guards a hang, never a speed) kvmini is killed, which its reaper
+# records as "signal 9". The guests hold far longer than any bound, so
+# only a power-off or a signal ends them in time.
 wait_end() {
     local i
     for ((i = 0; i < $1 * 10; i++)); do
         kill -0 "$VM_REAPER" 2>/dev/null || break
         sleep 0.1
     done
+    kill -0 "$VM_REAPER" 2>/dev/null && kill -KILL "$VM_PID" 2>/dev/null
     wait "$VM_REAPER" 2>/dev/null
 }
 
 # 1. A guest that honours the button: SIGPWR once it listens, it says
 # so, powers off through ACPI S5, and kvmini exits 0 by itself.
-vm_start 120 honour -k "$GUEST" -p hold=100
+vm_start 300 honour -k "$GUEST" -p hold=1000
 check "the guest listens: its power button is ready, routed" \
     wait_line honour '^tg: powerbtn ready gsi=23 port=0x602 irq=1 mode=poweroff$' 60
 kill -PWR "$VM_PID"
@@ -46,7 +49,7 @@ check "... at once (the guest never saw its write fail)" \
 # answers signals meanwhile); the guest finds the press pending in the
 # event register when it starts listening.
 sock=$TMP/early.sock
-vm_start 120 early -k "$GUEST" -p hold=100 --serial "unix=$sock,server,wait"
+vm_start 300 early -k "$GUEST" -p hold=1000 --serial "unix=$sock,server,wait"
 for _ in $(seq 1 300); do
     grep -q 'waiting for a client' "$TMP/early.err" && break
     sleep 0.1
@@ -71,7 +74,7 @@ check "... powers off (got '$(ended early)')" \
 
 # 3. A guest that ignores the button: it sees each press and goes on;
 # kvmini does nothing more, and SIGTERM still stops it.
-vm_start 120 ignore -k "$GUEST" -p "hold=100 powerbtn=ignore"
+vm_start 300 ignore -k "$GUEST" -p "hold=1000 powerbtn=ignore"
 check "powerbtn=ignore: the guest listens" \
     wait_line ignore '^tg: powerbtn ready .* mode=ignore$' 60
 kill -PWR "$VM_PID"
@@ -95,7 +98,7 @@ check "SIGTERM still stops it: exit 143 (got '$(ended ignore)')" \
 
 # 4. Without ACPI there is no button: the guest finds no register, and
 # kvmini says SIGPWR has nothing to press instead of stopping.
-vm_start 120 noacpi -k "$GUEST" -p hold=100 --no-acpi
+vm_start 300 noacpi -k "$GUEST" -p hold=1000 --no-acpi
 check "--no-acpi: the guest finds no power button" \
     wait_line noacpi '^tg: powerbtn none$' 60
 kill -PWR "$VM_PID"
