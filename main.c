@@ -1164,6 +1164,10 @@ static void vm_print_stats(struct vm *vm)
         fprintf(stderr, " overruns %llu",
                 (unsigned long long)vm->com1.tx_overruns);
     fprintf(stderr, "\n");
+    if (vm->mach.power_button)
+        fprintf(stderr, "power button: presses %llu acks %llu\n",
+                (unsigned long long)atomic_load(&vm->ged.presses),
+                (unsigned long long)atomic_load(&vm->ged.acks));
     for (unsigned i = 0; i < vm->ndevs; i++)
         if (vm->devs[i].transport)
             vmmio_stats_print(vm->devs[i].transport, stderr);

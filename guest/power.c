@@ -134,8 +134,8 @@ void power_button_init(struct tg *tg)
         return;
     }
     b->present = true;
-    b->ignore = cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "powerbtn",
-                            &v, &vlen) &&
+    b->ignore = cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "powerbtn", &v,
+                            &vlen) &&
                 vlen == 6 && !memcmp(v, "ignore", 6);
     if (tg->tick) {
         uint64_t lapic = rdmsr(MSR_APIC_BASE) & ~0xfffULL;
@@ -144,9 +144,8 @@ void power_button_init(struct tg *tg)
                                  apic_id(lapic));
     }
     b->seen = irq_received(GED_GSI);
-    tg_printf("tg: powerbtn ready gsi=%u port=0x%x irq=%u mode=%s\n",
-              GED_GSI, GED_PORT, b->routed ? 1 : 0,
-              b->ignore ? "ignore" : "poweroff");
+    tg_printf("tg: powerbtn ready gsi=%u port=0x%x irq=%u mode=%s\n", GED_GSI,
+              GED_PORT, b->routed ? 1 : 0, b->ignore ? "ignore" : "poweroff");
     if (st & GED_EVT_POWER) { /* pressed before we listened: latched */
         tg_printf("tg: powerbtn pending\n");
         b->seen--;

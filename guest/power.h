@@ -19,10 +19,10 @@ struct tg;
 
 /* The power button as the guest drives it (kvmini's GED, hw/ged.h). */
 struct power_button {
-    bool probed;  /* power_button_init ran */
-    bool present; /* the event register answers */
-    bool routed;  /* its GSI interrupts the idle hlt */
-    bool ignore;  /* powerbtn=ignore: report presses, do not power off */
+    bool probed;   /* power_button_init ran */
+    bool present;  /* the event register answers */
+    bool routed;   /* its GSI interrupts the idle hlt */
+    bool ignore;   /* powerbtn=ignore: report presses, do not power off */
     uint64_t seen; /* interrupts on its pin already looked at */
 };
 

@@ -3,9 +3,9 @@
  * A tiny ACPI Machine Language encoder: just the terms kvmini's DSDT
  * needs (Scope, Device, Name, Package, integers, strings, EisaId,
  * resource-template buffers, and for the power button's _EVT method an
- * I/O OperationRegion with one Field, Method, If, Store, And, Notify). Output goes into a caller buffer; an
- * overflow is remembered and reported once by aml_finish(), so the
- * emitting code can stay a straight list of calls.
+ * I/O OperationRegion with one Field, Method, If, Store, And, Notify). Output
+ * goes into a caller buffer; an overflow is remembered and reported once by
+ * aml_finish(), so the emitting code can stay a straight list of calls.
  *
  * Not thread-safe per struct aml; no allocation.
  */
@@ -72,9 +72,9 @@ void aml_field_byte(struct aml *a, const char *region, const char *name,
  * Operators, in AML's prefix order: emit the operator, then each
  * operand (a name with aml_namestring, an integer, aml_local, ...).
  */
-void aml_store(struct aml *a);  /* Store (source, target) */
-void aml_and(struct aml *a);    /* And (x, y, target) */
-void aml_notify(struct aml *a); /* Notify (object, value) */
+void aml_store(struct aml *a);             /* Store (source, target) */
+void aml_and(struct aml *a);               /* And (x, y, target) */
+void aml_notify(struct aml *a);            /* Notify (object, value) */
 void aml_local(struct aml *a, unsigned n); /* Local0..Local7 */
 void aml_no_target(struct aml *a);         /* an unused Target */
 

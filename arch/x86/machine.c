@@ -44,7 +44,8 @@ int machine_add_virtio(struct machine *m, uint32_t device_id)
 }
 
 /* The power button takes the last pin, so the others stay one range. */
-_Static_assert(LAYOUT_GED_GSI == MACHINE_IOAPIC_PINS - 1, "GED on the last pin");
+_Static_assert(LAYOUT_GED_GSI == MACHINE_IOAPIC_PINS - 1,
+               "GED on the last pin");
 
 /* Platform ranges inside the MMIO hole that no device window may use. */
 static const struct {
@@ -217,8 +218,8 @@ int machine_check(const struct machine *m)
          * DSDT names windows with 32-bit descriptors: a window must end
          * at or below 4 GiB, or ACPI and the DT would differ. */
         if (v->gsi < LAYOUT_VIRTIO_GSI_BASE || v->gsi >= MACHINE_IOAPIC_PINS ||
-            (m->power_button && v->gsi == LAYOUT_GED_GSI) ||
-            v->size == 0 || v->base + v->size < v->base ||
+            (m->power_button && v->gsi == LAYOUT_GED_GSI) || v->size == 0 ||
+            v->base + v->size < v->base ||
             v->base + v->size > LAYOUT_MMIO_HOLE_END)
             return -EINVAL;
     }

@@ -26,7 +26,7 @@ wait_end() {
 
 # 1. A guest that honours the button: SIGPWR once it listens, it says
 # so, powers off through ACPI S5, and kvmini exits 0 by itself.
-vm_start 300 honour -k "$GUEST" -p hold=1000
+vm_start 300 honour -k "$GUEST" -p hold=1000 --stats
 check "the guest listens: its power button is ready, routed" \
     wait_line honour '^tg: powerbtn ready gsi=23 port=0x602 irq=1 mode=poweroff$' 60
 kill -PWR "$VM_PID"
@@ -40,6 +40,8 @@ check "... having said it pressed the button, then seen ACPI S5" \
     bash -c "grep -q 'power button pressed: waiting for the guest' \
         '$TMP/honour.err' && grep -q 'guest powered off (ACPI S5)' \
         '$TMP/honour.err'"
+check "... --stats: one press, acknowledged once by the guest" \
+    grep -q '^power button: presses 1 acks 1$' "$TMP/honour.err"
 check "... at once (the guest never saw its write fail)" \
     bash -c "! grep -q 'had no effect' '$TMP/honour.out'"
 [ "$(ended honour)" = "exit 0" ] || { diag "$TMP/honour.err"; tail -5 "$TMP/honour.out" | diag; }

@@ -244,8 +244,8 @@ static void test_power_button(const char *dir, const char *dsdt, bool on)
               strstr(ged, want),
           "DSDT (iasl): GED0 (ACPI0013) on GSI %u, edge, active-high",
           LAYOUT_GED_GSI);
-    snprintf(want, sizeof(want), "OperationRegion (EREG, SystemIO, 0x%04X, One)",
-             LAYOUT_GED_PORT);
+    snprintf(want, sizeof(want),
+             "OperationRegion (EREG, SystemIO, 0x%04X, One)", LAYOUT_GED_PORT);
     CHECK(ged && strstr(ged, want) &&
               strstr(ged, "Field (EREG, ByteAcc, NoLock, WriteAsZeros)") &&
               strstr(ged, "Method (_EVT, 1, Serialized)") &&
