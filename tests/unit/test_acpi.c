@@ -175,6 +175,37 @@ static void test_aml_encoding(void)
     aml_integer(&a, 0xfffe);
     CHECK(aml_finish(&a) == 12 && b[0] == 0x0e && b[9] == 0x0b,
           "QWord and Word integer prefixes");
+    /* The power button's terms, byte for byte (ACPI 6.3, 20.2.5). */
+    static const uint8_t evt[] = {
+        0x14, 0x10, '_',  'E',  'V',  'T',  0x09, /* Method (_EVT, 1, Ser) */
+        0xa0, 0x09, 0x7b, 0x60, 0x01, 0x00,       /* If (And (Local0, One)) */
+        0x86, 0x68, 0x0a, 0x80,                   /* Notify (Arg0, 0x80) */
+    };
+    aml_init(&a, b, sizeof(b));
+    mark = aml_method_begin(&a, "_EVT", 1, true);
+    size_t cond = aml_if_begin(&a);
+    aml_and(&a);
+    aml_local(&a, 0);
+    aml_integer(&a, 1);
+    aml_no_target(&a);
+    aml_notify(&a);
+    aml_bytes(&a, "\x68", 1); /* Arg0 */
+    aml_integer(&a, 0x80);
+    aml_end(&a, cond);
+    aml_end(&a, mark);
+    CHECK(aml_finish(&a) == (int)sizeof(evt) && !memcmp(b, evt, sizeof(evt)),
+          "Method, If, And, Notify: PkgLengths close over their bodies");
+    static const uint8_t field[] = {0x5b, 0x81, 0x0b, 'E', 'R', 'E', 'G',
+                                    0x41, 'E',  'S',  'T', 'A', 0x08};
+    aml_init(&a, b, sizeof(b));
+    aml_field_byte(&a, "EREG", "ESTA", 8);
+    CHECK(aml_finish(&a) == (int)sizeof(field) &&
+              !memcmp(b, field, sizeof(field)),
+          "Field (EREG, ByteAcc, NoLock, WriteAsZeros) { ESTA, 8 }");
+    aml_init(&a, b, sizeof(b));
+    aml_field_byte(&a, "EREG", "ESTA", 64);
+    CHECK(aml_finish(&a) == -ENOSPC,
+          "a field width a one-byte PkgLength cannot hold is refused");
 }
 
 static char *iasl_d(const char *dir, const char *name)
