@@ -1214,6 +1214,13 @@ static int cmd_run(int argc, char **argv)
         return KVMINI_EXIT_ERROR;
     vm->sig_fd = -1;
     vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.stop_fd = -1;
+    /* SIGPWR's default action ends a process: the opposite of a graceful
+     * request. Blocked from the start (every thread inherits it), an
+     * early press waits for the signalfd and then presses the button. */
+    sigset_t pwr;
+    sigemptyset(&pwr);
+    sigaddset(&pwr, SIGPWR);
+    pthread_sigmask(SIG_BLOCK, &pwr, NULL);
     rtc_init(&vm->rtc);
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;

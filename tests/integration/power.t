@@ -129,4 +129,23 @@ check "... in one line naming the power button and the fix" \
 run_vm 60 pin23noacpi -k "$GUEST" --no-acpi --device "blk,img=$TMP/d.img,irq=23" \
     -p "expect_dev=2@0xd0000000:23"
 check "--no-acpi --device irq=23: the device gets pin 23" guest_passed pin23noacpi
+# 6. SIGPWR's default action would end kvmini: one that arrives before
+# the VM exists must wait, not kill it. Here kvmini is held in open() of
+# its kernel, a FIFO nobody writes yet (syscall 257, openat), when the
+# signal comes; then the FIFO gives it a byte that is no kernel.
+mkfifo "$TMP/k.fifo"
+vm_start 60 presig -k "$TMP/k.fifo"
+for _ in $(seq 1 300); do
+    [ "$(cut -d' ' -f1 /proc/"$VM_PID"/syscall 2>/dev/null)" = 257 ] && break
+    sleep 0.1
+done
+kill -PWR "$VM_PID"
+sleep 0.5
+check "SIGPWR while kvmini starts up: it keeps going" kill -0 "$VM_PID"
+exec 7<>"$TMP/k.fifo"
+printf x >&7
+exec 7>&-
+wait_end 30
+check "... to its own end: the kernel is refused, exit 1 (got '$(ended presig)')" \
+    test "$(ended presig)" = "exit 1"
 done_testing
