@@ -621,7 +621,7 @@ static int signals_setup(struct vm *vm)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGWINCH);
-    sigaddset(&set, SIGPWR); /* presses the power button */
+    sigaddset(&set, SIGPWR);  /* presses the power button */
     sigaddset(&set, SIGUSR1); /* vCPU kick: only vCPU threads take it */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL))
         return -EINVAL;
