@@ -35,6 +35,7 @@
 #include "hw/chardev.h"
 #include "hw/gate.h"
 #include "hw/file.h"
+#include "hw/ged.h"
 #include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
@@ -118,6 +119,8 @@ struct vm {
     struct serial com1;
     struct irq_line com1_irq;
     struct sysports ports;
+    struct ged ged; /* the power button (ACPI only) */
+    struct irq_line ged_irq;
     struct rtc rtc;
     struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
     unsigned ndevs;
@@ -219,6 +222,9 @@ static void usage(FILE *f)
             "      --version         print the version\n"
             "Console: the guest's COM1 on stdin/stdout; on a terminal, "
             "Ctrl-A x quits.\n"
+            "Signals: SIGTERM, SIGINT stop the VM at once; SIGPWR presses "
+            "its ACPI power\n"
+            "button (the guest may shut down; kvmini waits for it).\n"
             "Exit status: the guest's (test-exit port 0x%x; 0 for reset or "
             "power-off), 1 bad input or setup error, 2 KVM could not run "
             "the guest, 3 triple fault, 128+N signal N.\n",
@@ -691,6 +697,7 @@ static int signals_setup(struct vm *vm)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGWINCH);
+    sigaddset(&set, SIGPWR);  /* presses the power button */
     sigaddset(&set, SIGUSR1); /* vCPU kick: only vCPU threads take it */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL))
         return -EINVAL;
@@ -716,6 +723,8 @@ static int vm_place_devices(struct vm *vm)
         return r;
     }
     m->serial = true;
+    /* Before placement: the button's pin is then no device's. */
+    m->power_button = !o->no_acpi;
     /* Explicit windows and pins are checked, the rest go in free slots;
      * slot i is devs[i], in flag order (vda, vdb, ... follow it). */
     struct machine_virtio_req req[LAYOUT_VIRTIO_MAX];
@@ -1108,6 +1117,11 @@ static int vm_setup_devices(struct vm *vm)
         r = sysports_register(&vm->ports, &k->pio, &pc);
     if (r == 0)
         r = io_bus_add(&k->pio, RTC_PORT, RTC_NPORTS, rtc_io, &vm->rtc);
+    if (r == 0 && vm->mach.power_button) {
+        kvm_irq_line_init(k, &vm->ged_irq, LAYOUT_GED_GSI);
+        ged_init(&vm->ged, &vm->ged_irq);
+        r = io_bus_add(&k->pio, LAYOUT_GED_PORT, 1, ged_io, &vm->ged);
+    }
     if (r < 0) {
         log_err("device setup failed: %s", strerror(-r));
         return r;
@@ -1157,6 +1171,29 @@ static int vm_load_guest(struct vm *vm)
     return cpu_setup_boot(k, k->vcpus[0], bi.entry, bi.zero_page);
 }
 
+/*
+ * Press the guest's ACPI power button (SIGPWR; the control socket's
+ * "shutdown"): a request the guest may honour by powering off, which
+ * then ends kvmini with status 0. Nothing else follows: a guest that
+ * ignores it keeps running until it is stopped. Main thread (any thread
+ * is safe). 0, or -ENODEV when the VM has no button (--no-acpi).
+ */
+static int vm_power_button(struct vm *vm)
+{
+    if (!vm->mach.power_button) {
+        log_warn("power button: this VM has none (--no-acpi); SIGTERM "
+                 "stops it");
+        return -ENODEV;
+    }
+    int r = ged_press_power(&vm->ged);
+    if (r < 0)
+        log_err("power button: %s", strerror(-r));
+    else
+        log_info("power button pressed: waiting for the guest to power "
+                 "off");
+    return r;
+}
+
 static void vm_handle_signal(struct vm *vm)
 {
     struct signalfd_siginfo si;
@@ -1165,6 +1202,10 @@ static void vm_handle_signal(struct vm *vm)
     if (si.ssi_signo == SIGWINCH) {
         if (vm->vcons)
             vser_update_size(vm->vcons);
+        return;
+    }
+    if (si.ssi_signo == SIGPWR) {
+        vm_power_button(vm);
         return;
     }
     log_info("signal %u: stopping the VM", si.ssi_signo);
@@ -1256,16 +1297,6 @@ static void vm_resume(struct vm *vm)
         gate_open(&vm->gate);
     kvm_resume(&vm->kvm);
     vm_set_state(vm, VM_RUNNING, "resume command");
-}
-
-/* Graceful shutdown: ask the guest to power itself off. One function for
- * the ACPI power button (the power branch) to fill in; until then the
- * API answers "shutdown: not available yet". 0 once the request is made
- * (the guest decides when to power off), or -errno. */
-static int vm_request_shutdown(struct vm *vm)
-{
-    (void)vm;
-    return -ENOSYS;
 }
 
 static const char *vm_chardev_desc(const struct chardev_spec *s,
@@ -1545,10 +1576,13 @@ static int vm_api_handle(void *ctx, const struct api_req *req,
         vm_stop_cb(vm, KVMINI_EXIT_OK, "reset command");
         break;
     case API_SHUTDOWN:
-        r = vm_request_shutdown(vm);
-        if (r == -ENOSYS)
+        /* The guest decides whether and when to power off; the events
+         * stream reports it (guest-poweroff). */
+        r = vm_power_button(vm);
+        if (r == -ENODEV)
             return vm_api_refuse(code, API_E_UNAVAILABLE, msg, msglen,
-                                 "shutdown: not available yet");
+                                 "shutdown: this VM has no power button "
+                                 "(--no-acpi); use stop");
         if (r < 0) {
             *code = API_E_FAILED;
             snprintf(msg, msglen, "shutdown: %s", strerror(-r));
@@ -1751,6 +1785,10 @@ static void vm_print_stats(struct vm *vm)
         fprintf(stderr, " overruns %llu",
                 (unsigned long long)vm->com1.tx_overruns);
     fprintf(stderr, "\n");
+    if (vm->mach.power_button)
+        fprintf(stderr, "power button: presses %llu acks %llu\n",
+                (unsigned long long)atomic_load(&vm->ged.presses),
+                (unsigned long long)atomic_load(&vm->ged.acks));
     for (unsigned i = 0; i < vm->ndevs; i++)
         if (vm->devs[i].transport)
             vmmio_stats_print(vm->devs[i].transport, stderr);
@@ -1802,6 +1840,13 @@ static int cmd_run(int argc, char **argv)
         return KVMINI_EXIT_ERROR;
     vm->sig_fd = -1;
     vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.stop_fd = -1;
+    /* SIGPWR's default action ends a process: the opposite of a graceful
+     * request. Blocked from the start (every thread inherits it), an
+     * early press waits for the signalfd and then presses the button. */
+    sigset_t pwr;
+    sigemptyset(&pwr);
+    sigaddset(&pwr, SIGPWR);
+    pthread_sigmask(SIG_BLOCK, &pwr, NULL);
     rtc_init(&vm->rtc);
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;

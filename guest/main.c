@@ -37,6 +37,7 @@ static void sum_initrd(struct tg *tg)
 
 void tg_idle(struct tg *tg)
 {
+    power_button_poll(tg);
     if (tg->tick)
         apic_tick_wait();
     else
@@ -50,6 +51,7 @@ static void idle_init(struct tg *tg)
         return; /* already running (started for the console checks) */
     tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
     tg_printf("tg: idle %s\n", tg->tick ? "hlt" : "spin");
+    power_button_init(tg);
 }
 
 /*

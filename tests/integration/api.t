@@ -203,7 +203,7 @@ stop_by_signal term TERM "--api PATH"
 check "SIGTERM removes the socket (--api PATH)" test ! -e "$TMP/term.sock"
 
 # 9. Guest power-off: the event, exit 0, the socket removed; stop with
-# a status; shutdown is not wired yet.
+# a status; shutdown presses the power button.
 mkfifo "$TMP/off.fifo"
 exec 5<>"$TMP/off.fifo" # the keyboard, typed into once we listen
 VM_STDIN=$TMP/off.fifo vm_start 60 off -k "$GUEST" -p "shell" --name "$N-off"
@@ -224,9 +224,24 @@ check "... events: guest-poweroff, then stopping" \
     '"event":"guest-poweroff" "event":"state" '
 check "... the stopping reason names the power-off" \
     grep -q '"reason":"guest powered off (ACPI S5)","status":0' "$TMP/off.ev"
-vm_start 60 st7 -k "$GUEST" -p "hold=60" --name "$N-7"
+vm_start 60 sd -k "$GUEST" -p "hold=60" --name "$N-sd"
+touch "$TMP/sd.ev"
+wait_for 30 test -S "$SD/$N-sd.sock"
+$PEER "$SD/$N-sd.sock" events "$TMP/sd.ev" 2>/dev/null &
+SEP=$!
+wait_for 10 grep -q '"subscribed":true' "$TMP/sd.ev"
+check "shutdown: ok" test "$(jget "$(ctl "$N-sd" shutdown)" ok)" = true
+wait "$VM_REAPER"
+wait "$SEP"
+check "... the guest powers off and kvmini exits 0 ($(cat "$TMP/sd.how"))" \
+    test "$(cat "$TMP/sd.how")" = "exit 0"
+check "... the guest saw the button" grep -q '^tg: powerbtn' "$TMP/sd.out"
+check "... events: guest-poweroff, then stopping" \
+    test "$(grep -o '"event":"[a-z-]*"' "$TMP/sd.ev" | tail -2 | tr '\n' ' ')" = \
+    '"event":"guest-poweroff" "event":"state" '
+vm_start 60 st7 -k "$GUEST" -p "hold=60" --name "$N-7" --no-acpi
 wait_for 30 test -S "$SD/$N-7.sock"
-check "shutdown answers unavailable until the power button is wired" \
+check "shutdown without a power button (--no-acpi): unavailable" \
     test "$(jget "$(ctl "$N-7" shutdown)" error.code)" = unavailable
 check "stop with args.status 7" \
     test "$(jget "$(ctl "$N-7" stop '{"status":7}')" ok)" = true
