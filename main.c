@@ -31,6 +31,7 @@
 #include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
+#include "hw/sandbox.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
 #include "kvm/kvm.h"
@@ -97,6 +98,7 @@ struct options {
     const char *serial_spec, *console_spec; /* for messages */
     struct chardev_spec serial;             /* --serial BACKEND */
     struct vcons_opt console;               /* --console ... */
+    struct sandbox_config seccomp;          /* --seccomp */
 };
 
 #define VM_CHARDEVS_MAX 64
@@ -180,13 +182,16 @@ static void usage(FILE *f)
             "      --stats           print exit and device counters at exit\n"
             "      --debug LIST      debug output: io,kvm,virtio,all\n"
             "      --kvm-device PATH KVM device, default /dev/kvm\n"
+            "      --seccomp MODE    per-thread syscall filters: kill "
+            "(default), log, off\n"
             "  -h, --help            this help\n"
             "      --version         print the version\n"
             "Console: the guest's COM1 on stdin/stdout; on a terminal, "
             "Ctrl-A x quits.\n"
             "Exit status: the guest's (test-exit port 0x%x; 0 for reset or "
             "power-off), 1 bad input or setup error, 2 KVM could not run "
-            "the guest, 3 triple fault, 128+N signal N.\n",
+            "the guest, 3 triple fault, 128+N signal N (159: a thread made a "
+            "syscall its filter forbids).\n",
             (unsigned)LAYOUT_EXIT_PORT);
 }
 
@@ -239,6 +244,7 @@ enum {
     OPT_NET,
     OPT_DEVICE,
     OPT_PORT,
+    OPT_SECCOMP,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
@@ -403,6 +409,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"net", required_argument, NULL, OPT_NET},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"port", required_argument, NULL, OPT_PORT},
+        {"seccomp", required_argument, NULL, OPT_SECCOMP},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -507,6 +514,14 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             char err[CHARDEV_PATH_MAX + 400];
             if (vser_plan_add(&vm->vports, optarg, err, sizeof(err)) < 0) {
                 log_err("--port %s: %s", optarg, err);
+                return -EINVAL;
+            }
+            break;
+        }
+        case OPT_SECCOMP: {
+            char err[200];
+            if (sandbox_parse(optarg, &o->seccomp, err, sizeof(err)) < 0) {
+                log_err("%s", err);
                 return -EINVAL;
             }
             break;
@@ -1112,6 +1127,18 @@ static void vm_main_loop(struct vm *vm)
     }
 }
 
+/* Syscall filters (docs/security.md). After the vCPUs started: the main
+ * thread enters its own filter, the last thread to do so, then opens the
+ * gate the vCPUs wait at. The gate opens on failure too, so that the
+ * vCPUs see the stop and can be joined. */
+static void vm_sandbox_lock(struct vm *vm)
+{
+    /* "kvmini": the main thread's name is the process's (ps, pidof). */
+    if (sandbox_enter("main", "kvmini") < 0)
+        kvm_request_stop(&vm->kvm, KVMINI_EXIT_ERROR);
+    sandbox_gate_open();
+}
+
 static void vm_print_stats(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->kvm.nvcpus; i++)
@@ -1160,6 +1187,7 @@ static void vm_teardown(struct vm *vm, int status)
         close(vm->sig_fd);
     file_unmap(vm->kernel_img, vm->kernel_len);
     file_unmap(vm->initrd_img, vm->initrd_len);
+    sandbox_fini(); /* every other thread is joined */
 }
 
 static int cmd_run(int argc, char **argv)
@@ -1173,8 +1201,10 @@ static int cmd_run(int argc, char **argv)
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
 
+    /* The sandbox before the first thread (a backend's) exists. */
     if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
-        vm_place_devices(vm) < 0 || vm_devices_create(vm) < 0)
+        sandbox_init(&vm->opt.seccomp) < 0 || vm_place_devices(vm) < 0 ||
+        vm_devices_create(vm) < 0)
         goto out;
     if (load_file("kernel", vm->opt.kernel, KERNEL_MAX, &vm->kernel_img,
                   &vm->kernel_len) < 0)
@@ -1213,6 +1243,7 @@ static int cmd_run(int argc, char **argv)
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
             break;
         }
+    vm_sandbox_lock(vm);
     vm_main_loop(vm);
     kvm_request_stop(k, KVMINI_EXIT_OK); /* no-op if already stopping */
     status = kvm_exit_status(k);
