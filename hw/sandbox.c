@@ -120,16 +120,20 @@ static void sbx_sigsys(int sig, siginfo_t *si, void *uc)
 
 static int rule_add(scmp_filter_ctx ctx, const struct sandbox_rule *r)
 {
+    /* Spelled out: SCMP_CMP leaves datum_b to the compiler's zeroing,
+     * which clang's -Wmissing-field-initializers (the fuzz build)
+     * refuses. MASKED_EQ: (arg & datum_a) == datum_b. */
+    struct scmp_arg_cmp c = {.arg = r->arg,
+                             .op = r->cmp == SANDBOX_EQ ? SCMP_CMP_EQ
+                                                        : SCMP_CMP_MASKED_EQ,
+                             .datum_a = r->val,
+                             .datum_b = 0};
     switch (r->cmp) {
     case SANDBOX_ANY:
         return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 0);
     case SANDBOX_EQ:
-        return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
-                                SCMP_CMP(r->arg, SCMP_CMP_EQ, r->val));
     case SANDBOX_NOBITS:
-        return seccomp_rule_add(
-            ctx, SCMP_ACT_ALLOW, r->nr, 1,
-            SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->val, 0));
+        return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
     case SANDBOX_ENOSYS:
         return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0);
     }
