@@ -201,7 +201,9 @@ int sandbox_init(const struct sandbox_config *c)
     for (size_t i = 0; i < sandbox_nkinds && r == 0; i++)
         r = sandbox_compile(&sandbox_kinds[i], c->mode, &sbx.prog[i]);
     if (r < 0) {
-        log_err("seccomp: cannot build the syscall filters: %s", strerror(-r));
+        log_err("seccomp: cannot build the syscall filters: %s (--seccomp "
+                "off runs without them)",
+                strerror(-r));
         goto fail;
     }
     struct sigaction sa = {.sa_sigaction = sbx_sigsys, .sa_flags = SA_SIGINFO};
@@ -209,7 +211,9 @@ int sandbox_init(const struct sandbox_config *c)
     if (sigaction(SIGSYS, &sa, NULL) < 0 ||
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         r = -errno;
-        log_err("seccomp: %s", strerror(-r));
+        log_err("seccomp: cannot set up the filters: %s (--seccomp off runs "
+                "without them)",
+                strerror(-r));
         goto fail;
     }
     r = sandbox_spawner_start();
@@ -246,8 +250,9 @@ int sandbox_enter(const char *kind, const char *who)
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
                 &sbx.prog[k - sandbox_kinds]) < 0) {
         int e = errno;
-        log_err("seccomp: thread %s: cannot load its filter: %s", who,
-                strerror(e));
+        log_err("seccomp: thread %s: cannot load its filter: %s (--seccomp "
+                "off runs without filters)",
+                who, strerror(e));
         return -e;
     }
     if (sbx.cfg.probe[0] && !strcmp(sbx.cfg.probe, kind))
