@@ -189,13 +189,17 @@ static void rx_deliver(struct vnet *n, struct vnet_rxq *rq, struct vq *q,
     vnet_iov_write(iov, rq->iov_n, 0, &h, n->hdr_len);
     if (log_cats & LOG_CAT_VIRTIO)
         vnet_trace(n, "rx", pair, iov, niov, len - n->hdr_len);
+    /* All the frame's chains in one used->idx update: a driver that saw
+     * the head before the rest would drop the frame and take the rest
+     * for frames of their own (Linux does, §5.1.6.4.2). */
     uint32_t left = len;
     for (unsigned i = 0; i < k; i++) {
         const struct vnet_rxchain *c = &rq->ch[rq->ch_first + i];
         uint32_t used = c->cap < left ? c->cap : left;
-        vq_push(q, c->head, used);
+        vq_add_used(q, c->head, used);
         left -= used;
     }
+    vq_publish(q);
     rq->ch_first += k;
     rq->ch_n -= k;
     rq->iov_first += niov;

@@ -192,17 +192,27 @@ int vq_iter_next(struct vq_iter *it, struct vq_buf *b)
     }
 }
 
-void vq_push(struct vq *q, uint16_t head, uint32_t written)
+void vq_add_used(struct vq *q, uint16_t head, uint32_t written)
 {
     struct vring_used_elem *e = &q->used->ring[q->used_idx & (q->num - 1)];
     __atomic_store_n(&e->id, head, __ATOMIC_RELAXED);
     __atomic_store_n(&e->len, written, __ATOMIC_RELAXED);
     q->used_idx++;
-    /* Release: the element is visible before the index that publishes
-     * it (pairs with the driver's read barrier after reading used->idx). */
-    __atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
     __atomic_fetch_add(&q->st.chains, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&q->st.bytes, written, __ATOMIC_RELAXED);
+}
+
+void vq_publish(struct vq *q)
+{
+    /* Release: the elements are visible before the index that publishes
+     * them (pairs with the driver's read barrier after reading used->idx). */
+    __atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+}
+
+void vq_push(struct vq *q, uint16_t head, uint32_t written)
+{
+    vq_add_used(q, head, written);
+    vq_publish(q);
 }
 
 void vq_fail(struct vq *q, uint16_t head, int err)

@@ -97,6 +97,13 @@ int vq_iter_next(struct vq_iter *it, struct vq_buf *b);
 /* Put chain head on the used ring with `written` bytes filled. */
 void vq_push(struct vq *q, uint16_t head, uint32_t written);
 
+/* vq_push in two steps, for chains the driver must see together (a
+ * mergeable RX frame, §5.1.6.4.2: Linux takes a frame whose buffers are
+ * not all used yet as an error, then parses the rest as frames): write
+ * used elements, then publish them all with one used->idx store. */
+void vq_add_used(struct vq *q, uint16_t head, uint32_t written);
+void vq_publish(struct vq *q);
+
 /* Fail a malformed request: return head with 0 bytes, count an error. */
 void vq_fail(struct vq *q, uint16_t head, int err);
 
