@@ -40,7 +40,7 @@ static unsigned frames;  /* frame heads seen */
  * how many entries its frame takes; a store must not split one. */
 static void check_store(struct vq *q)
 {
-    if (q != watched)
+    if (q != __atomic_load_n(&watched, __ATOMIC_SEQ_CST))
         return;
     uint16_t idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
     stores++;
