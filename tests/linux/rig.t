@@ -238,8 +238,10 @@ for ((i = 1; i <= nb; i++)); do
     for c in ${bchecks[i]}; do
         case $c in host-*) ;; *) continue ;; esac
         r="fail the L2 boot did not finish its checks"
+        # Not grep -q: under pipefail, its early exit can kill awk with
+        # SIGPIPE and fail the pipeline although the line is there.
         awk -v b=$i '$1 == b' $out/results |
-            grep -q " RIG: $v $name done " &&
+            grep " RIG: $v $name done " >/dev/null &&
             r=$(bash $here/disk.sh check $out $v ${c#host-} 2>&1)
         echo "$i 0 RIG: $v $name ${r%% *} $c ${r#* }" >>$out/results
     done
