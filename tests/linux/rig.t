@@ -17,7 +17,9 @@
 # "rig.profile=1": L2 lists the largest gaps in its boot log), RIG_KVMINI_ARGS
 # (more kvmini options, e.g. "--stats"), RIG_STALL_S (seconds of L1 silence
 # that mean a frozen L1), RIG_RERUNS (fresh L1s after a stall or death;
-# default 1), RIG_L1_QEMU (L1's machine, CPU and vCPU options for QEMU).
+# default 1), RIG_L1_QEMU (L1's machine, CPU and vCPU options for QEMU),
+# RIG_KTRACE (KiB per CPU: trace L1's KVM during each L2 boot), RIG_L1_THP
+# and RIG_L1_COMPACT (L1's huge pages; compact L1's memory every N s).
 # L1 also gets the disk images tests/linux/disk.sh makes, which the host
 # checks after the last L1 (the host-* checks).
 set -uo pipefail
@@ -236,8 +238,10 @@ for ((i = 1; i <= nb; i++)); do
     for c in ${bchecks[i]}; do
         case $c in host-*) ;; *) continue ;; esac
         r="fail the L2 boot did not finish its checks"
+        # Not grep -q: under pipefail, its early exit can kill awk with
+        # SIGPIPE and fail the pipeline although the line is there.
         awk -v b=$i '$1 == b' $out/results |
-            grep -q " RIG: $v $name done " &&
+            grep " RIG: $v $name done " >/dev/null &&
             r=$(bash $here/disk.sh check $out $v ${c#host-} 2>&1)
         echo "$i 0 RIG: $v $name ${r%% *} $c ${r#* }" >>$out/results
     done
