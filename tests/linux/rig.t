@@ -256,6 +256,7 @@ then
                                     head -n 1))"
 else
     echo "not ok 1 - L1 has /dev/kvm"
+    nfail=1
     { grep '^RIG-L1:' $log.txt; tail -n 30 $log.txt; cat $out/qemu.log; } |
         sed 's/^/#   /' >&2
 fi
@@ -281,6 +282,7 @@ for ((i = 1; i <= nb; i++)); do
             continue
         fi
         echo "not ok $n - $v $name: $c$detail"
+        nfail=$((nfail + 1))
         # Diagnostics go to stderr, where prove shows them without -v.
         [ -n "$line" ] ||
             echo "# test $n ($v $name: $c): no result for this check" >&2
@@ -333,4 +335,5 @@ awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
 echo "# rig summary: $nb L2 boot(s) in $attempt L1(s) (RIG_L1_QEMU='$l1_qemu'," \
      "RIG_STALL_S=$stall_s); $nstall stall(s), $ndeath death(s); $nrerun" \
      "boot(s) re-run; longest L1 silence ${longest}s${events}" >&2
-exit 0
+# Without prove (make linux-test), the status says whether a check failed.
+[ "${nfail:-0}" -eq 0 ]
