@@ -12,11 +12,12 @@ FDT_CFLAGS := $(shell pkg-config --cflags libfdt 2>/dev/null)
 FDT_LIBS   := $(shell pkg-config --libs libfdt 2>/dev/null || echo -lfdt)
 URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+JSON_LIBS    := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FDT_CFLAGS) $(URING_CFLAGS) -MMD -MP
-LDLIBS  := $(FDT_LIBS) $(URING_LIBS) -lpthread
+LDLIBS  := $(FDT_LIBS) $(URING_LIBS) $(JSON_LIBS) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +16,10 @@
 #include <sys/stat.h>
 #include <limits.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/bzimage.h"
@@ -26,17 +30,21 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/machine.h"
 #include "arch/x86/tables.h"
+#include "hw/api_client.h"
+#include "hw/api_server.h"
 #include "hw/chardev.h"
+#include "hw/gate.h"
 #include "hw/file.h"
+#include "hw/ged.h"
 #include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
+#include "hw/sdnotify.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "virtio/blk.h"
-#include "virtio/console.h"
 #include "virtio/console_opt.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
@@ -91,6 +99,8 @@ struct vm_dev {
 struct options {
     const char *kernel, *initrd, *cmdline, *name, *kvm_dev;
     const char *dump_dtb, *dump_acpi;
+    const char *api; /* --api PATH, or NULL: the default */
+    bool no_api, name_given;
     uint64_t ram;
     uint32_t cpus;
     bool stats, no_acpi, no_dtb, no_cmdline_devs, cmdline_devs;
@@ -109,6 +119,8 @@ struct vm {
     struct serial com1;
     struct irq_line com1_irq;
     struct sysports ports;
+    struct ged ged; /* the power button (ACPI only) */
+    struct irq_line ged_irq;
     struct rtc rtc;
     struct vm_dev devs[LAYOUT_VIRTIO_MAX]; /* in command-line order */
     unsigned ndevs;
@@ -121,24 +133,50 @@ struct vm {
     unsigned ncds;
     struct chardev *com1_cd, *vcons_cd; /* may be con */
     struct chardev_spec vcons_spec;     /* the virtio console's backend */
-    struct vcons *vcons;
+    struct vser *vcons;   /* the device whose port 0 is the virtio console */
+    bool console_on_port; /* --console virtio with --port: port 0 of dev 0 */
     const uint8_t *kernel_img, *initrd_img;
     size_t kernel_len, initrd_len;
     char cmdline[LAYOUT_CMDLINE_MAX];
     int sig_fd;
+
+    /* The control API (the "control API" section below). */
+    struct api_server *api;
+    char name[80]; /* --name, or kvmini-PID */
+    struct gate gate;
+    bool gate_ok;
+    enum vm_state { VM_STARTING, VM_RUNNING, VM_PAUSED, VM_STOPPING } state;
+    struct timespec t_start; /* CLOCK_MONOTONIC at creation */
+    /* Why the VM stops, from the first vm_stop_cb (a string literal). */
+    const char *_Atomic stop_why;
+    uint64_t resets_seen[LAYOUT_VIRTIO_MAX];       /* NEEDS_RESET counts */
+    bool peer_seen[VSER_DEVS_MAX][VSER_NAMED_MAX]; /* --port peers */
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: kvmini run -k KERNEL [options]\n"
+            "       kvmini ls [--json]      the running VMs (name, state, "
+            "pid, uptime)\n"
+            "       kvmini ctl [--json] NAME COMMAND [ARGS-JSON]\n"
+            "                               info, pause, resume, stop, "
+            "reset, shutdown,\n"
+            "                               stats or events (docs/api.md)"
+            "\n"
             "  -k, --kernel FILE     Linux bzImage to boot (required)\n"
             "  -i, --initrd FILE     initial ramdisk\n"
             "  -p, --cmdline STRING  kernel command line\n"
             "  -m, --mem SIZE        guest RAM, K/M/G suffix, default 256M "
             "(no suffix: MiB)\n"
             "  -c, --cpus N          vCPUs, 1..KVM's maximum, default 1\n"
-            "      --name NAME       VM name (letters, digits, . _ -)\n"
+            "      --name NAME       VM name (letters, digits, . _ -); "
+            "default kvmini-PID\n"
+            "      --api PATH        control socket, default "
+            "$XDG_RUNTIME_DIR/kvmini/NAME.sock\n"
+            "                        (or /run/kvmini/NAME.sock); see "
+            "docs/api.md\n"
+            "      --no-api          no control socket\n"
             "      --disk PATH[,ro][,serial=ID][,queues=N][,direct=on|off]"
             "[,discard=on|off]\n"
             "                        a virtio-blk disk on a raw image or "
@@ -184,6 +222,9 @@ static void usage(FILE *f)
             "      --version         print the version\n"
             "Console: the guest's COM1 on stdin/stdout; on a terminal, "
             "Ctrl-A x quits.\n"
+            "Signals: SIGTERM, SIGINT stop the VM at once; SIGPWR presses "
+            "its ACPI power\n"
+            "button (the guest may shut down; kvmini waits for it).\n"
             "Exit status: the guest's (test-exit port 0x%x; 0 for reset or "
             "power-off), 1 bad input or setup error, 2 KVM could not run "
             "the guest, 3 triple fault, 128+N signal N.\n",
@@ -239,6 +280,8 @@ enum {
     OPT_NET,
     OPT_DEVICE,
     OPT_PORT,
+    OPT_API,
+    OPT_NO_API,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
@@ -378,6 +421,8 @@ static int vm_device_queue(struct vm *vm, const char *text)
     return 0;
 }
 
+static int vm_queue_serial(struct vm *vm);
+
 static int parse_options(int argc, char **argv, struct vm *vm)
 {
     struct options *o = &vm->opt;
@@ -403,6 +448,8 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"net", required_argument, NULL, OPT_NET},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"port", required_argument, NULL, OPT_PORT},
+        {"api", required_argument, NULL, OPT_API},
+        {"no-api", no_argument, NULL, OPT_NO_API},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -447,6 +494,17 @@ static int parse_options(int argc, char **argv, struct vm *vm)
                 return -EINVAL;
             }
             o->name = optarg;
+            o->name_given = true;
+            break;
+        case OPT_API:
+            if (!*optarg) {
+                log_err("--api: give a socket path, or --no-api");
+                return -EINVAL;
+            }
+            o->api = optarg;
+            break;
+        case OPT_NO_API:
+            o->no_api = true;
             break;
         case OPT_STATS:
             o->stats = true;
@@ -533,6 +591,10 @@ static int parse_options(int argc, char **argv, struct vm *vm)
                 argv[optind]);
         return -EINVAL;
     }
+    if (o->api && o->no_api) {
+        log_err("--api and --no-api contradict each other; choose one");
+        return -EINVAL;
+    }
     if (o->cmdline_devs && o->no_cmdline_devs) {
         log_err("--cmdline-devices and --no-cmdline-devices contradict "
                 "each other; choose one");
@@ -542,23 +604,40 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         log_err("no kernel given; use -k bzImage (see kvmini run --help)");
         return -EINVAL;
     }
-    /* One virtio-serial device per group of --port, after the others. */
+    return vm_queue_serial(vm);
+}
+
+/* One virtio-serial device per group of --port, after the others. The
+ * virtio console takes the first slot, wherever its flag was, so its
+ * address does not move when devices are added: its own device, or
+ * with --port port 0 of the first port device (CONSOLE_PORT). */
+static int vm_queue_serial(struct vm *vm)
+{
+    const struct options *o = &vm->opt;
+    bool any_port = false;
+    for (unsigned g = 0; g < VSER_DEVS_MAX; g++)
+        any_port |= vm->vports.dev[g].n > 0;
+    vm->console_on_port = o->console.virtio && any_port;
+    unsigned first = vm->ndevs;
     for (unsigned g = 0; g < VSER_DEVS_MAX; g++) {
         struct vm_dev *d;
-        if (!vm->vports.dev[g].n)
+        if (!vm->vports.dev[g].n && !(g == 0 && vm->console_on_port))
             continue;
-        if (!(d = vm_dev_queue(vm, "port", vm->vports.dev[g].text[0])))
+        d = vm_dev_queue(vm, "port",
+                         vm->vports.dev[g].n ? vm->vports.dev[g].text[0]
+                                             : o->console_spec);
+        if (!d)
             return -ENOSPC;
         d->group = g;
     }
-    /* The virtio console takes the first slot, wherever its flag was,
-     * so its address does not move when devices are added. */
-    if (o->console.virtio) {
+    if (o->console.virtio && !vm->console_on_port) {
         if (!vm_dev_queue(vm, "console", o->console_spec))
             return -ENOSPC;
-        struct vm_dev cons = vm->devs[vm->ndevs - 1];
-        memmove(&vm->devs[1], &vm->devs[0],
-                (vm->ndevs - 1) * sizeof(vm->devs[0]));
+        first = vm->ndevs - 1;
+    }
+    if (o->console.virtio) {
+        struct vm_dev cons = vm->devs[first];
+        memmove(&vm->devs[1], &vm->devs[0], first * sizeof(vm->devs[0]));
         vm->devs[0] = cons;
     }
     return 0;
@@ -603,6 +682,9 @@ static void vm_stop_cb(void *ctx, int status, const char *why)
     struct vm *vm = ctx;
     if (why)
         log_info("%s", why);
+    const char *none = NULL; /* the first reason stays, like the status */
+    atomic_compare_exchange_strong(&vm->stop_why, &none,
+                                   why ? why : "the guest's exit port");
     kvm_request_stop(&vm->kvm, status);
 }
 
@@ -615,6 +697,7 @@ static int signals_setup(struct vm *vm)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGWINCH);
+    sigaddset(&set, SIGPWR);  /* presses the power button */
     sigaddset(&set, SIGUSR1); /* vCPU kick: only vCPU threads take it */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL))
         return -EINVAL;
@@ -640,6 +723,8 @@ static int vm_place_devices(struct vm *vm)
         return r;
     }
     m->serial = true;
+    /* Before placement: the button's pin is then no device's. */
+    m->power_button = !o->no_acpi;
     /* Explicit windows and pins are checked, the rest go in free slots;
      * slot i is devs[i], in flag order (vda, vdb, ... follow it). */
     struct machine_virtio_req req[LAYOUT_VIRTIO_MAX];
@@ -733,6 +818,8 @@ static int vm_dev_attach(struct vm *vm, struct vm_dev *d)
     kvm_irq_line_init(k, &d->irq, mv->gsi);
     int r = vmmio_create(&d->transport, d->ops, d->priv, &k->mem, &d->irq,
                          d->legacy);
+    if (r == 0 && vm->gate_ok)
+        vmmio_set_gate(d->transport, &vm->gate); /* workers park on pause */
     if (r == 0)
         r = io_bus_add(&k->mmio, mv->base, mv->size, vmmio_access,
                        d->transport);
@@ -769,7 +856,7 @@ static int vm_console_create(struct vm *vm, struct vm_dev *d)
     r = vm_chardev_open(vm, &o.backend, "console", &vm->vcons_cd);
     if (r < 0)
         return r;
-    r = vcons_create(&vm->vcons, vm->vcons_cd, 0, 0);
+    r = vser_create_console(&vm->vcons, vm->vcons_cd, 0, 0);
     if (r < 0) {
         vm_dev_err(d, "%s",
                    r == -EBUSY ? "another frontend already takes this "
@@ -778,17 +865,42 @@ static int vm_console_create(struct vm *vm, struct vm_dev *d)
         return r;
     }
     d->priv = vm->vcons;
-    d->ops = vcons_ops();
+    d->ops = vser_ops(vm->vcons);
     d->legacy |= o.legacy;
     return 0;
 }
 
 static void vm_console_destroy(struct vm *vm, struct vm_dev *d)
 {
-    if (d->priv)
-        vcons_destroy(d->priv);
     if (d->priv == vm->vcons)
         vm->vcons = NULL;
+    vser_destroy(d->priv); /* NULL is fine */
+}
+
+/* --console virtio[,legacy][,BACKEND] with --port: the console is port 0
+ * of the first port device, announced to the driver as CONSOLE_PORT. */
+static int vm_ports_console(struct vm *vm, struct vm_dev *d, struct vser *s)
+{
+    if (vm->vcons) {
+        vm_dev_err(d, "a second virtio console; kvmini has one (named "
+                      "ports come with --port)");
+        return -EINVAL;
+    }
+    vm->vcons_spec = vm->opt.console.backend;
+    int r = vm_chardev_open(vm, &vm->vcons_spec, "console", &vm->vcons_cd);
+    if (r < 0)
+        return r;
+    r = vser_add_port(s, 0, NULL, vm->vcons_cd, true);
+    if (r < 0) {
+        log_err("--console %s: %s", vm->opt.console_spec,
+                r == -EBUSY ? "another frontend already takes this "
+                              "backend's input; give the console its own"
+                            : strerror(-r));
+        return r;
+    }
+    vm->vcons = s;
+    d->legacy |= vm->opt.console.legacy;
+    return 0;
 }
 
 /* --port name=NAME[,dev=N],BACKEND: one virtio-serial device for the
@@ -804,6 +916,9 @@ static int vm_ports_create(struct vm *vm, struct vm_dev *d)
     }
     d->priv = s;
     d->ops = vser_ops(s);
+    if (d->group == 0 && vm->console_on_port &&
+        (r = vm_ports_console(vm, d, s)) < 0)
+        return r;
     for (unsigned i = 0; i < g->n; i++) {
         char label[VSER_NAME_MAX + 8];
         struct chardev *cd;
@@ -826,7 +941,8 @@ static int vm_ports_create(struct vm *vm, struct vm_dev *d)
 
 static void vm_ports_destroy(struct vm *vm, struct vm_dev *d)
 {
-    (void)vm;
+    if (d->priv == vm->vcons)
+        vm->vcons = NULL;
     vser_destroy(d->priv); /* NULL is fine */
 }
 
@@ -1001,6 +1117,11 @@ static int vm_setup_devices(struct vm *vm)
         r = sysports_register(&vm->ports, &k->pio, &pc);
     if (r == 0)
         r = io_bus_add(&k->pio, RTC_PORT, RTC_NPORTS, rtc_io, &vm->rtc);
+    if (r == 0 && vm->mach.power_button) {
+        kvm_irq_line_init(k, &vm->ged_irq, LAYOUT_GED_GSI);
+        ged_init(&vm->ged, &vm->ged_irq);
+        r = io_bus_add(&k->pio, LAYOUT_GED_PORT, 1, ged_io, &vm->ged);
+    }
     if (r < 0) {
         log_err("device setup failed: %s", strerror(-r));
         return r;
@@ -1050,6 +1171,29 @@ static int vm_load_guest(struct vm *vm)
     return cpu_setup_boot(k, k->vcpus[0], bi.entry, bi.zero_page);
 }
 
+/*
+ * Press the guest's ACPI power button (SIGPWR; the control socket's
+ * "shutdown"): a request the guest may honour by powering off, which
+ * then ends kvmini with status 0. Nothing else follows: a guest that
+ * ignores it keeps running until it is stopped. Main thread (any thread
+ * is safe). 0, or -ENODEV when the VM has no button (--no-acpi).
+ */
+static int vm_power_button(struct vm *vm)
+{
+    if (!vm->mach.power_button) {
+        log_warn("power button: this VM has none (--no-acpi); SIGTERM "
+                 "stops it");
+        return -ENODEV;
+    }
+    int r = ged_press_power(&vm->ged);
+    if (r < 0)
+        log_err("power button: %s", strerror(-r));
+    else
+        log_info("power button pressed: waiting for the guest to power "
+                 "off");
+    return r;
+}
+
 static void vm_handle_signal(struct vm *vm)
 {
     struct signalfd_siginfo si;
@@ -1057,7 +1201,11 @@ static void vm_handle_signal(struct vm *vm)
         return;
     if (si.ssi_signo == SIGWINCH) {
         if (vm->vcons)
-            vcons_update_size(vm->vcons);
+            vser_update_size(vm->vcons);
+        return;
+    }
+    if (si.ssi_signo == SIGPWR) {
+        vm_power_button(vm);
         return;
     }
     log_info("signal %u: stopping the VM", si.ssi_signo);
@@ -1095,21 +1243,535 @@ static int vm_wait_clients(struct vm *vm)
     return r;
 }
 
-/* The main thread only waits for signals and for a stop request; the
- * console lives on its chardev's thread, so nothing the guest or the
- * terminal does can keep this loop from its signalfd. */
+/* ---- control API (docs/api.md) ---------------------------------------
+ * Served from the main loop: no thread of its own. Requests that change
+ * the VM run here, on the thread that owns the vCPUs. */
+
+#define VM_PAUSE_TIMEOUT_MS 5000 /* vCPUs and workers to come to rest */
+#define VM_WATCH_MS 250          /* NEEDS_RESET and port peers, polled */
+
+static const char *const vm_state_names[] = {
+    [VM_STARTING] = "starting",
+    [VM_RUNNING] = "running",
+    [VM_PAUSED] = "paused",
+    [VM_STOPPING] = "stopping",
+};
+
+static void vm_event(struct vm *vm, const char *name, struct json_object *d)
+{
+    if (vm->api)
+        api_server_event(vm->api, name, d);
+    else
+        json_object_put(d);
+}
+
+static void vm_set_state(struct vm *vm, enum vm_state s, const char *why)
+{
+    vm->state = s;
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "state",
+                           json_object_new_string(vm_state_names[s]));
+    if (why)
+        json_object_object_add(d, "reason", json_object_new_string(why));
+    vm_event(vm, "state", d);
+}
+
+/* Every vCPU out of KVM_RUN and held, then every worker parked once its
+ * in-flight requests are done. */
+static int vm_pause(struct vm *vm)
+{
+    int r = kvm_pause(&vm->kvm, VM_PAUSE_TIMEOUT_MS);
+    if (r == 0 && vm->gate_ok) {
+        r = gate_close(&vm->gate, VM_PAUSE_TIMEOUT_MS);
+        if (r < 0)
+            kvm_resume(&vm->kvm);
+    }
+    if (r == 0)
+        vm_set_state(vm, VM_PAUSED, "pause command");
+    return r;
+}
+
+static void vm_resume(struct vm *vm)
+{
+    if (vm->gate_ok)
+        gate_open(&vm->gate);
+    kvm_resume(&vm->kvm);
+    vm_set_state(vm, VM_RUNNING, "resume command");
+}
+
+static const char *vm_chardev_desc(const struct chardev_spec *s,
+                                   struct chardev *cd, char *buf, size_t len)
+{
+    static const char *const kinds[] = {
+        [CHARDEV_STDIO] = "stdio",
+        [CHARDEV_PTY] = "pty",
+        [CHARDEV_UNIX_SERVER] = "unix-server",
+        [CHARDEV_UNIX_CLIENT] = "unix",
+        [CHARDEV_FILE] = "file",
+    };
+    const char *path = cd ? chardev_path(cd) : NULL;
+    snprintf(buf, len, "%s%s%s", kinds[s->kind], path ? ":" : "",
+             path ? path : "");
+    return buf;
+}
+
+static char *vm_hex(char *buf, size_t len, uint64_t v)
+{
+    snprintf(buf, len, "0x%llx", (unsigned long long)v);
+    return buf;
+}
+
+/* What backs device d, as "kind:where". */
+static void vm_dev_backend(struct vm *vm, struct vm_dev *d,
+                           struct json_object *o)
+{
+    char buf[CHARDEV_PATH_MAX + 32];
+    if (!strcmp(d->kind->flag, "disk")) {
+        struct vblk_config cfg;
+        char path[PATH_MAX + 8];
+        if (vblk_parse(d->spec, &cfg, buf, sizeof(buf)) == 0) {
+            snprintf(path, sizeof(path), "file:%s", cfg.path);
+            json_object_object_add(o, "backend", json_object_new_string(path));
+        }
+    } else if (!strcmp(d->kind->flag, "net") && d->priv) {
+        snprintf(buf, sizeof(buf), "tap:%s", vnet_tap(d->priv)->name);
+        json_object_object_add(o, "backend", json_object_new_string(buf));
+    } else if (!strcmp(d->kind->flag, "console")) {
+        json_object_object_add(
+            o, "backend",
+            json_object_new_string(vm_chardev_desc(
+                &vm->vcons_spec, vm->vcons_cd, buf, sizeof(buf))));
+    } else if (!strcmp(d->kind->flag, "port")) {
+        struct vser_plan_dev *g = &vm->vports.dev[d->group];
+        struct json_object *ports = json_object_new_array();
+        for (unsigned i = 0; i < g->n; i++) {
+            struct json_object *p = json_object_new_object();
+            json_object_object_add(p, "name",
+                                   json_object_new_string(g->port[i].name));
+            json_object_object_add(p, "id", json_object_new_int((int)i + 1));
+            json_object_object_add(
+                p, "backend",
+                json_object_new_string(vm_chardev_desc(
+                    &g->port[i].backend, g->cd[i], buf, sizeof(buf))));
+            json_object_object_add(
+                p, "connected",
+                json_object_new_boolean(g->cd[i] &&
+                                        chardev_connected(g->cd[i])));
+            json_object_array_add(ports, p);
+        }
+        json_object_object_add(o, "ports", ports);
+    }
+}
+
+static struct json_object *vm_api_device(struct vm *vm, unsigned i)
+{
+    struct vm_dev *d = &vm->devs[i];
+    const struct machine_virtio *mv = &vm->mach.virtio[d->slot];
+    struct json_object *o = json_object_new_object();
+    char h[24];
+    json_object_object_add(o, "index", json_object_new_int((int)i));
+    json_object_object_add(o, "kind", json_object_new_string(d->kind->flag));
+    json_object_object_add(o, "type", json_object_new_string(d->ops->name));
+    json_object_object_add(o, "device_id",
+                           json_object_new_int((int)mv->device_id));
+    json_object_object_add(
+        o, "transport",
+        json_object_new_string(d->legacy ? "virtio-mmio-v1" : "virtio-mmio"));
+    json_object_object_add(
+        o, "addr", json_object_new_string(vm_hex(h, sizeof(h), mv->base)));
+    json_object_object_add(o, "size", json_object_new_uint64(mv->size));
+    json_object_object_add(o, "irq", json_object_new_int((int)mv->gsi));
+    json_object_object_add(o, "spec", json_object_new_string(d->text));
+    vm_dev_backend(vm, d, o);
+    if (d->transport) {
+        uint32_t st = vmmio_status(d->transport);
+        json_object_object_add(
+            o, "features",
+            json_object_new_string(
+                vm_hex(h, sizeof(h), vmmio_features(d->transport))));
+        json_object_object_add(o, "features_acked",
+                               json_object_new_string(vm_hex(
+                                   h, sizeof(h), vmmio_acked(d->transport))));
+        json_object_object_add(o, "status", json_object_new_int((int)st));
+        json_object_object_add(
+            o, "driver_ok",
+            json_object_new_boolean(st & VIRTIO_STATUS_DRIVER_OK));
+        json_object_object_add(
+            o, "needs_reset",
+            json_object_new_boolean(st & VIRTIO_STATUS_NEEDS_RESET));
+    }
+    return o;
+}
+
+static double vm_uptime(const struct vm *vm)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - vm->t_start.tv_sec) +
+           (double)(now.tv_nsec - vm->t_start.tv_nsec) / 1e9;
+}
+
+static struct json_object *vm_api_info(struct vm *vm)
+{
+    struct json_object *o = json_object_new_object();
+    char buf[CHARDEV_PATH_MAX + 32];
+    json_object_object_add(o, "name", json_object_new_string(vm->name));
+    json_object_object_add(o, "state",
+                           json_object_new_string(vm_state_names[vm->state]));
+    json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+    json_object_object_add(o, "uptime_s",
+                           json_object_new_int64((int64_t)vm_uptime(vm)));
+    json_object_object_add(o, "protocol",
+                           json_object_new_int(API_PROTO_VERSION));
+    json_object_object_add(o, "version",
+                           json_object_new_string(KVMINI_VERSION));
+    json_object_object_add(o, "vcpus", json_object_new_int((int)vm->opt.cpus));
+    json_object_object_add(o, "memory", json_object_new_uint64(vm->opt.ram));
+    json_object_object_add(o, "kernel", json_object_new_string(vm->opt.kernel));
+    json_object_object_add(o, "cmdline", json_object_new_string(vm->cmdline));
+    json_object_object_add(o, "acpi",
+                           json_object_new_boolean(!vm->opt.no_acpi));
+    struct json_object *ser = json_object_new_object();
+    json_object_object_add(
+        ser, "port",
+        json_object_new_string(vm_hex(buf, sizeof(buf), LAYOUT_COM1_PORT)));
+    json_object_object_add(ser, "irq", json_object_new_int(LAYOUT_COM1_GSI));
+    json_object_object_add(
+        ser, "backend",
+        json_object_new_string(
+            vm_chardev_desc(&vm->opt.serial, vm->com1_cd, buf, sizeof(buf))));
+    json_object_object_add(o, "serial", ser);
+    struct json_object *devs = json_object_new_array();
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i].ops && vm->devs[i].slot >= 0)
+            json_object_array_add(devs, vm_api_device(vm, i));
+    json_object_object_add(o, "devices", devs);
+    return o;
+}
+
+/* Counters of the walk (hw/counters.h) into a JSON object, a group as a
+ * nested object. */
+static void vm_json_emit(void *ctx, const char *group, const char *name,
+                         uint64_t v)
+{
+    struct json_object *o = ctx, *g = o;
+    if (group && !json_object_object_get_ex(o, group, &g)) {
+        g = json_object_new_object();
+        json_object_object_add(o, group, g);
+    }
+    json_object_object_add(g, name, json_object_new_uint64(v));
+}
+
+static uint64_t vm_ld(const uint64_t *x)
+{
+    return __atomic_load_n(x, __ATOMIC_RELAXED); /* its thread writes on */
+}
+
+static struct json_object *vm_api_stats(struct vm *vm)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *cpus = json_object_new_array();
+    for (unsigned i = 0; i < vm->kvm.nvcpus; i++) {
+        const struct vcpu_stats *s = &vm->kvm.vcpus[i]->st;
+        struct json_object *c = json_object_new_object();
+        json_object_object_add(c, "id", json_object_new_int((int)i));
+        json_object_object_add(c, "runs",
+                               json_object_new_uint64(vm_ld(&s->runs)));
+        json_object_object_add(c, "pio",
+                               json_object_new_uint64(vm_ld(&s->pio)));
+        json_object_object_add(c, "mmio",
+                               json_object_new_uint64(vm_ld(&s->mmio)));
+        json_object_object_add(c, "intr",
+                               json_object_new_uint64(vm_ld(&s->intr)));
+        json_object_object_add(c, "other",
+                               json_object_new_uint64(vm_ld(&s->other)));
+        json_object_array_add(cpus, c);
+    }
+    json_object_object_add(o, "vcpus", cpus);
+    struct json_object *ser = json_object_new_object();
+    json_object_object_add(ser, "tx",
+                           json_object_new_uint64(vm_ld(&vm->com1.tx_bytes)));
+    json_object_object_add(ser, "rx",
+                           json_object_new_uint64(vm_ld(&vm->com1.rx_bytes)));
+    json_object_object_add(
+        ser, "overruns", json_object_new_uint64(vm_ld(&vm->com1.tx_overruns)));
+    json_object_object_add(o, "serial", ser);
+    struct json_object *devs = json_object_new_array();
+    for (unsigned i = 0; i < vm->ndevs; i++) {
+        struct vm_dev *d = &vm->devs[i];
+        if (!d->transport)
+            continue;
+        struct json_object *c = json_object_new_object();
+        json_object_object_add(c, "index", json_object_new_int((int)i));
+        json_object_object_add(c, "type", json_object_new_string(d->ops->name));
+        vmmio_stats_walk(d->transport, &(struct counter_sink){
+                                           .emit = vm_json_emit, .ctx = c});
+        json_object_array_add(devs, c);
+    }
+    json_object_object_add(o, "devices", devs);
+    struct api_server_stats as;
+    api_server_get_stats(vm->api, &as);
+    struct json_object *a = json_object_new_object();
+    json_object_object_add(a, "clients", json_object_new_int((int)as.clients));
+    json_object_object_add(a, "subscribers",
+                           json_object_new_int((int)as.subscribers));
+    json_object_object_add(a, "accepted", json_object_new_uint64(as.accepted));
+    json_object_object_add(a, "refused", json_object_new_uint64(as.refused));
+    json_object_object_add(a, "requests", json_object_new_uint64(as.requests));
+    json_object_object_add(a, "errors", json_object_new_uint64(as.errors));
+    json_object_object_add(a, "dropped", json_object_new_uint64(as.dropped));
+    json_object_object_add(a, "events", json_object_new_uint64(as.events));
+    json_object_object_add(o, "api", a);
+    return o;
+}
+
+static int vm_api_refuse(const char **code, const char *c, char *msg,
+                         size_t msglen, const char *text)
+{
+    *code = c;
+    snprintf(msg, msglen, "%s", text);
+    return -EINVAL;
+}
+
+/* One request (api_handle_fn), on the main thread. */
+static int vm_api_handle(void *ctx, const struct api_req *req,
+                         struct json_object **ret, const char **code, char *msg,
+                         size_t msglen)
+{
+    struct vm *vm = ctx;
+    int r;
+    if (vm->state == VM_STOPPING && req->cmd != API_INFO &&
+        req->cmd != API_STATS)
+        return vm_api_refuse(code, API_E_STATE, msg, msglen,
+                             "the VM is stopping");
+    switch (req->cmd) {
+    case API_INFO:
+        *ret = vm_api_info(vm);
+        return 0;
+    case API_STATS:
+        *ret = vm_api_stats(vm);
+        return 0;
+    case API_PAUSE:
+        if (vm->state != VM_RUNNING)
+            return vm_api_refuse(code, API_E_STATE, msg, msglen,
+                                 vm->state == VM_PAUSED ? "already paused"
+                                                        : "not running yet");
+        r = vm_pause(vm);
+        if (r < 0)
+            return vm_api_refuse(code, API_E_FAILED, msg, msglen,
+                                 "the vCPUs or device workers did not come "
+                                 "to rest within 5 s; still running");
+        break;
+    case API_RESUME:
+        if (vm->state != VM_PAUSED)
+            return vm_api_refuse(code, API_E_STATE, msg, msglen, "not paused");
+        vm_resume(vm);
+        break;
+    case API_STOP:
+        vm_stop_cb(vm, req->status, "stop command");
+        break;
+    case API_RESET:
+        /* kvmini has no in-place reboot: a reset ends the VM the way a
+         * guest reset does (exit 0), for the supervisor to start anew. */
+        vm_stop_cb(vm, KVMINI_EXIT_OK, "reset command");
+        break;
+    case API_SHUTDOWN:
+        /* The guest decides whether and when to power off; the events
+         * stream reports it (guest-poweroff). */
+        r = vm_power_button(vm);
+        if (r == -ENODEV)
+            return vm_api_refuse(code, API_E_UNAVAILABLE, msg, msglen,
+                                 "shutdown: this VM has no power button "
+                                 "(--no-acpi); use stop");
+        if (r < 0) {
+            *code = API_E_FAILED;
+            snprintf(msg, msglen, "shutdown: %s", strerror(-r));
+            return r;
+        }
+        break;
+    default:
+        return vm_api_refuse(code, API_E_COMMAND, msg, msglen,
+                             "unknown command");
+    }
+    *ret = json_object_new_object();
+    json_object_object_add(
+        *ret, "state",
+        json_object_new_string(
+            kvm_stopping(&vm->kvm) ? "stopping" : vm_state_names[vm->state]));
+    return 0;
+}
+
+/* Claim the name (one live VM per socket). With --name or --api: early
+ * (late false), before any backend exists, and a failure is an error.
+ * Without them the name is kvmini-PID, which nobody else can hold: the
+ * socket is opened late, once KVM works (so a host without KVM gets its
+ * one error line, not a warning first), and an unusable default
+ * directory only costs the socket, with a warning. */
+static int vm_api_open(struct vm *vm, bool late)
+{
+    const struct options *o = &vm->opt;
+    if (!late) {
+        clock_gettime(CLOCK_MONOTONIC, &vm->t_start);
+        if (o->name_given)
+            snprintf(vm->name, sizeof(vm->name), "%s", o->name);
+        else
+            snprintf(vm->name, sizeof(vm->name), "kvmini-%ld", (long)getpid());
+    }
+    bool named = o->name_given || o->api;
+    if (o->no_api || named == late)
+        return 0;
+    char path[PATH_MAX], err[PATH_MAX + 160];
+    int r = 0;
+    if (o->api)
+        snprintf(path, sizeof(path), "%s", o->api);
+    else
+        r = api_default_path(vm->name, path, sizeof(path), true);
+    if (r < 0) {
+        char dir[PATH_MAX] = "?";
+        api_dir(dir, sizeof(dir), false);
+        snprintf(err, sizeof(err),
+                 "cannot create the socket directory %s: %s (set "
+                 "XDG_RUNTIME_DIR, or use --api PATH or --no-api)",
+                 dir, strerror(-r));
+    } else {
+        r = api_server_open(&vm->api, path, vm_api_handle, vm, err,
+                            sizeof(err));
+    }
+    if (r == 0)
+        return 0;
+    if (!o->name_given && !o->api && r != -EADDRINUSE) {
+        log_warn("no control socket: %s", err);
+        return 0;
+    }
+    if (r == -EADDRINUSE && o->name_given && !o->api)
+        log_err("--name %s: a VM of that name is already running (%s "
+                "answers); choose another name or stop it first",
+                vm->name, path);
+    else
+        log_err("%s%s: %s", o->api ? "--api " : "control socket",
+                o->api ? o->api : "", err);
+    return r;
+}
+
+/* The guest runs: remember what the watchers compare against, tell
+ * systemd. */
+static void vm_api_started(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i].transport)
+            vm->resets_seen[i] = __atomic_load_n(
+                &vmmio_vdev(vm->devs[i].transport)->resets_needed,
+                __ATOMIC_RELAXED);
+    for (unsigned g = 0; g < VSER_DEVS_MAX; g++)
+        for (unsigned i = 0; i < vm->vports.dev[g].n; i++)
+            vm->peer_seen[g][i] = vm->vports.dev[g].cd[i] &&
+                                  chardev_connected(vm->vports.dev[g].cd[i]);
+    vm_set_state(vm, VM_RUNNING, "started");
+    int r = sdnotify("READY=1");
+    if (r < 0)
+        log_warn("NOTIFY_SOCKET: %s", strerror(-r));
+}
+
+/* Whether the main loop must wake up now and then for vm_api_watch. */
+static bool vm_api_watching(const struct vm *vm)
+{
+    struct api_server_stats st;
+    if (!vm->api)
+        return false;
+    api_server_get_stats(vm->api, &st);
+    return st.subscribers > 0;
+}
+
+/* Events nothing wakes the main loop for: a device entering NEEDS_RESET
+ * (on a worker or vCPU thread), a port's peer connecting or leaving (on
+ * its backend thread). Polled every VM_WATCH_MS while someone listens;
+ * cheap: a counter and a flag per device or port. */
+static void vm_api_watch(struct vm *vm)
+{
+    if (!vm_api_watching(vm))
+        return;
+    for (unsigned i = 0; i < vm->ndevs; i++) {
+        struct vm_dev *d = &vm->devs[i];
+        if (!d->transport)
+            continue;
+        uint64_t n = __atomic_load_n(&vmmio_vdev(d->transport)->resets_needed,
+                                     __ATOMIC_RELAXED);
+        if (n == vm->resets_seen[i])
+            continue;
+        vm->resets_seen[i] = n;
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "index", json_object_new_int((int)i));
+        json_object_object_add(e, "type", json_object_new_string(d->ops->name));
+        json_object_object_add(e, "count", json_object_new_uint64(n));
+        vm_event(vm, "device-needs-reset", e);
+    }
+    for (unsigned g = 0; g < VSER_DEVS_MAX; g++)
+        for (unsigned i = 0; i < vm->vports.dev[g].n; i++) {
+            struct chardev *cd = vm->vports.dev[g].cd[i];
+            bool now = cd && chardev_connected(cd);
+            if (now == vm->peer_seen[g][i])
+                continue;
+            vm->peer_seen[g][i] = now;
+            struct json_object *e = json_object_new_object();
+            json_object_object_add(
+                e, "port",
+                json_object_new_string(vm->vports.dev[g].port[i].name));
+            json_object_object_add(e, "connected",
+                                   json_object_new_boolean(now));
+            vm_event(vm, "port-peer", e);
+        }
+}
+
+/* The VM stops: say why to the listeners (a guest reset or power-off
+ * first, as its own event), and give them a moment to read it. */
+static void vm_api_stopping(struct vm *vm)
+{
+    int status = kvm_exit_status(&vm->kvm);
+    const char *why = atomic_load(&vm->stop_why);
+    if (!why)
+        why = status == KVMINI_EXIT_TRIPLE_FAULT ? "triple fault"
+              : status == KVMINI_EXIT_VM_FAILED  ? "KVM could not run the guest"
+                                                 : "the guest stopped";
+    /* sysports' and the i8042's words (hw/sysports.c). */
+    if (strstr(why, "guest reset"))
+        vm_event(vm, "guest-reset", NULL);
+    else if (strstr(why, "powered off"))
+        vm_event(vm, "guest-poweroff", NULL);
+    vm->state = VM_STOPPING;
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "state", json_object_new_string("stopping"));
+    json_object_object_add(d, "reason", json_object_new_string(why));
+    json_object_object_add(d, "status", json_object_new_int(status));
+    vm_event(vm, "state", d);
+    sdnotify("STOPPING=1");
+    if (vm->api)
+        api_server_flush(vm->api, 200);
+}
+
+/* The main thread waits for signals, a stop request and the control
+ * API's clients; the console lives on its chardev's thread, so nothing
+ * the guest or the terminal does can keep this loop from its signalfd,
+ * and the API's sockets are nonblocking with bounded buffers. */
 static void vm_main_loop(struct vm *vm)
 {
     while (!kvm_stopping(&vm->kvm)) {
-        struct pollfd p[2] = {
+        struct pollfd p[2 + API_CLIENTS_MAX + 1] = {
             {.fd = vm->sig_fd, .events = POLLIN},
             {.fd = vm->kvm.stop_fd, .events = POLLIN},
         };
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        unsigned na =
+            vm->api ? api_server_pollfds(vm->api, p + 2, API_CLIENTS_MAX + 1)
+                    : 0;
+        if (poll(p, 2 + na, vm_api_watching(vm) ? VM_WATCH_MS : -1) < 0 &&
+            errno != EINTR)
             break;
         if (p[0].revents & POLLIN)
             vm_handle_signal(vm);
+        if (na)
+            api_server_serve(vm->api, p + 2, na);
+        vm_api_watch(vm);
     }
+    vm_api_stopping(vm);
 }
 
 static void vm_print_stats(struct vm *vm)
@@ -1123,6 +1785,10 @@ static void vm_print_stats(struct vm *vm)
         fprintf(stderr, " overruns %llu",
                 (unsigned long long)vm->com1.tx_overruns);
     fprintf(stderr, "\n");
+    if (vm->mach.power_button)
+        fprintf(stderr, "power button: presses %llu acks %llu\n",
+                (unsigned long long)atomic_load(&vm->ged.presses),
+                (unsigned long long)atomic_load(&vm->ged.acks));
     for (unsigned i = 0; i < vm->ndevs; i++)
         if (vm->devs[i].transport)
             vmmio_stats_print(vm->devs[i].transport, stderr);
@@ -1158,6 +1824,11 @@ static void vm_teardown(struct vm *vm, int status)
     kvm_close(k);
     if (vm->sig_fd >= 0)
         close(vm->sig_fd);
+    /* Last: the socket file goes however kvmini ends (error, signal,
+     * guest reset or power-off, stop command). */
+    api_server_close(vm->api);
+    if (vm->gate_ok)
+        gate_destroy(&vm->gate);
     file_unmap(vm->kernel_img, vm->kernel_len);
     file_unmap(vm->initrd_img, vm->initrd_len);
 }
@@ -1169,13 +1840,26 @@ static int cmd_run(int argc, char **argv)
         return KVMINI_EXIT_ERROR;
     vm->sig_fd = -1;
     vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.stop_fd = -1;
+    /* SIGPWR's default action ends a process: the opposite of a graceful
+     * request. Blocked from the start (every thread inherits it), an
+     * early press waits for the signalfd and then presses the button. */
+    sigset_t pwr;
+    sigemptyset(&pwr);
+    sigaddset(&pwr, SIGPWR);
+    pthread_sigmask(SIG_BLOCK, &pwr, NULL);
     rtc_init(&vm->rtc);
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
 
     if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
-        vm_place_devices(vm) < 0 || vm_devices_create(vm) < 0)
+        vm_place_devices(vm) < 0 || vm_api_open(vm, false) < 0 ||
+        vm_devices_create(vm) < 0)
         goto out;
+    if (gate_init(&vm->gate) < 0) {
+        log_err("cannot create the pause gate: out of file descriptors?");
+        goto out;
+    }
+    vm->gate_ok = true;
     if (load_file("kernel", vm->opt.kernel, KERNEL_MAX, &vm->kernel_img,
                   &vm->kernel_len) < 0)
         goto out;
@@ -1195,6 +1879,8 @@ static int cmd_run(int argc, char **argv)
                 k->max_vcpus);
         goto out;
     }
+    if (vm_api_open(vm, true) < 0) /* unnamed VMs: kvmini-PID.sock */
+        goto out;
     if (vm_describe(vm) < 0)
         goto out;
     if (signals_setup(vm) < 0) {
@@ -1213,6 +1899,8 @@ static int cmd_run(int argc, char **argv)
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
             break;
         }
+    if (!kvm_stopping(k))
+        vm_api_started(vm); /* running; READY=1 for systemd */
     vm_main_loop(vm);
     kvm_request_stop(k, KVMINI_EXIT_OK); /* no-op if already stopping */
     status = kvm_exit_status(k);
@@ -1231,6 +1919,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ls"))
+        return api_cli_ls(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ctl"))
+        return api_cli_ctl(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--version")) {
         printf("kvmini %s\n", KVMINI_VERSION);
         return 0;

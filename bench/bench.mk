@@ -16,7 +16,10 @@
 #   make bench-net-guest [NET_GUEST_ARGS="-n 5 -w docs/performance.md"]
 #       virtio-net under KVM with the tiny guest, kvmini vs QEMU microvm:
 #       frames/s and exits per frame (bench/net-guest.sh; root)
-.PHONY: bench bench-blk bench-blk-guest bench-net-guest bench-net
+#   make bench-many [MANY_ARGS="-n 20 -r 3 -w docs/performance.md"]
+#       N tiny-guest VMs at once, each checked through its control socket:
+#       time until all run, RSS per kvmini, all stopped (bench/many.sh)
+.PHONY: bench bench-blk bench-blk-guest bench-net-guest bench-net bench-many
 BENCH_ARGS ?=
 
 $(B)/bench/launch: bench/launch.c
@@ -55,3 +58,6 @@ bench-net: $(B)/bench/net_bench
 
 bench-net-guest: all
 	bench/net-guest.sh $(NET_GUEST_ARGS)
+
+bench-many: all
+	bench/many.sh $(MANY_ARGS)

@@ -20,11 +20,13 @@
 
 struct blkset;
 struct netset;
+struct vportset;
 
 struct devices {
     struct vcons vcons; /* page-aligned rings: keep first */
     struct blkset *blk; /* blkcheck.c's disks, once a blk word is seen */
     struct netset *net; /* netcheck.c's NICs, once a net word is seen */
+    struct vportset *vport; /* vport.c's multiport devices, once started */
     struct dt dt;
     const char *src; /* "dt", "cmdline" or "none" */
     uint32_t n;

@@ -91,11 +91,14 @@ GUEST_VBLK_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vblk.c \
                    guest/blkpass.c \
                    guest/blkcheck.c guest/blkmodes.c guest/blkpat.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
-                   guest/host/fake_serial.c guest/host/fake_vblk.c \
+                   guest/host/fake_serial.c guest/host/fake_vmmio.c \
+                   guest/host/fake_clock.c \
+                   guest/host/fake_vblk.c guest/host/no_irq.c \
                    guest/host/test_vblk.c
 
 $(B)/tests/test_guest_vblk: $(GUEST_VBLK_SRCS) $(wildcard guest/*.h) \
-                            guest/host/fake_vblk.h
+                            guest/host/fake_vblk.h guest/host/fake_vmmio.h \
+                            guest/host/fake_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VBLK_SRCS)
@@ -107,13 +110,36 @@ EXTRA_UNIT_BINS += $(B)/tests/test_guest_vblk
 GUEST_VNET_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vnet.c \
                    guest/inet.c guest/netcheck.c \
                    guest/devices.c guest/dt.c guest/fdt.c \
-                   guest/host/fake_serial.c guest/host/fake_vnet.c \
+                   guest/host/fake_serial.c guest/host/fake_vmmio.c \
+                   guest/host/fake_clock.c \
+                   guest/host/fake_vnet.c guest/host/no_irq.c \
                    guest/host/test_vnet.c
 
 $(B)/tests/test_guest_vnet: $(GUEST_VNET_SRCS) $(wildcard guest/*.h) \
-                            guest/host/fake_vnet.h
+                            guest/host/fake_vnet.h guest/host/fake_vmmio.h \
+                            guest/host/fake_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -o $@ $(GUEST_VNET_SRCS)
 
 EXTRA_UNIT_BINS += $(B)/tests/test_guest_vnet
+
+# The multiport virtio-serial driver and its services against kvmini's own
+# device (vser_bridge.c, built like the unit tests, links the library):
+# the guest's vq_setup is renamed, kvmini has one too. -no-pie as above.
+GUEST_VPORT_SRCS := guest/lib.c guest/cmdline.c guest/virtio.c guest/vport.c \
+                    guest/vportcheck.c guest/vportsrv.c guest/sha256.c \
+                    guest/devices.c guest/dt.c guest/fdt.c \
+                    guest/host/fake_serial.c guest/host/test_vport.c \
+                    guest/host/no_irq.c
+
+$(B)/tests/test_guest_vport: $(GUEST_VPORT_SRCS) $(wildcard guest/*.h) \
+                             $(B)/san/guest/host/vser_bridge.o \
+                             $(B)/libkvmini-san.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	    -DTG_HOST_IO -no-pie $(SAN) $(GUEST_RENAME) -Dvq_setup=tg_vq_setup \
+	    -o $@ $(GUEST_VPORT_SRCS) $(B)/san/guest/host/vser_bridge.o \
+	    $(B)/libkvmini-san.a $(LDLIBS)
+
+EXTRA_UNIT_BINS += $(B)/tests/test_guest_vport

@@ -16,6 +16,7 @@
 #include "guest/tg.h"
 #include "guest/trap.h"
 #include "guest/user.h"
+#include "guest/vport.h"
 
 #define GIB4 0x100000000ULL
 #define IDLE_TICK_US 10000
@@ -36,6 +37,7 @@ static void sum_initrd(struct tg *tg)
 
 void tg_idle(struct tg *tg)
 {
+    power_button_poll(tg);
     if (tg->tick)
         apic_tick_wait();
     else
@@ -49,6 +51,7 @@ static void idle_init(struct tg *tg)
         return; /* already running (started for the console checks) */
     tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
     tg_printf("tg: idle %s\n", tg->tick ? "hlt" : "spin");
+    power_button_init(tg);
 }
 
 /*
@@ -78,9 +81,23 @@ static void hold(struct tg *tg)
         return;
     tg_printf("tg: holding %lu\n", secs);
     idle_init(tg);
+    /* beat=MS: a numbered line every MS ms while holding, so a host can
+     * see the guest make progress (and stop making it, when paused). */
+    uint64_t beat_ms = 0, beats = 0, next = 0;
+    if (cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "beat", &v, &n) &&
+        (parse_u64(v, n, false, &beat_ms) || beat_ms > 3600000))
+        beat_ms = 0;
+    if (beat_ms)
+        next = timer_deadline(&tg->timer, beat_ms * 1000);
     end = timer_deadline(&tg->timer, secs * 1000000);
-    while (!timer_expired(end))
-        net_idle(tg); /* serves the NICs, if any; else tg_idle() */
+    /* Serves the ports and NICs, if any; else tg_idle(). */
+    while (!timer_expired(end) && !vport_quit(tg)) {
+        vport_idle(tg);
+        if (beat_ms && timer_expired(next)) {
+            tg_printf("tg: beat %lu\n", ++beats);
+            next = timer_deadline(&tg->timer, beat_ms * 1000);
+        }
+    }
 }
 
 void tg_main(int proto, uint64_t info)
@@ -128,6 +145,10 @@ void tg_main(int proto, uint64_t info)
         idle_init(&tg);
         net_checks(&tg);
     }
+    if (vport_wanted(&tg)) {
+        idle_init(&tg);
+        vport_checks(&tg);
+    }
     tg_printf("tg: elapsed us=%lu\n", (rdtsc() - t0) * 1000 / tg.timer.tsc_khz);
     tg_printf("tg: verdict %s\n", tg.fails ? "fail" : "pass");
     if (cmdline_has(tg.bi.cmdline, tg.bi.cmdline_len, "shell")) {
@@ -135,6 +156,7 @@ void tg_main(int proto, uint64_t info)
         shell_run(&tg);
     }
     hold(&tg);
+    vport_finish(&tg);
     net_finish(&tg);
     tg_exit(tg.fails ? TG_EXIT_FAIL : TG_EXIT_PASS);
 }

@@ -4,7 +4,10 @@
  * machine's KVM cannot run, on request.
  */
 #include "guest/power.h"
+#include "guest/apic.h"
+#include "guest/cmdline.h"
 #include "guest/io.h"
+#include "guest/ioapic.h"
 #include "guest/lib.h"
 #include "guest/tg.h"
 
@@ -14,6 +17,13 @@
 #define ACPI_SLEEP_PORT 0x600
 #define ACPI_SLEEP_S5 0x34
 #define NO_EFFECT_US 1000000
+/* docs/machine.md: the GED's event register and pin (kvmini's hw/ged.h):
+ * bit 0 is the power button, written back to acknowledge. */
+#define GED_PORT 0x602
+#define GED_GSI 23
+#define GED_EVT_POWER 0x01
+#define GED_EVT_MASK 0x01
+#define MSR_APIC_BASE 0x1b
 
 /* The port write should have ended the VM; say so if it did not. */
 static void no_effect(struct tg *tg, const char *what)
@@ -105,4 +115,62 @@ void power_cmd_cmpxchg16b(struct tg *tg, const char *args, size_t len)
                      : "b"(1ULL), "c"(2ULL)
                      : "memory", "cc");
     tg_printf("tg: cmpxchg16b done cell=%lu,%lu\n", cell.lo, cell.hi);
+}
+
+void power_button_init(struct tg *tg)
+{
+    struct power_button *b = &tg->pwrbtn;
+    const char *v;
+    size_t vlen;
+    uint8_t st;
+
+    if (b->probed)
+        return;
+    b->probed = true;
+    /* An unclaimed port reads all-ones: bits no register has. */
+    st = inb(GED_PORT);
+    if (st & ~GED_EVT_MASK) {
+        tg_printf("tg: powerbtn none\n");
+        return;
+    }
+    b->present = true;
+    b->ignore = cmdline_get(tg->bi.cmdline, tg->bi.cmdline_len, "powerbtn", &v,
+                            &vlen) &&
+                vlen == 6 && !memcmp(v, "ignore", 6);
+    if (tg->tick) {
+        uint64_t lapic = rdmsr(MSR_APIC_BASE) & ~0xfffULL;
+
+        b->routed = ioapic_route(IOAPIC_BASE, GED_GSI, irq_vector(GED_GSI),
+                                 apic_id(lapic));
+    }
+    b->seen = irq_received(GED_GSI);
+    tg_printf("tg: powerbtn ready gsi=%u port=0x%x irq=%u mode=%s\n", GED_GSI,
+              GED_PORT, b->routed ? 1 : 0, b->ignore ? "ignore" : "poweroff");
+    if (st & GED_EVT_POWER) { /* pressed before we listened: latched */
+        tg_printf("tg: powerbtn pending\n");
+        b->seen--;
+    }
+    power_button_poll(tg);
+}
+
+void power_button_poll(struct tg *tg)
+{
+    struct power_button *b = &tg->pwrbtn;
+    uint64_t n = irq_received(GED_GSI);
+
+    /* Only an interrupt makes it look: a port read is a VM exit. */
+    if (!b->present || n == b->seen)
+        return;
+    b->seen = n;
+    if (!(inb(GED_PORT) & GED_EVT_POWER))
+        return;
+    outb(GED_PORT, GED_EVT_POWER); /* write 1 to clear */
+    tg_printf("tg: powerbtn pressed\n");
+    if (b->ignore) {
+        tg_printf("tg: powerbtn ignored\n");
+        return;
+    }
+    tg_printf("tg: powering off\n");
+    outb(ACPI_SLEEP_PORT, ACPI_SLEEP_S5);
+    no_effect(tg, "powerbtn poweroff");
 }

@@ -5,14 +5,41 @@
  * reset vector, ACPI power-off, triple fault, a ring-0 spin with
  * interrupts off (stopped only from outside), and an instruction this
  * machine's KVM cannot run (status 2). The test-exit port is the shell's
- * own `exit`.
+ * own `exit`. And the other way round: the VMM's ACPI power button, which
+ * makes the guest power off (or, with `powerbtn=ignore`, only say so).
  */
 #ifndef TG_POWER_H
 #define TG_POWER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct tg;
+
+/* The power button as the guest drives it (kvmini's GED, hw/ged.h). */
+struct power_button {
+    bool probed;   /* power_button_init ran */
+    bool present;  /* the event register answers */
+    bool routed;   /* its GSI interrupts the idle hlt */
+    bool ignore;   /* powerbtn=ignore: report presses, do not power off */
+    uint64_t seen; /* interrupts on its pin already looked at */
+};
+
+/*
+ * Once the idle tick runs (interrupts reach the hlt): finds the event
+ * register, routes the button's pin, prints `tg: powerbtn ready ...` or
+ * `tg: powerbtn none`, and handles a press that came before.
+ */
+void power_button_init(struct tg *tg);
+/*
+ * From the idle loop: after an interrupt on the button's pin, reads the
+ * register; a press is acknowledged and reported (`tg: powerbtn
+ * pressed`), then the guest powers off through the ACPI sleep port
+ * (`tg: powering off`), or with `powerbtn=ignore` says `tg: powerbtn
+ * ignored` and carries on.
+ */
+void power_button_poll(struct tg *tg);
 
 void power_cmd_reboot(struct tg *tg, const char *args, size_t len);
 void power_cmd_resetvec(struct tg *tg, const char *args, size_t len);

@@ -13,6 +13,7 @@
 #include "guest/devices.h"
 #include "guest/entry.h"
 #include "guest/irqwait.h"
+#include "guest/power.h"
 #include "guest/smp.h"
 #include "guest/timer.h"
 
@@ -28,6 +29,7 @@ struct tg {
     uint32_t fails;      /* failed checks */
     bool tick;           /* APIC tick running: idle with hlt, not spinning */
     struct irqwait irqw; /* irqwait mode: device waits by interrupt only */
+    struct power_button pwrbtn;
 };
 
 /* Waits a little (until the next tick, or one pause) for idle loops. */

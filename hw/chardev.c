@@ -177,8 +177,9 @@ static unsigned chardev_flush(struct chardev *c)
     return ev;
 }
 
-/* POLLIN on in_fd: read what fits (or, scanning, a chunk to drop). */
-static unsigned chardev_fill(struct chardev *c)
+/* POLLIN (or, after a half-close, POLLHUP) on in_fd: read what fits (or,
+ * scanning, a chunk to drop). */
+static unsigned chardev_fill(struct chardev *c, short revents)
 {
     uint8_t raw[CHARDEV_CHUNK], kept[CHARDEV_CHUNK + 1];
     pthread_mutex_lock(&c->lock);
@@ -192,6 +193,15 @@ static unsigned chardev_fill(struct chardev *c)
     if (n < 0 && (e == EAGAIN || e == EINTR))
         return 0;
     unsigned ev = 0;
+    if (n == 0 && c->ops->hangup && !(revents & (POLLHUP | POLLERR))) {
+        /* The end of input without a hangup: the peer shut only its
+         * writing side (socat when its input ends) and still reads the
+         * answer. Stop reading; its full close comes as POLLHUP. */
+        pthread_mutex_lock(&c->lock);
+        c->in_shut = true;
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
     if (n <= 0 && c->ops->hangup) {
         c->ops->hangup(c); /* the peer left; another may come */
         return 0;
@@ -234,21 +244,26 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* What the backend thread may do next: wait for in_fd (there is room)
- * and/or out_fd (there is output). Tells an input client that arrived
- * after its input. Returns whether the chardev is closing. */
-static bool chardev_prepare(struct chardev *c, bool *want_in, bool *want_out)
+/* What the backend thread may do next: wait for in_fd (there is room;
+ * after a half-close, only for its hangup) and/or out_fd (there is
+ * output). Tells an input client that arrived after its input. Returns
+ * whether the chardev is closing. */
+static bool chardev_prepare(struct chardev *c, struct pollfd *in,
+                            bool *want_out)
 {
     pthread_mutex_lock(&c->lock);
     bool closing = c->closing;
     *want_out = c->out_fd >= 0 && c->out.len && !c->out_broken && !c->out_dead;
-    bool in_open = !closing && c->in_fd >= 0 && !c->in_eof;
-    *want_in =
+    bool in_open = !closing && c->in_fd >= 0 && !c->in_eof && !c->in_shut;
+    bool want_in =
         in_open && (ring_room(&c->in) > in_reserve(c) || c->scan_when_full);
     /* Parked: chardev_read must wake us once it makes room. */
-    c->in_parked = in_open && !*want_in;
+    c->in_parked = in_open && !want_in;
     bool announce = c->announce_in;
     c->announce_in = false;
+    bool hup_only = !closing && c->in_fd >= 0 && c->in_shut;
+    *in = (struct pollfd){.fd = want_in || hup_only ? c->in_fd : -1,
+                          .events = want_in ? POLLIN : 0};
     pthread_mutex_unlock(&c->lock);
     if (announce)
         chardev_notify(c, CHARDEV_EV_IN);
@@ -267,7 +282,7 @@ static void chardev_serve(struct chardev *c, const struct pollfd *p,
     if (p[2].revents)
         ev |= chardev_flush(c);
     if (p[1].revents)
-        ev |= chardev_fill(c);
+        ev |= chardev_fill(c, p[1].revents);
     if (ev)
         chardev_notify(c, ev);
     /* After the fds: a hangup seen above frees the way for the client
@@ -281,8 +296,9 @@ static void *chardev_thread(void *arg)
     struct chardev *c = arg;
     int64_t deadline = -1; /* closing: when flushing gives up */
     for (;;) {
-        bool want_in, want_out;
-        bool closing = chardev_prepare(c, &want_in, &want_out);
+        struct pollfd in;
+        bool want_out;
+        bool closing = chardev_prepare(c, &in, &want_out);
         if (closing && !want_out)
             break;
         int timeout = -1, xfd = -1;
@@ -304,7 +320,7 @@ static void *chardev_thread(void *arg)
         }
         struct pollfd p[4] = {
             {.fd = c->wake_fd, .events = POLLIN},
-            {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
+            in,
             {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
             {.fd = xfd, .events = POLLIN},
         };
@@ -324,13 +340,14 @@ int chardev_pump(struct chardev *c)
 {
     if (c->th_running)
         return -EBUSY;
-    bool want_in, want_out;
-    bool closing = chardev_prepare(c, &want_in, &want_out);
+    struct pollfd in;
+    bool want_out;
+    bool closing = chardev_prepare(c, &in, &want_out);
     int timeout = 0;
     int xfd = !closing && c->ops->poll_fd ? c->ops->poll_fd(c, &timeout) : -1;
     struct pollfd p[4] = {
         {.fd = c->wake_fd, .events = POLLIN},
-        {.fd = want_in ? c->in_fd : -1, .events = POLLIN},
+        in,
         {.fd = want_out ? c->out_fd : -1, .events = POLLOUT},
         {.fd = xfd, .events = POLLIN},
     };
@@ -506,6 +523,7 @@ void chardev_peer_set(struct chardev *c, int fd)
     c->peer = true;
     c->out_dead = false;
     c->in_eof = false;
+    c->in_shut = false;
     pthread_mutex_unlock(&c->lock);
     chardev_notify(c, CHARDEV_EV_PEER);
 }
@@ -516,6 +534,7 @@ void chardev_peer_drop(struct chardev *c)
     c->in_fd = c->out_fd = -1;
     c->peer = false;
     c->out_dead = false;
+    c->in_shut = false;
     c->in_parked = false;
     pthread_mutex_unlock(&c->lock);
     chardev_notify(c, CHARDEV_EV_PEER);

@@ -72,6 +72,7 @@ struct chardev {
     pthread_mutex_t lock; /* everything below */
     struct chardev_ring in, out;
     bool in_eof;      /* in_fd ended (read 0 or failed) */
+    bool in_shut;     /* the peer shut its writing side but still reads */
     bool in_parked;   /* the thread stopped reading: in is full */
     bool out_broken;  /* out_fd failed: output is discarded */
     bool out_waiting; /* a writer was turned away: EV_OUT due */

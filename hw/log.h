@@ -16,15 +16,22 @@
 #define LOG_TAG "kvmini"
 #endif
 
-#define log_err(fmt, ...) fprintf(stderr, "kvmini: " fmt "\n", ##__VA_ARGS__)
-#define log_warn(fmt, ...)                                                     \
-    fprintf(stderr, "kvmini: %s: warning: " fmt "\n", LOG_TAG, ##__VA_ARGS__)
-#define log_info(fmt, ...)                                                     \
-    fprintf(stderr, "kvmini: %s: " fmt "\n", LOG_TAG, ##__VA_ARGS__)
+/*
+ * Print "kvmini: [TAG: ]MESSAGE\n" as one write. Messages quote user and
+ * guest text (specs, paths, names): control characters in the formatted
+ * message become '?', so one call is always one plain line of stderr and
+ * never drives the terminal. Any thread; the line is written whole.
+ */
+void log_line(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_err(fmt, ...) log_line(NULL, fmt, ##__VA_ARGS__)
+#define log_warn(fmt, ...) log_line(LOG_TAG, "warning: " fmt, ##__VA_ARGS__)
+#define log_info(fmt, ...) log_line(LOG_TAG, fmt, ##__VA_ARGS__)
 
 #ifdef KVMINI_DEBUG
 #define log_dbg(fmt, ...)                                                      \
-    fprintf(stderr, "kvmini: %s: debug: " fmt "\n", LOG_TAG, ##__VA_ARGS__)
+    log_line(LOG_TAG, "debug: " fmt, ##__VA_ARGS__)
 #else
 #define log_dbg(fmt, ...)                                                      \
     do {                                                                       \
@@ -53,7 +60,7 @@ extern unsigned log_cats;
 #define log_cat(cat, fmt, ...)                                                 \
     do {                                                                       \
         if (log_cats & (cat))                                                  \
-            fprintf(stderr, "kvmini: %s: " fmt "\n", LOG_TAG, ##__VA_ARGS__);  \
+            log_line(LOG_TAG, fmt, ##__VA_ARGS__);                             \
     } while (0)
 
 /*

@@ -38,6 +38,12 @@ static const struct kvm_cap_need kvm_caps[] = {
 int kvm_open(struct kvm_vm *vm, const char *path)
 {
     vm->irq_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    vm->pause_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&vm->pause_cond, &ca);
+    pthread_condattr_destroy(&ca);
     vm->vm_fd = -1;
     vm->stop_fd = -1;
     vm->sys_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -257,6 +263,13 @@ int kvm_exit_status(const struct kvm_vm *vm)
 
 void kvm_kick_vcpus(struct kvm_vm *vm)
 {
+    /* Held vCPUs wait on pause_cond, not in KVM_RUN: wake them too, so a
+     * stop of a paused VM ends them. */
+    if (!vm->nvcpus)
+        return;
+    pthread_mutex_lock(&vm->pause_lock);
+    pthread_cond_broadcast(&vm->pause_cond);
+    pthread_mutex_unlock(&vm->pause_lock);
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vcpu_kick(vm->vcpus[i]);
 }

@@ -49,6 +49,14 @@ struct kvm_vm {
      * could interleave as 1, 1, 0, 0, which the IOAPIC sees as a single
      * edge: the second device's completion would never be announced. */
     pthread_mutex_t irq_lock;
+
+    /* Pause (kvm/pause.c): vCPU threads hold at the top of their loop
+     * while pause_req is set; held and alive are counted under
+     * pause_lock, and pause_cond announces both changes. */
+    pthread_mutex_t pause_lock;
+    pthread_cond_t pause_cond;
+    bool pause_req;
+    unsigned alive, held;
 };
 
 /* Open path (normally "/dev/kvm"), check the API version and every
@@ -91,6 +99,19 @@ int kvm_exit_status(const struct kvm_vm *vm);
 /* Make every started vCPU leave KVM_RUN. Only on the thread that starts
  * and joins the vCPUs (main), so no joined thread is ever signalled. */
 void kvm_kick_vcpus(struct kvm_vm *vm);
+
+/* Pause every running vCPU: out of KVM_RUN and held, registers as they
+ * were. Main thread (it signals the vCPUs). Waits up to timeout_ms for
+ * all of them; 0, or -ETIMEDOUT (then they run on). */
+int kvm_pause(struct kvm_vm *vm, unsigned timeout_ms);
+/* Let held vCPUs run again, exactly where they were. Main thread. */
+void kvm_resume(struct kvm_vm *vm);
+/* vCPU thread, before each KVM_RUN: hold here while a pause is
+ * requested and the VM is not stopping. */
+void kvm_pause_point(struct kvm_vm *vm);
+/* A vCPU thread begins (vcpu_start, before it exists) or ends (the
+ * thread itself): pause waits only for live threads. */
+void kvm_vcpu_alive(struct kvm_vm *vm, bool alive);
 
 /* Release everything kvm_open/create/setup acquired (vCPUs excluded). */
 void kvm_close(struct kvm_vm *vm);

@@ -267,6 +267,9 @@ static void *vcpu_thread(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     while (!kvm_stopping(v->vm)) {
+        kvm_pause_point(v->vm); /* paused: held here, out of KVM_RUN */
+        if (kvm_stopping(v->vm))
+            break;
         int r = ioctl(v->fd, KVM_RUN, 0);
         v->st.runs++;
         if (r < 0) {
@@ -283,6 +286,7 @@ static void *vcpu_thread(void *arg)
         if (!vcpu_handle_exit(v))
             break;
     }
+    kvm_vcpu_alive(v->vm, false);
     return NULL;
 }
 
@@ -293,9 +297,13 @@ int vcpu_start(struct vcpu *v)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* Counted before the thread exists, so a pause right after start
+     * waits for it too; the thread counts itself out as it ends. */
+    kvm_vcpu_alive(v->vm, true);
     int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r) {
+        kvm_vcpu_alive(v->vm, false);
         log_err("vcpu%u: pthread_create: %s", v->id, strerror(r));
         return -r;
     }

@@ -150,6 +150,23 @@ static void vblk_stats_print(const struct vdev *d, FILE *f)
             (unsigned long long)ld(&s->host_errors));
 }
 
+static void vblk_stats_walk(const struct vdev *d, const struct counter_sink *k)
+{
+    const struct vblk *b = d->priv;
+    const struct vblk_stats *s = &b->st;
+    counter_emit(k, "blk", "reads", ld(&s->reads));
+    counter_emit(k, "blk", "writes", ld(&s->writes));
+    counter_emit(k, "blk", "flushes", ld(&s->flushes));
+    counter_emit(k, "blk", "get_ids", ld(&s->get_ids));
+    counter_emit(k, "blk", "discards", ld(&s->discards));
+    counter_emit(k, "blk", "write_zeroes", ld(&s->zeroes));
+    counter_emit(k, "blk", "unsupported", ld(&s->unsupported));
+    counter_emit(k, "blk", "bytes_read", ld(&s->bytes_read));
+    counter_emit(k, "blk", "bytes_written", ld(&s->bytes_written));
+    counter_emit(k, "blk", "errors", ld(&s->ioerr));
+    counter_emit(k, "blk", "host_errors", ld(&s->host_errors));
+}
+
 int vblk_create_on(struct vblk **out, struct disk *dk,
                    const struct vblk_config *cfg, unsigned ncpus, char *err,
                    size_t errlen)
@@ -198,7 +215,9 @@ int vblk_create_on(struct vblk **out, struct disk *dk,
         .stop = vblk_stop,
         .poll_fd = vblk_poll_fd,
         .process = vblk_process,
+        .busy = vblk_busy,
         .stats_print = vblk_stats_print,
+        .stats_walk = vblk_stats_walk,
     };
     for (unsigned i = 0; i < VBLK_MAX_QUEUES; i++)
         b->q[i].efd = -1;

@@ -146,6 +146,12 @@ int vblk_poll_fd(struct vdev *d, uint16_t qi)
     return b->q[qi].uring ? b->q[qi].efd : -1;
 }
 
+bool vblk_busy(const struct vdev *d, uint16_t qi)
+{
+    const struct vblk *b = d->priv;
+    return b->q[qi].inflight > 0; /* this queue's worker only */
+}
+
 /* ---- synchronous engine ------------------------------------------------ */
 
 static int run_sync(struct vblk *b, struct vblk_slot *s)

@@ -88,5 +88,6 @@ int vblk_start(struct vdev *d);
 void vblk_stop(struct vdev *d);
 int vblk_poll_fd(struct vdev *d, uint16_t qi);
 int vblk_process(struct vdev *d, uint16_t qi);
+bool vblk_busy(const struct vdev *d, uint16_t qi); /* I/O in flight */
 
 #endif

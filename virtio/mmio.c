@@ -90,7 +90,8 @@ static void driver_ok(struct vmmio *m)
     for (unsigned i = 0; i < d->ops->nqueues; i++) {
         if (!m->qr[i].ready || m->inline_serve)
             continue;
-        int r = vworker_start(&m->w[i], d, i, m->kick_fd[i], m->stop_fd);
+        int r =
+            vworker_start(&m->w[i], d, i, m->kick_fd[i], m->stop_fd, m->gate);
         if (r < 0) {
             vdev_needs_reset(d, "cannot start worker thread");
             break;
@@ -464,6 +465,13 @@ struct vdev *vmmio_vdev(struct vmmio *m)
     return &m->dev;
 }
 
+void vmmio_set_gate(struct vmmio *m, struct gate *gate)
+{
+    pthread_mutex_lock(&m->lock);
+    m->gate = gate;
+    pthread_mutex_unlock(&m->lock);
+}
+
 void vmmio_set_inline(struct vmmio *m, bool on)
 {
     pthread_mutex_lock(&m->lock);
@@ -497,4 +505,20 @@ int vmmio_serve(struct vmmio *m, unsigned qi, int *poll_fd)
         return 0;
     }
     return more;
+}
+
+uint64_t vmmio_features(const struct vmmio *m)
+{
+    return offered(m);
+}
+
+uint32_t vmmio_status(const struct vmmio *m)
+{
+    struct vmmio *w = (struct vmmio *)m; /* the lock, not the state */
+    pthread_mutex_lock(&w->lock);
+    uint32_t st = m->status;
+    pthread_mutex_unlock(&w->lock);
+    if (__atomic_load_n(&m->dev.needs_reset, __ATOMIC_RELAXED))
+        st |= VIRTIO_STATUS_NEEDS_RESET;
+    return st;
 }

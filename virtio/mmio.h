@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hw/gate.h"
 #include "hw/gmem.h"
 #include "hw/irq.h"
 #include "virtio/vdev.h"
@@ -54,6 +55,10 @@ int vmmio_kick_fd(const struct vmmio *m, unsigned qi);
 /* The device as its ops see it (tests read vq/isr/status through it). */
 struct vdev *vmmio_vdev(struct vmmio *m);
 
+/* Workers park at gate while it is closed (the VM is paused). Call
+ * before the guest runs; the gate must outlive the transport. */
+void vmmio_set_gate(struct vmmio *m, struct gate *gate);
+
 /* Tests and fuzzers: start no worker threads at DRIVER_OK; the caller
  * serves the queues itself with vmmio_serve, on its own thread, so a run
  * is deterministic. kvmini never sets it. Call before DRIVER_OK. */
@@ -72,5 +77,17 @@ int vmmio_serve(struct vmmio *m, unsigned qi, int *poll_fd);
  * errors; then, if it ever happened, how often the device needed a
  * reset (for --stats). Safe while workers run (relaxed counters). */
 void vmmio_stats_print(const struct vmmio *m, FILE *f);
+
+/* The same counters as a walk (hw/counters.h): group "qN" per queue
+ * (kicks, irqs, suppressed, chains, bytes, errors), needs_reset at the
+ * top level, then the device's own (ops->stats_walk). --stats prints
+ * the queue lines from this walk too. Any thread. */
+void vmmio_stats_walk(const struct vmmio *m, const struct counter_sink *s);
+
+/* What the control API's "info" shows of the device. */
+const struct vdev_ops *vmmio_ops(const struct vmmio *m);
+uint64_t vmmio_features(const struct vmmio *m); /* offered (with ours) */
+uint64_t vmmio_acked(const struct vmmio *m);    /* negotiated, or 0 */
+uint32_t vmmio_status(const struct vmmio *m);   /* device status */
 
 #endif

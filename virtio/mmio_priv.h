@@ -30,6 +30,7 @@ struct vmmio {
     bool started;         /* ops->start succeeded */
     bool running;         /* some worker threads exist */
     bool inline_serve;    /* no workers: the caller runs vmmio_serve */
+    struct gate *gate;    /* the VM's pause gate for the workers, or NULL */
     uint32_t status;      /* without NEEDS_RESET (kept in dev) */
     uint32_t dev_feat_sel, drv_feat_sel, queue_sel, page_size;
     uint64_t drv_features;

@@ -364,6 +364,35 @@ static void vnet_stats_print(const struct vdev *d, FILE *f)
             n->pairs == 1 ? "" : "s");
 }
 
+static void vnet_stats_walk(const struct vdev *d, const struct counter_sink *k)
+{
+    const struct vnet *n = d->priv;
+    struct vnet_stats s;
+    vnet_stats_get(n, &s);
+    const struct {
+        const char *name;
+        uint64_t v;
+    } c[] = {
+        {"rx_frames", s.rx_frames},
+        {"rx_bytes", s.rx_bytes},
+        {"rx_copied", s.rx_copied},
+        {"rx_stalls", s.rx_stalls},
+        {"rx_drop_oversize", s.rx_drop_oversize},
+        {"rx_drop_bad", s.rx_drop_bad},
+        {"rx_filtered", s.rx_filtered},
+        {"tx_frames", s.tx_frames},
+        {"tx_bytes", s.tx_bytes},
+        {"tx_drop_malformed", s.tx_drop_malformed},
+        {"tx_drop_oversize", s.tx_drop_oversize},
+        {"tx_drop_header", s.tx_drop_header},
+        {"tx_drop_tap", s.tx_drop_tap},
+        {"ctrl_ok", s.ctrl_ok},
+        {"ctrl_err", s.ctrl_err},
+    };
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        counter_emit(k, "net", c[i].name, c[i].v);
+}
+
 /* offload=off offers no checksum or segmentation offload either way: the
  * guest then checksums and segments everything itself. */
 static uint64_t vnet_features(const struct vnet *n, bool offload)
@@ -477,6 +506,7 @@ int vnet_create_tap(struct vnet **out, const struct vnet_config *cfg,
         .poll_fd = vnet_poll_fd,
         .process = vnet_process,
         .stats_print = vnet_stats_print,
+        .stats_walk = vnet_stats_walk,
     };
     vnet_filter_reset(n);
     *out = n;

@@ -248,6 +248,18 @@ static void vser_stats_print(const struct vdev *d, FILE *f)
             (unsigned long long)st.tx_nowhere);
 }
 
+static void vser_stats_walk(const struct vdev *d, const struct counter_sink *k)
+{
+    struct vser *s = d->priv;
+    struct vser_stats st;
+    vser_get_stats(s, &st);
+    counter_emit(k, "serial", "ports", s->nports);
+    counter_emit(k, "serial", "ctrl_in", st.ctrl_in);
+    counter_emit(k, "serial", "ctrl_out", st.ctrl_out);
+    counter_emit(k, "serial", "ctrl_bad", st.ctrl_bad);
+    counter_emit(k, "serial", "tx_nowhere", st.tx_nowhere);
+}
+
 int vser_create(struct vser **out, uint32_t nports)
 {
     if (nports < 1 || nports > VSER_MAX_PORTS)
@@ -283,6 +295,7 @@ int vser_create(struct vser **out, uint32_t nports)
         .poll_fd = vser_poll_fd,
         .process = vser_process,
         .stats_print = vser_stats_print,
+        .stats_walk = vser_stats_walk,
     };
     *out = s;
     return 0;

@@ -27,6 +27,9 @@
  * waits until a peer drains it (back-pressure). A TX round moves at most
  * VSER_TX_BUDGET bytes. Nothing is allocated after vser_create.
  *
+ * Without MULTIPORT (vser_create_console) the device is a plain
+ * console: port 0's two queues only.
+ *
  * Integration:
  *   vser_create(&s, nports);
  *   vser_add_port(s, 0, NULL, console_cd, true);   (optional)
@@ -73,6 +76,19 @@ const struct vdev_ops *vser_ops(struct vser *s);
 
 /* After vmmio_destroy; detaches from the chardevs. NULL is fine. */
 void vser_destroy(struct vser *s);
+
+/* The single-port console (--console virtio): a device without
+ * MULTIPORT whose port 0 is a console on cd (which stays the caller's),
+ * two queues, VIRTIO_CONSOLE_F_SIZE with cols x rows (0: the chardev's
+ * terminal size, else 80x25). 0, -ENOMEM, -EBUSY (cd's input is taken)
+ * or -errno. */
+int vser_create_console(struct vser **out, struct chardev *cd, uint16_t cols,
+                        uint16_t rows);
+
+/* Re-read port 0's terminal size and vser_resize if it changed. Call
+ * from one thread (the main loop after SIGWINCH), never from the signal
+ * handler itself: it takes a lock. */
+void vser_update_size(struct vser *s);
 
 /* The console's terminal size (cols x rows): config space, and a RESIZE
  * message to a multiport driver. Any thread. */

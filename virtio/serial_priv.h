@@ -81,6 +81,7 @@ struct vser {
     struct vdev *d;
     uint32_t nports;
     struct vser_cfg cfg; /* under d->cfg_lock once attached */
+    uint16_t win_cols, win_rows; /* last size seen: vser_update_size */
     _Atomic bool running;
     _Atomic bool multiport; /* negotiated; set in start */
     _Atomic bool dev_ready; /* the driver's DEVICE_READY 1 */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* virtio-mmio counters for --stats, and register names for --debug. */
+/* virtio-mmio counters for --stats and the API, and register names. */
 #include <stdio.h>
+#include <string.h>
 
 #include "virtio/mmio_priv.h"
 #include "virtio/virtio_spec.h"
@@ -10,27 +11,70 @@ static uint64_t ld(const _Atomic uint64_t *x)
     return __atomic_load_n(x, __ATOMIC_RELAXED);
 }
 
-void vmmio_stats_print(const struct vmmio *m, FILE *f)
+void vmmio_stats_walk(const struct vmmio *m, const struct counter_sink *s)
 {
     const struct vdev_ops *ops = m->dev.ops;
     for (unsigned i = 0; i < ops->nqueues; i++) {
-        const struct vq_stats *s = &m->vq[i].st;
-        fprintf(f,
-                "virtio %s q%u: kicks %llu irqs %llu suppressed %llu "
-                "chains %llu bytes %llu errors %llu\n",
-                ops->name, i, (unsigned long long)ld(&s->kicks),
-                (unsigned long long)ld(&s->irqs),
-                (unsigned long long)ld(&s->irqs_suppressed),
-                (unsigned long long)ld(&s->chains),
-                (unsigned long long)ld(&s->bytes),
-                (unsigned long long)ld(&s->errors));
+        const struct vq_stats *q = &m->vq[i].st;
+        char g[16];
+        snprintf(g, sizeof(g), "q%u", i);
+        counter_emit(s, g, "kicks", ld(&q->kicks));
+        counter_emit(s, g, "irqs", ld(&q->irqs));
+        counter_emit(s, g, "suppressed", ld(&q->irqs_suppressed));
+        counter_emit(s, g, "chains", ld(&q->chains));
+        counter_emit(s, g, "bytes", ld(&q->bytes));
+        counter_emit(s, g, "errors", ld(&q->errors));
     }
+    counter_emit(s, NULL, "needs_reset", ld(&m->dev.resets_needed));
+    if (ops->stats_walk)
+        ops->stats_walk(&m->dev, s);
+}
+
+/* --stats: one line per queue, "virtio NAME qN: kicks 1 irqs 2 ...",
+ * from the walk; the device's own lines come from its stats_print. */
+struct text_sink {
+    FILE *f;
+    const char *name;
+    char group[16]; /* the line being printed */
+};
+
+static void text_emit(void *ctx, const char *group, const char *name,
+                      uint64_t v)
+{
+    struct text_sink *t = ctx;
+    if (!group || group[0] != 'q' || group[1] < '0' || group[1] > '9')
+        return; /* not a queue line: the device prints its own */
+    if (strcmp(group, t->group)) {
+        fprintf(t->f, "%svirtio %s %s:", t->group[0] ? "\n" : "", t->name,
+                group);
+        snprintf(t->group, sizeof(t->group), "%s", group);
+    }
+    fprintf(t->f, " %s %llu", name, (unsigned long long)v);
+}
+
+void vmmio_stats_print(const struct vmmio *m, FILE *f)
+{
+    const struct vdev_ops *ops = m->dev.ops;
+    struct text_sink t = {.f = f, .name = ops->name};
+    vmmio_stats_walk(m, &(struct counter_sink){.emit = text_emit, .ctx = &t});
+    if (t.group[0])
+        fprintf(f, "\n");
     uint64_t resets = ld(&m->dev.resets_needed);
     if (resets)
         fprintf(f, "virtio %s: needs-reset %llu\n", ops->name,
                 (unsigned long long)resets);
     if (ops->stats_print)
         ops->stats_print(&m->dev, f);
+}
+
+const struct vdev_ops *vmmio_ops(const struct vmmio *m)
+{
+    return m->dev.ops;
+}
+
+uint64_t vmmio_acked(const struct vmmio *m)
+{
+    return __atomic_load_n(&m->dev.acked, __ATOMIC_RELAXED);
 }
 
 const char *vmmio_reg_name(uint64_t off)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hw/counters.h"
 #include "hw/gmem.h"
 #include "hw/irq.h"
 #include "hw/log.h"
@@ -60,9 +61,16 @@ struct vdev_ops {
      * checks for stop, then calls again), else 0. A request once begun is
      * finished: reset waits for it. Must not block forever. */
     int (*process)(struct vdev *d, uint16_t qi);
+    /* Worker: whether queue qi has requests in flight on the host that
+     * a later process() completes (pause waits for them). May be NULL:
+     * nothing outlives a process() call. */
+    bool (*busy)(const struct vdev *d, uint16_t qi);
     /* --stats: the device's own counters, after the per-queue lines
      * (any thread; read relaxed counters only). May be NULL. */
     void (*stats_print)(const struct vdev *d, FILE *f);
+    /* The same counters as (group, name, value) for the control API's
+     * "stats" (group: the device kind, e.g. "blk"). May be NULL. */
+    void (*stats_walk)(const struct vdev *d, const struct counter_sink *s);
 };
 
 /* virtio-serial with 32 ports: 32 port pairs and the control pair. */

@@ -53,12 +53,26 @@ static void *worker_main(void *arg)
             bfd = -1;
             more = 0;
         }
-        struct pollfd p[3] = {
+        /* Paused: park once this round left nothing in flight (a device
+         * with host I/O outstanding keeps serving until it completes, so
+         * the guest finds every request it posted finished). The gate
+         * is polled only while it can be acted on, so waiting for
+         * completions does not spin. */
+        bool busy = d->ops->busy && d->ops->busy(d, w->qi);
+        if (w->gate && !busy && !more && gate_is_closed(w->gate)) {
+            if (gate_park(w->gate, w->stop_fd))
+                break;
+            run = true; /* kicks may have come while parked */
+            continue;
+        }
+        struct pollfd p[4] = {
             { .fd = w->stop_fd, .events = POLLIN },
             { .fd = w->kick_fd, .events = POLLIN },
             { .fd = bfd, .events = POLLIN },
+            { .fd = w->gate && !busy ? w->gate->closed_fd : -1,
+              .events = POLLIN },
         };
-        int r = poll(p, bfd >= 0 ? 3 : 2, more ? 0 : -1);
+        int r = poll(p, 4, more ? 0 : -1);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -83,19 +97,29 @@ static void *worker_main(void *arg)
         if (bfd >= 0 && p[2].revents)
             run = true;
     }
+    if (w->gate)
+        gate_leave(w->gate);
     return NULL;
 }
 
 int vworker_start(struct vworker *w, struct vdev *d, uint16_t qi,
-                  int kick_fd, int stop_fd)
+                  int kick_fd, int stop_fd, struct gate *gate)
 {
+    w->gate = gate;
     w->d = d;
     w->qi = qi;
     w->kick_fd = kick_fd;
     w->stop_fd = stop_fd;
+    /* A member before it exists, so a pause right after DRIVER_OK waits
+     * for it too; the thread leaves the gate as it ends. */
+    if (gate)
+        gate_join(gate);
     int r = pthread_create(&w->th, NULL, worker_main, w);
-    if (r)
+    if (r) {
+        if (gate)
+            gate_leave(gate);
         return -r;
+    }
     w->running = true;
     return 0;
 }

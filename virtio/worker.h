@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hw/gate.h"
 #include "virtio/vdev.h"
 
 struct vworker {
@@ -23,12 +24,15 @@ struct vworker {
     struct vdev *d;
     uint16_t qi;
     int kick_fd, stop_fd;
+    struct gate *gate; /* the VM's pause gate, or NULL */
     bool running;
 };
 
-/* Start the worker for queue qi of d: 0 or -errno (pthread_create). */
+/* Start the worker for queue qi of d: 0 or -errno (pthread_create).
+ * With a gate, the worker parks there while it is closed (pause), once
+ * the device has nothing in flight (ops->busy). */
 int vworker_start(struct vworker *w, struct vdev *d, uint16_t qi,
-                  int kick_fd, int stop_fd);
+                  int kick_fd, int stop_fd, struct gate *gate);
 
 /* One round of a worker: process() queue qi once, then raise the
  * interrupt if the driver wants it, or NEEDS_RESET if the ring broke.

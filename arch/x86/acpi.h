@@ -3,7 +3,9 @@
  * ACPI tables for stock kernels: RSDP (v2) -> XSDT -> FADT (hardware-
  * reduced, ACPI 6.3) -> DSDT, and MADT. The DSDT holds one LNRO0005
  * device per virtio-mmio transport, the COM1 8250 (PNP0501), one
- * ACPI0007 processor device per vCPU and the _S5 sleep package.
+ * ACPI0007 processor device per vCPU, the power button (a PNP0C0C
+ * device notified by an ACPI0013 Generic Event Device) when the machine
+ * has one, and the _S5 sleep package.
  * Power-off: the guest writes SLP_EN | SLP_TYP(ACPI_S5_SLP_TYP) << 2 to
  * LAYOUT_ACPI_SLEEP_PORT (see docs/machine.md).
  *
@@ -27,6 +29,11 @@
 /* FADT reset register: port LAYOUT_I8042_PORT + 4 (0x64) <- 0xfe. */
 #define ACPI_RESET_PORT (LAYOUT_I8042_PORT + 4)
 #define ACPI_RESET_VALUE 0xfe
+
+/* The power button (see acpi_dsdt.c): the event bit _EVT tests, which
+ * is hw/ged.h's GED_EVT_POWER, and the notification it sends. */
+#define ACPI_GED_EVT_POWER 0x01
+#define ACPI_NOTIFY_STATUS 0x80 /* "status change": a button press */
 
 #define ACPI_MAX_TABLES 6
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The AML body of kvmini's DSDT: processors, COM1, virtio, _S5. */
+/* The AML body of kvmini's DSDT: processors, COM1, virtio, the power
+ * button, _S5. */
 #include <stdio.h>
 
 #include "arch/x86/acpi.h"
@@ -70,6 +71,73 @@ static void acpi_dsdt_virtio(const struct machine_virtio *v, unsigned i,
     aml_end(a, dev);
 }
 
+/*
+ * The power button as a stock kernel expects it on a hardware-reduced
+ * machine (no fixed power button, no GPE block): a control-method button
+ * (PNP0C0C, Linux's acpi button driver) notified by a Generic Event
+ * Device (ACPI0013, Linux's evged). When kvmini pulses the GED's
+ * interrupt, the kernel runs _EVT with the GSI; _EVT reads the event
+ * register (hw/ged.h), acknowledges the power bit by writing it back and
+ * sends Notify(PWRB, 0x80), which the button driver reports as KEY_POWER.
+ * In ASL:
+ *
+ *   Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, Zero) }
+ *   Device (GED0) {
+ *       Name (_HID, "ACPI0013") Name (_UID, Zero)
+ *       Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer,
+ *           Edge, ActiveHigh, Exclusive) { LAYOUT_GED_GSI } })
+ *       OperationRegion (EREG, SystemIO, LAYOUT_GED_PORT, One)
+ *       Field (EREG, ByteAcc, NoLock, WriteAsZeros) { ESTA, 8 }
+ *       Method (_EVT, 1, Serialized) {
+ *           Local0 = ESTA
+ *           If ((Local0 & One)) { ESTA = One  Notify (PWRB, 0x80) }
+ *       }
+ *   }
+ */
+static void acpi_dsdt_power(struct aml *a)
+{
+    struct aml_res r;
+    size_t dev, method, cond;
+
+    dev = aml_device_begin(a, "PWRB");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0C0C");
+    aml_name(a, "_UID");
+    aml_integer(a, 0);
+    aml_end(a, dev);
+
+    dev = aml_device_begin(a, "GED0");
+    aml_name(a, "_HID");
+    aml_string(a, "ACPI0013");
+    aml_name(a, "_UID");
+    aml_integer(a, 0);
+    aml_name(a, "_CRS");
+    aml_res_init(&r);
+    /* Edge, active-high, like every kvmini line: an irqfd pulse. */
+    aml_res_interrupt(&r, LAYOUT_GED_GSI, true, false);
+    aml_res_end(a, &r);
+    aml_opregion_io(a, "EREG", LAYOUT_GED_PORT, 1);
+    aml_field_byte(a, "EREG", "ESTA", 8);
+    method = aml_method_begin(a, "_EVT", 1, true);
+    aml_store(a); /* Local0 = ESTA: one read, then test and ack it */
+    aml_namestring(a, "ESTA");
+    aml_local(a, 0);
+    cond = aml_if_begin(a);
+    aml_and(a);
+    aml_local(a, 0);
+    aml_integer(a, ACPI_GED_EVT_POWER);
+    aml_no_target(a);
+    aml_store(a); /* write 1 to clear: the ack comes before the Notify */
+    aml_integer(a, ACPI_GED_EVT_POWER);
+    aml_namestring(a, "ESTA");
+    aml_notify(a);
+    aml_namestring(a, "PWRB");
+    aml_integer(a, ACPI_NOTIFY_STATUS);
+    aml_end(a, cond);
+    aml_end(a, method);
+    aml_end(a, dev);
+}
+
 int acpi_dsdt_body(const struct machine *m, struct aml *a)
 {
     size_t pkg, sb;
@@ -90,6 +158,8 @@ int acpi_dsdt_body(const struct machine *m, struct aml *a)
         acpi_dsdt_serial(a);
     for (i = 0; i < m->nvirtio; i++)
         acpi_dsdt_virtio(&m->virtio[i], i, a);
+    if (m->power_button)
+        acpi_dsdt_power(a);
     aml_end(a, sb);
     return aml_finish(a);
 }

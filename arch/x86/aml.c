@@ -16,8 +16,20 @@
 #define AML_SCOPE 0x10
 #define AML_BUFFER 0x11
 #define AML_PACKAGE 0x12
+#define AML_METHOD 0x14
+#define AML_LOCAL0 0x60
+#define AML_STORE 0x70
+#define AML_AND 0x7b
+#define AML_NOTIFY 0x86
+#define AML_IF 0xa0
 #define AML_EXT 0x5b
-#define AML_DEVICE 0x82 /* after AML_EXT */
+#define AML_OPREGION 0x80 /* after AML_EXT */
+#define AML_FIELD 0x81    /* after AML_EXT */
+#define AML_DEVICE 0x82   /* after AML_EXT */
+#define AML_SYSTEM_IO 0x01
+/* FieldFlags: AccessType ByteAcc (1), LockRule NoLock (0 << 4),
+ * UpdateRule WriteAsZeros (2 << 5). */
+#define AML_FIELD_BYTE_NOLOCK_ZEROS 0x41
 #define AML_ROOT '\\'
 /* PkgLength is reserved at its longest (4 bytes), then shrunk. */
 #define AML_PKGLEN_MAX 4
@@ -196,6 +208,81 @@ size_t aml_package_begin(struct aml *a, uint8_t nelems)
     mark = aml_pkg_begin(a);
     aml_byte(a, nelems);
     return mark;
+}
+
+size_t aml_method_begin(struct aml *a, const char *name, unsigned nargs,
+                        bool serialized)
+{
+    size_t mark;
+
+    aml_byte(a, AML_METHOD);
+    mark = aml_pkg_begin(a);
+    aml_namestring(a, name);
+    /* MethodFlags: ArgCount in bits 0-2, SerializeFlag bit 3. */
+    aml_byte(a, (uint8_t)((nargs & 7) | (serialized ? 0x08 : 0)));
+    return mark;
+}
+
+size_t aml_if_begin(struct aml *a)
+{
+    aml_byte(a, AML_IF);
+    return aml_pkg_begin(a);
+}
+
+void aml_opregion_io(struct aml *a, const char *name, uint16_t port,
+                     uint8_t len)
+{
+    aml_byte(a, AML_EXT);
+    aml_byte(a, AML_OPREGION);
+    aml_namestring(a, name);
+    aml_byte(a, AML_SYSTEM_IO);
+    aml_integer(a, port);
+    aml_integer(a, len);
+}
+
+void aml_field_byte(struct aml *a, const char *region, const char *name,
+                    unsigned bits)
+{
+    size_t mark;
+
+    if (bits < 1 || bits > 63) { /* a one-byte PkgLength holds 0..63 */
+        a->overflow = true;
+        return;
+    }
+    aml_byte(a, AML_EXT);
+    aml_byte(a, AML_FIELD);
+    mark = aml_pkg_begin(a);
+    aml_namestring(a, region);
+    aml_byte(a, AML_FIELD_BYTE_NOLOCK_ZEROS);
+    /* NamedField: NameSeg, then its width in bits as a PkgLength. */
+    aml_namestring(a, name);
+    aml_byte(a, (uint8_t)bits);
+    aml_end(a, mark);
+}
+
+void aml_store(struct aml *a)
+{
+    aml_byte(a, AML_STORE);
+}
+
+void aml_and(struct aml *a)
+{
+    aml_byte(a, AML_AND);
+}
+
+void aml_notify(struct aml *a)
+{
+    aml_byte(a, AML_NOTIFY);
+}
+
+void aml_local(struct aml *a, unsigned n)
+{
+    aml_byte(a, (uint8_t)(AML_LOCAL0 + (n & 7)));
+}
+
+void aml_no_target(struct aml *a)
+{
+    aml_byte(a, 0x00); /* NullName */
 }
 
 void aml_res_init(struct aml_res *r)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A tiny ACPI Machine Language encoder: just the terms kvmini's DSDT
- * needs (Scope, Device, Name, Package, integers, strings, EisaId and
- * resource-template buffers). Output goes into a caller buffer; an
- * overflow is remembered and reported once by aml_finish(), so the
- * emitting code can stay a straight list of calls.
+ * needs (Scope, Device, Name, Package, integers, strings, EisaId,
+ * resource-template buffers, and for the power button's _EVT method an
+ * I/O OperationRegion with one Field, Method, If, Store, And, Notify). Output
+ * goes into a caller buffer; an overflow is remembered and reported once by
+ * aml_finish(), so the emitting code can stay a straight list of calls.
  *
  * Not thread-safe per struct aml; no allocation.
  */
@@ -52,7 +53,30 @@ void aml_name(struct aml *a, const char *name);
 size_t aml_scope_begin(struct aml *a, const char *name);
 size_t aml_device_begin(struct aml *a, const char *name);
 size_t aml_package_begin(struct aml *a, uint8_t nelems);
+/* Method (name, nargs, Serialized or NotSerialized) { body } */
+size_t aml_method_begin(struct aml *a, const char *name, unsigned nargs,
+                        bool serialized);
+/* If (predicate) { body }: emit the predicate, then the body. */
+size_t aml_if_begin(struct aml *a);
 void aml_end(struct aml *a, size_t mark);
+
+/* OperationRegion (name, SystemIO, port, len) */
+void aml_opregion_io(struct aml *a, const char *name, uint16_t port,
+                     uint8_t len);
+/* Field (region, ByteAcc, NoLock, WriteAsZeros) { name, bits }: one
+ * field of 1..63 bits at the region's start. */
+void aml_field_byte(struct aml *a, const char *region, const char *name,
+                    unsigned bits);
+
+/*
+ * Operators, in AML's prefix order: emit the operator, then each
+ * operand (a name with aml_namestring, an integer, aml_local, ...).
+ */
+void aml_store(struct aml *a);             /* Store (source, target) */
+void aml_and(struct aml *a);               /* And (x, y, target) */
+void aml_notify(struct aml *a);            /* Notify (object, value) */
+void aml_local(struct aml *a, unsigned n); /* Local0..Local7 */
+void aml_no_target(struct aml *a);         /* an unused Target */
 
 /* Resource template descriptors (ACPI 6 section 6.4). */
 void aml_res_init(struct aml_res *r);

@@ -53,6 +53,10 @@
 #define LAYOUT_I8042_PORT 0x60 /* 0x60..0x64; 0x64 <- 0xfe resets */
 #define LAYOUT_ACPI_SLEEP_PORT 0x600 /* ACPI sleep control: 0x34 = S5 off */
 #define LAYOUT_ACPI_SLEEP_STATUS_PORT 0x601 /* ACPI sleep status (WAK_STS) */
+/* The power button's event register (hw/ged.h) and the IOAPIC pin of its
+ * Generic Event Device: the last pin, clear of the virtio ones (5 + n). */
+#define LAYOUT_GED_PORT 0x602
+#define LAYOUT_GED_GSI 23
 #define LAYOUT_EXIT_PORT 0xf4  /* test-exit: the byte written is the exit
                                   status (QEMU isa-debug-exit: (v<<1)|1) */
 

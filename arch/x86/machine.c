@@ -43,6 +43,10 @@ int machine_add_virtio(struct machine *m, uint32_t device_id)
     return (int)n;
 }
 
+/* The power button takes the last pin, so the others stay one range. */
+_Static_assert(LAYOUT_GED_GSI == MACHINE_IOAPIC_PINS - 1,
+               "GED on the last pin");
+
 /* Platform ranges inside the MMIO hole that no device window may use. */
 static const struct {
     uint64_t start, end;
@@ -80,7 +84,8 @@ static const char *window_bad(uint64_t base, uint64_t size)
 }
 
 /* The explicit requests against each other and the fixed ranges. */
-static int check_explicit(const struct machine_virtio_req *req, unsigned n,
+static int check_explicit(const struct machine *m,
+                          const struct machine_virtio_req *req, unsigned n,
                           unsigned bad[2], char *err, size_t errlen)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -94,6 +99,13 @@ static int check_explicit(const struct machine_virtio_req *req, unsigned n,
                                   (unsigned long long)a->base,
                                   (unsigned long long)a->size, why);
         }
+        /* A sentence of its own (-EINVAL): no other request to name. */
+        if (a->gsi && m->power_button && a->gsi == LAYOUT_GED_GSI)
+            return errbuf_set(err, errlen, -EINVAL,
+                              "irq %u is the ACPI power button's (--no-acpi "
+                              "frees it); use %u..%u",
+                              a->gsi, LAYOUT_VIRTIO_GSI_BASE,
+                              MACHINE_IOAPIC_PINS - 2);
         if (a->gsi &&
             (a->gsi < LAYOUT_VIRTIO_GSI_BASE || a->gsi >= MACHINE_IOAPIC_PINS))
             return errbuf_set(err, errlen, -EINVAL,
@@ -138,6 +150,8 @@ static bool pin_taken(const struct machine *m,
                       const struct machine_virtio_req *req, unsigned n,
                       uint32_t gsi)
 {
+    if (m->power_button && gsi == LAYOUT_GED_GSI)
+        return true;
     for (unsigned i = 0; i < n; i++)
         if (req[i].gsi == gsi)
             return true;
@@ -158,7 +172,7 @@ int machine_place_virtio(struct machine *m,
                           "too many virtio devices; kvmini gives a VM at "
                           "most %u",
                           LAYOUT_VIRTIO_MAX);
-    int r = check_explicit(req, n, bad, err, errlen);
+    int r = check_explicit(m, req, n, bad, err, errlen);
     for (unsigned i = 0; i < n && r == 0; i++) {
         struct machine_virtio v = {.device_id = req[i].device_id,
                                    .base = req[i].base,
@@ -204,7 +218,8 @@ int machine_check(const struct machine *m)
          * DSDT names windows with 32-bit descriptors: a window must end
          * at or below 4 GiB, or ACPI and the DT would differ. */
         if (v->gsi < LAYOUT_VIRTIO_GSI_BASE || v->gsi >= MACHINE_IOAPIC_PINS ||
-            v->size == 0 || v->base + v->size < v->base ||
+            (m->power_button && v->gsi == LAYOUT_GED_GSI) || v->size == 0 ||
+            v->base + v->size < v->base ||
             v->base + v->size > LAYOUT_MMIO_HOLE_END)
             return -EINVAL;
     }

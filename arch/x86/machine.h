@@ -52,6 +52,10 @@ struct machine {
     struct machine_virtio virtio[LAYOUT_VIRTIO_MAX];
     unsigned nvirtio;
     bool serial; /* 8250 at LAYOUT_COM1_PORT, GSI LAYOUT_COM1_GSI */
+    /* ACPI power button: a Generic Event Device on IOAPIC pin
+     * LAYOUT_GED_GSI (then no virtio device may have it) with its event
+     * register at LAYOUT_GED_PORT (hw/ged.h). */
+    bool power_button;
 };
 
 /* Zero the description, set ncpus; -EINVAL unless 1..MACHINE_CPUS_MAX. */
@@ -89,7 +93,8 @@ struct machine_virtio_req {
  * RAM), clear of the IOAPIC, local APIC and KVM's TSS/identity-map pages,
  * and of every other window; an explicit GSI must be a pin from
  * LAYOUT_VIRTIO_GSI_BASE to MACHINE_IOAPIC_PINS - 1 that no other device
- * has. The others get the lowest free window slot and the lowest free
+ * has (with power_button set, LAYOUT_GED_GSI is the GED's, so set it
+ * first). The others get the lowest free window slot and the lowest free
  * pin around the explicit ones. 0, or -EINVAL (bad window or pin),
  * -EADDRINUSE (overlap), -EBUSY (pin taken) or -ENOSPC, with bad[0] the
  * offending request and one sentence in err; for a clash with another

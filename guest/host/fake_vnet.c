@@ -2,6 +2,7 @@
 /* A virtio-net device in memory behind the guest's MMIO hooks (host tests). */
 #include "guest/host/fake_vnet.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,42 +10,34 @@
 #include "guest/virtio.h"
 
 struct fake_vnet fake_vnet[FNET_DEVS];
-static unsigned fake_count;
 
-#define BIT(f) (1ULL << (f))
-#define S_FEATURES_OK 8
-#define S_DRIVER_OK 4
-#define AVAIL_F_NO_INTERRUPT 1
-#define SEGS_MAX 64
+#define BIT(f) FAKE_BIT(f)
+#define SEGS_MAX FAKE_SEGS_MAX
 #define Q_RX 0
 #define Q_TX 1
+
+static uint32_t config_read(struct fake_vmmio *t, uint32_t off, uint32_t width);
+static void on_reset(struct fake_vmmio *t);
 
 void fake_vnet_init(unsigned i)
 {
     struct fake_vnet *f = &fake_vnet[i];
 
     memset(f, 0, sizeof(*f));
-    f->version = 2;
-    f->offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_EVENT_IDX) |
-                 BIT(VNET_F_MAC) | BIT(VNET_F_STATUS) | BIT(VNET_F_MTU) |
-                 BIT(VNET_F_CSUM) | BIT(VNET_F_MRG_RXBUF) |
-                 BIT(VNET_F_GUEST_CSUM);
-    f->num_max = 256;
+    f->t.version = 2;
+    f->t.device_id = VIRTIO_ID_NET;
+    f->t.num_queues = 2;
+    f->t.config_read = config_read;
+    f->t.on_reset = on_reset;
+    f->t.offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_EVENT_IDX) |
+                   BIT(VNET_F_MAC) | BIT(VNET_F_STATUS) | BIT(VNET_F_MTU) |
+                   BIT(VNET_F_CSUM) | BIT(VNET_F_MRG_RXBUF) |
+                   BIT(VNET_F_GUEST_CSUM);
+    f->t.num_max = 256;
     memcpy(f->mac, (uint8_t[]){0x52, 0x54, 0, 0, 0, (uint8_t)i}, 6);
     f->status = VNET_S_LINK_UP;
     f->mtu = 1500;
-    if (fake_count <= i)
-        fake_count = i + 1;
-}
-
-void fake_vnet_none(void)
-{
-    fake_count = 0;
-}
-
-unsigned fake_vnet_count(void)
-{
-    return fake_count;
+    fake_vmmio_set(i, &f->t);
 }
 
 void fake_vnet_inject(unsigned i, const void *frame, uint32_t len,
@@ -68,19 +61,16 @@ void fake_vnet_clear_tx(unsigned i)
     fake_vnet[i].tx_n = 0;
 }
 
-static struct fake_vnet *dev_at(uint64_t addr, uint32_t *off)
+static struct fake_vnet *net_of(struct fake_vmmio *t)
 {
-    uint64_t i = (addr - FNET_BASE) / FNET_WINDOW;
-
-    if (addr < FNET_BASE || i >= fake_count)
-        return NULL;
-    *off = (uint32_t)((addr - FNET_BASE) % FNET_WINDOW);
-    return &fake_vnet[i];
+    return (struct fake_vnet *)((char *)t - offsetof(struct fake_vnet, t));
 }
 
 /* Config: mac[6] (8-bit reads), status, max_virtqueue_pairs, mtu (16). */
-static uint32_t config_read(struct fake_vnet *f, uint32_t off, uint32_t width)
+static uint32_t config_read(struct fake_vmmio *t, uint32_t off, uint32_t width)
 {
+    struct fake_vnet *f = net_of(t);
+
     if (off < 6 && width == 1)
         return f->mac[off];
     if (width == 2 && off == 6)
@@ -89,210 +79,20 @@ static uint32_t config_read(struct fake_vnet *f, uint32_t off, uint32_t width)
         return 1;
     if (width == 2 && off == 10)
         return f->mtu;
-    f->bad_width++;
+    t->bad_width++;
     return 0;
 }
 
-static uint32_t reg_read(struct fake_vnet *f, uint32_t off)
+static void on_reset(struct fake_vmmio *t)
 {
-    struct fnet_queue *q = f->queue_sel < 2 ? &f->q[f->queue_sel] : NULL;
-
-    switch (off) {
-    case 0x000:
-        return VIRTIO_MAGIC;
-    case 0x004:
-        return f->version;
-    case 0x008:
-        return VIRTIO_ID_NET;
-    case 0x00c:
-        return 0x54534554; /* "TEST" */
-    case 0x010:
-        return f->dev_sel > 1 || (f->version == 1 && f->dev_sel)
-                   ? 0
-                   : (uint32_t)(f->offered >> (32 * f->dev_sel));
-    case 0x034:
-        return q ? f->num_max : 0;
-    case 0x040:
-        return q ? q->pfn : 0;
-    case 0x044:
-        return q ? q->ready : 0;
-    case 0x060:
-        return f->isr;
-    case 0x070:
-        return f->status_reg;
-    default:
-        return 0;
-    }
-}
-
-static void reset(struct fake_vnet *f)
-{
-    f->status_reg = 0;
-    f->drv_features = 0;
-    f->isr = 0;
-    f->rx_waiting = false;
-    memset(f->q, 0, sizeof(f->q));
-    f->resets++;
-}
-
-/* Legacy rings: desc at PFN * page size, avail after it, used at the
- * next QueueAlign boundary after the avail ring (used_event counted). */
-static void legacy_rings(struct fake_vnet *f, struct fnet_queue *q)
-{
-    uint64_t align = q->align ? q->align : 4096;
-
-    q->desc = (uint64_t)q->pfn * f->page_size;
-    q->avail = q->desc + 16ULL * q->num;
-    q->used = (q->avail + 6 + 2ULL * q->num + align - 1) & ~(align - 1);
-    q->ready = q->pfn != 0;
-}
-
-static void set_half(uint64_t *v, bool high, uint32_t x)
-{
-    *v = high ? (*v & 0xffffffffu) | (uint64_t)x << 32
-              : (*v & ~0xffffffffULL) | x;
-}
-
-static void status_write(struct fake_vnet *f, uint32_t v)
-{
-    uint64_t bad = f->drv_features & ~f->offered;
-
-    if (!v) {
-        reset(f);
-        return;
-    }
-    if (v & S_FEATURES_OK && (bad || !(f->drv_features >> 32 & 1)))
-        v &= ~(uint32_t)S_FEATURES_OK;
-    f->status_reg = v;
-}
-
-static void reg_write(struct fake_vnet *f, uint32_t off, uint32_t v)
-{
-    struct fnet_queue *q = f->queue_sel < 2 ? &f->q[f->queue_sel] : NULL;
-
-    switch (off) {
-    case 0x014:
-        f->dev_sel = v;
-        break;
-    case 0x020:
-        if (f->drv_sel < 2)
-            set_half(&f->drv_features, f->drv_sel, v);
-        break;
-    case 0x024:
-        f->drv_sel = v;
-        break;
-    case 0x028:
-        f->page_size = v;
-        break;
-    case 0x030:
-        f->queue_sel = v;
-        break;
-    case 0x038:
-        if (q)
-            q->num = v;
-        break;
-    case 0x03c:
-        if (q)
-            q->align = v;
-        break;
-    case 0x040:
-        if (q) {
-            q->pfn = v;
-            legacy_rings(f, q);
-        }
-        break;
-    case 0x044:
-        if (q)
-            q->ready = v;
-        break;
-    case 0x050:
-        if (v < 2) {
-            f->notifies[v]++;
-            f->q[v].notified = true;
-        }
-        break;
-    case 0x064:
-        f->isr &= ~v;
-        break;
-    case 0x070:
-        status_write(f, v);
-        break;
-    case 0x080:
-    case 0x084:
-        if (q)
-            set_half(&q->desc, off & 4, v);
-        break;
-    case 0x090:
-    case 0x094:
-        if (q)
-            set_half(&q->avail, off & 4, v);
-        break;
-    case 0x0a0:
-    case 0x0a4:
-        if (q)
-            set_half(&q->used, off & 4, v);
-        break;
-    default:
-        break;
-    }
-}
-
-static uint32_t mmio_read(uint64_t addr, uint32_t width)
-{
-    uint32_t off;
-    struct fake_vnet *f = dev_at(addr, &off);
-
-    if (!f)
-        return width == 4 ? 0xffffffffu : width == 2 ? 0xffff : 0xff;
-    if (off >= 0x100)
-        return config_read(f, off - 0x100, width);
-    if (width != 4)
-        f->bad_width++;
-    return reg_read(f, off);
-}
-
-uint8_t mmio_read8(uint64_t addr)
-{
-    return (uint8_t)mmio_read(addr, 1);
-}
-
-uint16_t mmio_read16(uint64_t addr)
-{
-    return (uint16_t)mmio_read(addr, 2);
-}
-
-uint32_t mmio_read32(uint64_t addr)
-{
-    return mmio_read(addr, 4);
-}
-
-void mmio_write32(uint64_t addr, uint32_t v)
-{
-    uint32_t off;
-    struct fake_vnet *f = dev_at(addr, &off);
-
-    if (f && off < 0x100)
-        reg_write(f, off, v);
+    net_of(t)->rx_waiting = false;
 }
 
 /* --- the device side of the rings --------------------------------------- */
 
-struct seg {
-    uint8_t *p;
-    uint32_t len;
-    bool write;
-};
-
-struct chain {
-    uint16_t head;
-    struct seg s[SEGS_MAX];
-    unsigned n;
-    uint32_t cap;
-};
-
 static bool feature(const struct fake_vnet *f, unsigned bit)
 {
-    return f->drv_features >> bit & 1;
+    return fake_vmmio_feature(&f->t, bit);
 }
 
 static uint32_t hdr_len(const struct fake_vnet *f)
@@ -302,77 +102,9 @@ static uint32_t hdr_len(const struct fake_vnet *f)
                : VNET_HDR_LEN_LEGACY;
 }
 
-static int walk(struct fnet_queue *q, uint16_t head, struct chain *c)
-{
-    struct vq_desc *d = (struct vq_desc *)q->desc;
-    unsigned i = head;
-
-    c->head = head;
-    c->n = 0;
-    c->cap = 0;
-    for (unsigned hops = 0; hops < q->num && c->n < SEGS_MAX; hops++) {
-        if (i >= q->num)
-            return -1;
-        c->s[c->n++] = (struct seg){(uint8_t *)d[i].addr, d[i].len,
-                                    d[i].flags & VQ_DESC_F_WRITE};
-        c->cap += d[i].len;
-        if (!(d[i].flags & VQ_DESC_F_NEXT))
-            return 0;
-        i = d[i].next;
-    }
-    return -1;
-}
-
-/* Writes ring entry k (not yet published). */
-static void put_used(struct fnet_queue *q, uint16_t id, uint32_t len)
-{
-    struct vq_used *u = (struct vq_used *)q->used;
-
-    u->ring[q->used_idx % q->num].id = id;
-    u->ring[q->used_idx % q->num].len = len;
-    q->used_idx++;
-}
-
-static void publish(struct fnet_queue *q)
-{
-    __atomic_store_n(&((struct vq_used *)q->used)->idx, q->used_idx,
-                     __ATOMIC_RELEASE);
-}
-
-/* Would the driver want an interrupt for entries [old, used_idx)? */
-static void maybe_irq(struct fake_vnet *f, struct fnet_queue *q, uint16_t old)
-{
-    struct vq_avail *a = (struct vq_avail *)q->avail;
-    bool want;
-
-    if (old == q->used_idx)
-        return;
-    if (feature(f, VIRTIO_F_EVENT_IDX)) {
-        uint16_t ev = a->ring[q->num];
-
-        want = (uint16_t)(q->used_idx - ev - 1) < (uint16_t)(q->used_idx - old);
-    } else {
-        want = !(a->flags & AVAIL_F_NO_INTERRUPT);
-    }
-    if (want) {
-        f->irqs++;
-        f->isr |= 1;
-    }
-}
-
-/* avail_event: with EVENT_IDX, notify us when anything new is posted. */
-static void want_notify(const struct fake_vnet *f, struct fnet_queue *q)
-{
-    struct vq_avail *a = (struct vq_avail *)q->avail;
-
-    if (feature(f, VIRTIO_F_EVENT_IDX))
-        *(volatile uint16_t *)&((struct vq_used *)q->used)->ring[q->num] =
-            a->idx;
-}
-
 /* Copies len bytes from src into the chains' writable buffers from byte
  * `at` on. */
-static void scatter(struct chain *c, unsigned k, uint32_t at,
+static void scatter(struct fake_chain *c, unsigned k, uint32_t at,
                     const uint8_t *src, uint32_t len)
 {
     for (unsigned i = 0; i < k && len; i++)
@@ -393,11 +125,11 @@ static void scatter(struct chain *c, unsigned k, uint32_t at,
 
 /* One queued frame into posted buffers: 1 delivered, 0 no room (the
  * ring is left as it was), -1 frozen (split_publish). */
-static int deliver(struct fake_vnet *f, struct fnet_queue *q,
+static int deliver(struct fake_vnet *f, struct fake_queue *q,
                    struct fnet_frame *fr)
 {
     struct vq_avail *a = (struct vq_avail *)q->avail;
-    static struct chain c[SEGS_MAX];
+    static struct fake_chain c[SEGS_MAX];
     uint32_t hl = hdr_len(f), need = hl + fr->len, cap = 0, left;
     uint16_t start = q->last_avail;
     unsigned k = 0;
@@ -409,7 +141,8 @@ static int deliver(struct fake_vnet *f, struct fnet_queue *q,
             q->last_avail = start; /* wait for more buffers */
             return 0;
         }
-        if (walk(q, a->ring[q->last_avail++ % q->num], &c[k])) {
+        if (fake_vmmio_walk(&f->t, q, a->ring[q->last_avail++ % q->num],
+                            &c[k])) {
             f->bad_chain++;
             return 0;
         }
@@ -436,15 +169,15 @@ static int deliver(struct fake_vnet *f, struct fnet_queue *q,
             used -= 2;
         if (i == k - 1)
             used += (uint32_t)f->rx_len_delta;
-        put_used(q,
-                 f->rx_bad_head && i == 0 ? (uint16_t)(q->num + 3) : c[i].head,
-                 used);
+        fake_vmmio_put_used(
+            q, f->rx_bad_head && i == 0 ? (uint16_t)(q->num + 3) : c[i].head,
+            used);
         if (f->split_publish && k > 1 && i == 0) {
-            publish(q);
+            fake_vmmio_publish(q);
             return -1;
         }
     }
-    publish(q);
+    fake_vmmio_publish(q);
     fr->nbufs = k;
     if (k > f->max_rx_bufs)
         f->max_rx_bufs = k;
@@ -453,7 +186,7 @@ static int deliver(struct fake_vnet *f, struct fnet_queue *q,
 
 static void serve_rx(struct fake_vnet *f)
 {
-    struct fnet_queue *q = &f->q[Q_RX];
+    struct fake_queue *q = &f->t.q[Q_RX];
     uint16_t old = q->used_idx;
 
     if (q->notified)
@@ -476,8 +209,8 @@ static void serve_rx(struct fake_vnet *f)
         f->rx_n--;
         f->rx_delivered++;
     }
-    want_notify(f, q);
-    maybe_irq(f, q, old);
+    fake_vmmio_want_notify(&f->t, q, ((struct vq_avail *)q->avail)->idx);
+    fake_vmmio_maybe_irq(&f->t, q, old);
 }
 
 /* RFC 1071, on big-endian words: the fake's own checksum. */
@@ -496,7 +229,7 @@ static uint16_t be_csum(const uint8_t *p, uint32_t n)
 
 static void serve_tx(struct fake_vnet *f)
 {
-    struct fnet_queue *q = &f->q[Q_TX];
+    struct fake_queue *q = &f->t.q[Q_TX];
     struct vq_avail *a = (struct vq_avail *)q->avail;
     static uint8_t lin[FNET_FRAME_MAX + VNET_HDR_LEN];
     uint16_t old = q->used_idx;
@@ -506,11 +239,11 @@ static void serve_tx(struct fake_vnet *f)
         return;
     q->notified = false;
     while (q->last_avail != a->idx) {
-        struct chain c;
+        struct fake_chain c;
         struct fnet_frame *fr = &f->tx[f->tx_n % FNET_FRAMES];
         uint16_t head = a->ring[q->last_avail++ % q->num];
         uint32_t n = 0;
-        bool ok = head < q->num && !walk(q, head, &c) && c.cap >= hl &&
+        bool ok = !fake_vmmio_walk(&f->t, q, head, &c) && c.cap >= hl &&
                   c.cap <= sizeof(lin);
 
         for (unsigned i = 0; ok && i < c.n; i++) {
@@ -536,23 +269,23 @@ static void serve_tx(struct fake_vnet *f)
             at[1] = (uint8_t)v;
         }
         f->tx_n++;
-        put_used(q, head, f->tx_used_len);
+        fake_vmmio_put_used(q, head, f->tx_used_len);
     }
-    publish(q);
-    want_notify(f, q);
-    maybe_irq(f, q, old);
+    fake_vmmio_publish(q);
+    fake_vmmio_want_notify(&f->t, q, ((struct vq_avail *)q->avail)->idx);
+    fake_vmmio_maybe_irq(&f->t, q, old);
 }
 
 void fake_vnet_run(void)
 {
-    for (unsigned i = 0; i < fake_count; i++) {
+    for (unsigned i = 0; i < fake_vmmio_count(); i++) {
         struct fake_vnet *f = &fake_vnet[i];
 
-        if (!(f->status_reg & S_DRIVER_OK))
+        if (fake_vmmio_at(i) != &f->t || !(f->t.status & FAKE_S_DRIVER_OK))
             continue;
-        if (f->q[Q_TX].ready)
+        if (f->t.q[Q_TX].ready)
             serve_tx(f);
-        if (f->q[Q_RX].ready)
+        if (f->t.q[Q_RX].ready)
             serve_rx(f);
     }
 }

@@ -2,12 +2,11 @@
 /*
  * Virtio-net devices behind the guest's MMIO accessors (built with
  * TG_HOST_IO), for the host-side tests of the guest's net driver: the
- * modern and legacy register files, split rings with EVENT_IDX, a "wire"
- * of frames queued towards the guest and frames captured from it, and
- * switches for misbehaving. The device works only when the driver idles
- * (fake_vnet_run from tg_idle), as a real one runs beside the guest:
- * transmit chains are served after a notify, and a receive queue found
- * without buffers waits for a notify before it looks again.
+ * transport of fake_vmmio.h, a "wire" of frames queued towards the guest
+ * and frames captured from it, and switches for misbehaving. The device works
+ * only when the driver idles (fake_vnet_run from tg_idle), as a real one runs
+ * beside the guest: transmit chains are served after a notify, and a receive
+ * queue found without buffers waits for a notify before it looks again.
  */
 #ifndef TG_HOST_FAKE_VNET_H
 #define TG_HOST_FAKE_VNET_H
@@ -15,20 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guest/host/fake_vmmio.h"
 #include "guest/vnet.h"
 
-#define FNET_BASE 0xd0000000ULL
-#define FNET_WINDOW 0x200
-#define FNET_DEVS 3
+#define FNET_DEVS FAKE_DEVS
 #define FNET_FRAMES 64
 #define FNET_FRAME_MAX 9200
-
-struct fnet_queue {
-    uint32_t num, ready, pfn, align;
-    uint64_t desc, avail, used;
-    uint16_t last_avail, used_idx;
-    bool notified;
-};
 
 struct fnet_frame {
     uint8_t data[FNET_FRAME_MAX];
@@ -38,10 +29,8 @@ struct fnet_frame {
 };
 
 struct fake_vnet {
+    struct fake_vmmio t; /* transport: identity, registers, counters */
     /* set by the test (fake_vnet_init gives a full-featured device) */
-    uint32_t version; /* 2 modern, 1 legacy */
-    uint64_t offered;
-    uint32_t num_max;
     uint8_t mac[6];
     uint16_t status, mtu;
     /* misbehaviour */
@@ -54,30 +43,23 @@ struct fake_vnet {
     uint32_t tx_used_len;  /* the used len of transmit chains (0: right) */
     bool tx_stall;         /* never return transmit chains */
     bool no_csum_fill;     /* leave NEEDS_CSUM frames as they are */
-    /* registers and state */
-    uint32_t status_reg, dev_sel, drv_sel, queue_sel, isr, page_size;
-    uint64_t drv_features;
-    struct fnet_queue q[2];
+    /* state */
     bool rx_waiting; /* found no buffers: wait for a notify */
     /* the wire */
     struct fnet_frame rx[FNET_FRAMES]; /* to the guest, in order */
     unsigned rx_first, rx_n;
     struct fnet_frame tx[FNET_FRAMES]; /* from the guest */
     unsigned tx_n;
-    /* what happened, for the checks */
-    uint32_t notifies[2], irqs, bad_width, bad_chain, resets;
+    /* what happened, for the checks (the transport counts the rest) */
+    uint32_t bad_chain;
     uint32_t rx_delivered, rx_dropped, rx_starved, max_rx_bufs;
 };
 
 extern struct fake_vnet fake_vnet[FNET_DEVS];
 
-/* Device i at FNET_BASE + i * FNET_WINDOW: modern, every feature the
+/* Device i at FAKE_BASE + i * FAKE_WINDOW: modern, every feature the
  * driver asks for, MAC 52:54:00:00:00:0i, MTU 1500, link up. */
 void fake_vnet_init(unsigned i);
-/* No devices: every window reads as empty (all-ones). */
-void fake_vnet_none(void);
-/* Devices 0..count-1 exist. */
-unsigned fake_vnet_count(void);
 /* Queues a frame (len bytes, header flags) towards the guest of dev i. */
 void fake_vnet_inject(unsigned i, const void *frame, uint32_t len,
                       uint8_t flags);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "guest/blkcheck.h"
+#include "guest/host/fake_clock.h"
 #include "guest/host/fake_serial.h"
 #include "guest/host/fake_vblk.h"
 #include "guest/lib.h"
@@ -22,51 +23,12 @@
 #include "tests/unit/tap.h"
 
 /* --- what the driver calls outside its own files ---------------------- */
-static int idles;
 
 void tg_idle(struct tg *tg)
 {
     (void)tg;
     idles++;
     fake_vblk_run(); /* time passes: the devices work */
-}
-
-/* One "millisecond" per idle: a 30 s wait is 30000 idles. */
-uint64_t timer_deadline(const struct timer *t, uint64_t us)
-{
-    (void)t;
-    return (uint64_t)idles + us / 1000 + 1;
-}
-
-bool timer_expired(uint64_t deadline)
-{
-    return (uint64_t)idles >= deadline;
-}
-
-uint32_t apic_id(uint64_t base)
-{
-    (void)base;
-    return 0;
-}
-
-bool ioapic_route(uint64_t base, uint32_t gsi, uint8_t vector, uint32_t id)
-{
-    (void)base, (void)gsi, (void)vector, (void)id;
-    return false;
-}
-
-/* No interrupts here (and no irqwait: the console's mode only). */
-uint64_t irq_received(uint32_t pin)
-{
-    (void)pin;
-    return 0;
-}
-
-bool irqwait_halt(struct irqwait *w, uint32_t us)
-{
-    (void)w, (void)us;
-    idles++;
-    return true;
 }
 
 /* Ring 3 is the same code here. */
@@ -89,7 +51,7 @@ static uint32_t boot(const char *words)
     static char cl[1024];
     size_t n = 0;
 
-    for (unsigned i = 0; i < fake_vblk_count(); i++)
+    for (unsigned i = 0; i < fake_vmmio_count(); i++)
         n += (size_t)snprintf(cl + n, sizeof(cl) - n,
                               "virtio_mmio.device=0x200@0x%llx:%u ",
                               FAKE_BASE + i * FAKE_WINDOW, 5 + i);
@@ -211,7 +173,7 @@ static uint64_t chunk_at(const struct layout *l, uint64_t k)
 /* One disk, vda, full-featured and zeroed. */
 static struct fake_vblk *only_vda(void)
 {
-    fake_vblk_none();
+    fake_vmmio_none();
     fake_vblk_init(0, disks[0], SECTORS);
     return &fake_vblk[0];
 }
@@ -224,8 +186,8 @@ static void test_untouched(void)
     CHECK(boot("expect_devices=2") == 0, "no blk word: the guest passes");
     CHECK(has("name=blk") && !has("tg: blk ") && !has("blk_"),
           "disks listed, no blk line, no blk check");
-    CHECK(fake_vblk[0].status == 0 && fake_vblk[0].notifies == 0 &&
-              fake_vblk[0].reqs == 0 && fake_vblk[1].status == 0,
+    CHECK(fake_vblk[0].t.status == 0 && fake_vblk[0].t.notifies[0] == 0 &&
+              fake_vblk[0].reqs == 0 && fake_vblk[1].t.status == 0,
           "neither device was even started (status 0, no requests)");
     CHECK(disks[0][0] == 0x5a && disks[0][sizeof(disks[0]) - 1] == 0x5a,
           "the disk is as it was");
@@ -272,13 +234,13 @@ static void test_rwtest_full(void)
               "names, zeroes in the zeroed and discarded ones");
     CHECK(all_zero(disks[0], 8, l.stride - 8), "nothing written between "
                                                "chunks 0 and 1");
-    CHECK(f->bad_width == 0, "every register and config field read at its "
-                             "own width");
+    CHECK(f->t.bad_width == 0, "every register and config field read at its "
+                               "own width");
     CHECK(f->max_batch > 1, "several requests in flight at once (%u)",
           f->max_batch);
-    CHECK(f->indirect > 0, "indirect chains used (%u)", f->indirect);
-    CHECK(f->irqs == 0, "polling: EVENT_IDX kept every interrupt away (%u)",
-          f->irqs);
+    CHECK(f->t.indirect > 0, "indirect chains used (%u)", f->t.indirect);
+    CHECK(f->t.irqs == 0, "polling: EVENT_IDX kept every interrupt away (%u)",
+          f->t.irqs);
     CHECK(has(" q0=") && !has(" q1=0\n"), "both queues carried requests");
     CHECK(f->writes_at_flush > 0 && f->by_type[VBLK_T_FLUSH] == 1,
           "one flush, after the writes");
@@ -291,8 +253,8 @@ static void test_rwtest_bare(void)
     uint32_t fails;
 
     only_vda();
-    f->offered = 1ULL << VIRTIO_F_VERSION_1;
-    f->num_queues = 1;
+    f->t.offered = 1ULL << VIRTIO_F_VERSION_1;
+    f->t.num_queues = 1;
     fails = boot("blk=rwtest");
     show_fails();
     CHECK(fails == 0, "rwtest with VERSION_1 only passes");
@@ -303,11 +265,11 @@ static void test_rwtest_bare(void)
           "flush, write-zeroes, discard: said not offered, not sent");
     CHECK(has("tg: check blk_verify ok vda chunks=16 zeroed=0x0"),
           "verify expects the pattern everywhere");
-    CHECK(f->indirect == 0 && f->by_type[VBLK_T_DISCARD] == 0 &&
+    CHECK(f->t.indirect == 0 && f->by_type[VBLK_T_DISCARD] == 0 &&
               f->by_type[VBLK_T_WRITE_ZEROES] == 0 &&
               f->by_type[VBLK_T_FLUSH] == 0,
           "no indirect chain, no discard, no write-zeroes, no flush sent");
-    CHECK(f->bad_width == 0 && f->bad_chain == 0,
+    CHECK(f->t.bad_width == 0 && f->bad_chain == 0,
           "no config field beyond the negotiated ones... and good chains");
 }
 
@@ -329,7 +291,7 @@ static void test_blocks(void)
     CHECK(has("tg: check blk_bounds ok vda past_end=ioerr straddle=ioerr "
               "overflow=ioerr write_past_end=ioerr"),
           "bounds requests are whole blocks");
-    CHECK(f->indirect > 0 && f->max_batch > 1, "indirect, several in flight");
+    CHECK(f->t.indirect > 0 && f->max_batch > 1, "indirect, several in flight");
     fake_serial_clear();
     blk_cmd(&tg, "read 13", 7);
     CHECK(has("tg: blk vda read 13 ok\n") &&
@@ -346,13 +308,13 @@ static void test_legacy(void)
     uint32_t fails;
 
     only_vda();
-    f->version = 1;
-    f->offered &= 0xffffffffu;
-    f->num_queues = 1;
+    f->t.version = 1;
+    f->t.offered &= 0xffffffffu;
+    f->t.num_queues = 1;
     fails = boot("blk=rwtest");
     show_fails();
     CHECK(fails == 0, "rwtest on a legacy (Version 1) device passes");
-    CHECK(f->page_size == 4096 && f->q[0].align == 8 && f->q[0].pfn,
+    CHECK(f->t.page_size == 4096 && f->t.q[0].align == 8 && f->t.q[0].pfn,
           "GuestPageSize 4096, QueueAlign 8, QueuePFN set");
     CHECK(has("legacy=1"), "reported as legacy");
 }
@@ -363,7 +325,7 @@ static void test_ro(void)
     struct fake_vblk *f = &fake_vblk[0];
 
     only_vda();
-    f->offered |= 1ULL << VBLK_F_RO;
+    f->t.offered |= 1ULL << VBLK_F_RO;
     put_pattern(disks[0], 0, SECTORS, 3);
     memcpy(copy, disks[0], sizeof(copy));
     CHECK(boot("blk=ro") == 0, "ro on a read-only device passes");
@@ -380,7 +342,7 @@ static void test_ro(void)
           "ro mode on a writable disk fails without writing");
 
     only_vda();
-    f->offered |= 1ULL << VBLK_F_RO;
+    f->t.offered |= 1ULL << VBLK_F_RO;
     CHECK(boot("blk=rwtest") == 1 &&
               has("tg: check blk_args FAIL vda rwtest-on-a-read-only-disk") &&
               f->by_type[VBLK_T_OUT] == 0,
@@ -388,7 +350,7 @@ static void test_ro(void)
 
     /* A device that says RO but takes the write: caught, data kept. */
     only_vda();
-    f->offered |= 1ULL << VBLK_F_RO;
+    f->t.offered |= 1ULL << VBLK_F_RO;
     f->ro_ignored = true;
     put_pattern(disks[0], 0, SECTORS, 3);
     CHECK(boot("blk=ro") == 1 && has("tg: check blk_ro FAIL vda write=ok") &&
@@ -447,7 +409,7 @@ static void test_durable(void)
     CHECK(has("tg: check blk_durable ok vda chunks=20"), "check line");
 
     only_vda();
-    f->offered &= ~(1ULL << VBLK_F_FLUSH);
+    f->t.offered &= ~(1ULL << VBLK_F_FLUSH);
     CHECK(boot("blk=durable") == 1 &&
               has("tg: check blk_durable FAIL vda no-FLUSH") &&
               !has("tg: blk vda durable"),
@@ -479,7 +441,7 @@ static void test_bench(void)
               has("tg: check blk_bench ok vda reqs=300 len=16 us=") &&
               has(" max_inflight=16 indirect=1\n"),
           "bench: 300 reads, 16 in flight, indirect");
-    CHECK(f->by_type[VBLK_T_IN] == 300 && f->indirect == 300 &&
+    CHECK(f->by_type[VBLK_T_IN] == 300 && f->t.indirect == 300 &&
               f->by_type[VBLK_T_OUT] == 0,
           "... 300 indirect reads reached the device, no write");
     f = only_vda();
@@ -500,7 +462,8 @@ static void misbehave(const char *what, void (*set)(struct fake_vblk *),
     CHECK(fails >= 1 && has(want), "%s: fails with \"%s\"", what, want);
     if (!has(want))
         show_fails();
-    CHECK(f->status == 0 && f->resets >= 1, "%s: the device was reset", what);
+    CHECK(f->t.status == 0 && f->t.resets >= 1, "%s: the device was reset",
+          what);
 }
 
 static void set_stall(struct fake_vblk *f)
@@ -565,7 +528,7 @@ static void test_disks(void)
 
     for (unsigned i = 0; i < 3; i++)
         fake_vblk_init(i, disks[i], SECTORS);
-    fake_vblk[2].offered |= 1ULL << VBLK_F_RO;
+    fake_vblk[2].t.offered |= 1ULL << VBLK_F_RO;
     memset(disks[1], 0x77, sizeof(disks[1]));
     fails = boot("blk.vda=rwtest blk.vdc=ro,serial=fake-serial blk.vdd=info");
     show_fails();
@@ -574,7 +537,7 @@ static void test_disks(void)
     CHECK(has("tg: check blk_rw ok vda") && has("tg: check blk_ro ok vdc") &&
               has("tg: check blk_get_id ok vdc serial=\"fake-serial\""),
           "each disk got its own mode");
-    CHECK(fake_vblk[1].status == 0 && fake_vblk[1].reqs == 0 &&
+    CHECK(fake_vblk[1].t.status == 0 && fake_vblk[1].reqs == 0 &&
               disks[1][12345] == 0x77,
           "vdb, not named, was never started or touched");
     CHECK(count("tg: blk vda ") > 3 && !has("tg: blk vdb "),
@@ -587,7 +550,7 @@ static void test_disks(void)
               has("tg: check blk_queues FAIL vda queues=2 want=1") &&
               has("tg: check blk_capacity FAIL vda sectors=4096 want=4095"),
           "serial, queues and sectors mismatches each fail");
-    fake_vblk_none();
+    fake_vmmio_none();
     CHECK(boot("blk=info") == 1 && has("tg: check blk_disks FAIL none"),
           "blk= with no disk at all fails");
 }
@@ -597,7 +560,7 @@ static void test_args(void)
     only_vda();
     CHECK(boot("blk=bogus") == 1 &&
               has("tg: check blk_args FAIL vda unparsable \"bogus\"") &&
-              fake_vblk[0].status == 0,
+              fake_vblk[0].t.status == 0,
           "unknown mode: fails, device untouched");
     CHECK(boot("blk=rwtest,count=0") == 1 && has("unparsable \"count=0\"") &&
               fake_vblk[0].reqs == 0,
@@ -628,7 +591,7 @@ static void test_shell(void)
                   "2c03030303030303\n") /* 5 ^ 42 ^ 3 * 0x01.. */
               && count("tg: blk vdb 5 +0x") == 16,
           "blk read vdb 5: status, then the sector in 16 lines");
-    CHECK(fake_vblk[0].status == 0, "vda not started by a read of vdb");
+    CHECK(fake_vblk[0].t.status == 0, "vda not started by a read of vdb");
     fake_serial_clear();
     blk_cmd(&tg, "read 4096", 9);
     CHECK(has("tg: blk vda read 4096 ioerr\n"), "past the end: ioerr");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/host/fake_clock.h"
 #include "guest/host/fake_serial.h"
 #include "guest/host/fake_vnet.h"
 #include "guest/lib.h"
@@ -21,7 +22,6 @@
 #include "tests/unit/tap.h"
 
 /* --- what the driver calls outside its own files ---------------------- */
-static int idles;
 static bool peer_answers = true; /* the test's peer answers ARP requests */
 static unsigned peer_seen[FNET_DEVS], peer_arps;
 
@@ -33,44 +33,6 @@ void tg_idle(struct tg *tg)
     idles++;
     fake_vnet_run(); /* time passes: the devices work */
     peer_run();
-}
-
-/* One "millisecond" per idle. */
-uint64_t timer_deadline(const struct timer *t, uint64_t us)
-{
-    (void)t;
-    return (uint64_t)idles + us / 1000 + 1;
-}
-
-bool timer_expired(uint64_t deadline)
-{
-    return (uint64_t)idles >= deadline;
-}
-
-uint32_t apic_id(uint64_t base)
-{
-    (void)base;
-    return 0;
-}
-
-bool ioapic_route(uint64_t base, uint32_t gsi, uint8_t vector, uint32_t id)
-{
-    (void)base, (void)gsi, (void)vector, (void)id;
-    return false;
-}
-
-/* No interrupts here (and no irqwait: the console's mode only). */
-uint64_t irq_received(uint32_t pin)
-{
-    (void)pin;
-    return 0;
-}
-
-bool irqwait_halt(struct irqwait *w, uint32_t us)
-{
-    (void)w, (void)us;
-    idles++;
-    return true;
 }
 
 static unsigned user_calls;
@@ -264,7 +226,7 @@ static bool udp_reply_ok(const struct fnet_frame *r, const uint8_t *smac,
 /* The test's peer answers ARP requests for HOST_IP (bench resolution). */
 static void peer_run(void)
 {
-    for (unsigned d = 0; d < fake_vnet_count(); d++) {
+    for (unsigned d = 0; d < fake_vmmio_count(); d++) {
         struct fake_vnet *f = &fake_vnet[d];
 
         for (; peer_seen[d] < f->tx_n; peer_seen[d]++) {
@@ -298,10 +260,10 @@ static uint32_t boot(const char *words)
     static char cl[1024];
     size_t n = 0;
 
-    for (unsigned i = 0; i < fake_vnet_count(); i++)
+    for (unsigned i = 0; i < fake_vmmio_count(); i++)
         n += (size_t)snprintf(cl + n, sizeof(cl) - n,
                               "virtio_mmio.device=0x200@0x%llx:%u ",
-                              FNET_BASE + i * FNET_WINDOW, 5 + i);
+                              FAKE_BASE + i * FAKE_WINDOW, 5 + i);
     snprintf(cl + n, sizeof(cl) - n, "%s", words);
     memset(&tg, 0, sizeof(tg));
     tg.bi.cmdline = cl;
@@ -343,7 +305,7 @@ static void show_fails(void)
 /* One fake device, full-featured; the guest at 10.0.0.2. */
 static struct fake_vnet *only_eth0(void)
 {
-    fake_vnet_none();
+    fake_vmmio_none();
     fake_vnet_init(0);
     peer_answers = true;
     return &fake_vnet[0];
@@ -357,7 +319,7 @@ static void test_untouched(void)
 {
     only_eth0();
     CHECK(boot("expect_devices=1") == 0 && has("name=net") &&
-              !has("tg: net ") && fake_vnet[0].status_reg == 0,
+              !has("tg: net ") && fake_vnet[0].t.status == 0,
           "no ip word: the NIC is listed and never started");
 }
 
@@ -374,9 +336,9 @@ static void test_start(void)
           "the NIC's line: MAC, MTU and link from the config, our address");
     CHECK(has(" mac,status,mtu,csum,mrg_rxbuf,event_idx\n"),
           "features asked for and negotiated (not GUEST_CSUM)");
-    CHECK(!(f->drv_features >> VNET_F_GUEST_CSUM & 1) && f->bad_width == 0,
+    CHECK(!(f->t.drv_features >> VNET_F_GUEST_CSUM & 1) && f->t.bad_width == 0,
           "GUEST_CSUM left alone; config read at its fields' widths");
-    CHECK(((struct vq_avail *)f->q[0].avail)->idx == 32,
+    CHECK(((struct vq_avail *)f->t.q[0].avail)->idx == 32,
           "the receive ring filled (32 buffers)");
 }
 
@@ -573,12 +535,12 @@ static void test_refill(void)
           f->rx_starved);
     CHECK(f->rx_n == 0 && f->rx_delivered == 300,
           "... and was given more each time: nothing left waiting");
-    CHECK(f->notifies[0] >= f->rx_starved,
-          "receive notifies after refills (%u)", f->notifies[0]);
-    CHECK(f->notifies[1] < 300,
+    CHECK(f->t.notifies[0] >= f->rx_starved,
+          "receive notifies after refills (%u)", f->t.notifies[0]);
+    CHECK(f->t.notifies[1] < 300,
           "transmit notifies batched by EVENT_IDX "
           "(%u for 300 replies)",
-          f->notifies[1]);
+          f->t.notifies[1]);
     net_finish(&tg);
     CHECK(has("tg: net eth0 stats rx=300 tx=300 drops=0 "), "stats agree");
 }
@@ -647,9 +609,9 @@ static void test_nomrg_legacy(void)
           "nomrg: a 1514-byte frame echoed");
 
     f = only_eth0();
-    f->version = 1;
-    f->offered = (f->offered & 0xffffffffu) | 1ULL << VIRTIO_F_ANY_LAYOUT;
-    f->offered &= ~(1ULL << VNET_F_MRG_RXBUF);
+    f->t.version = 1;
+    f->t.offered = (f->t.offered & 0xffffffffu) | 1ULL << VIRTIO_F_ANY_LAYOUT;
+    f->t.offered &= ~(1ULL << VNET_F_MRG_RXBUF);
     f->mtu = 9000;
     CHECK(boot("ip=10.0.0.2/24") == 0 && has(" hdr=10 bufsz=9088 bufs=57 ") &&
               has(" legacy=1 ") &&
@@ -670,7 +632,7 @@ static void misbehave(const char *what, const char *why, uint32_t payload)
 {
     struct fake_vnet *f = &fake_vnet[0];
     uint8_t gmac[6];
-    uint32_t resets = f->resets;
+    uint32_t resets = f->t.resets;
     char want[128];
 
     mac_of_dev(0, gmac);
@@ -678,7 +640,7 @@ static void misbehave(const char *what, const char *why, uint32_t payload)
     serve(1500);
     net_finish(&tg);
     snprintf(want, sizeof(want), "tg: check net_serve FAIL eth0 %s", why);
-    CHECK(has(want) && f->resets > resets && tg.fails == 1,
+    CHECK(has(want) && f->t.resets > resets && tg.fails == 1,
           "%s: '%s', the device reset", what, why);
     if (!has(want))
         show_fails();
@@ -745,7 +707,7 @@ static void test_two_nics(void)
 {
     uint8_t m0[6], m1[6];
 
-    fake_vnet_none();
+    fake_vmmio_none();
     fake_vnet_init(0);
     fake_vnet_init(1);
     CHECK(boot("ip=10.0.0.2/24 ip.eth1=10.1.0.2/16 net.eth1=nocsum") == 0,
@@ -774,7 +736,7 @@ static void test_two_nics(void)
     boot("ip.eth2=10.2.0.2/24");
     show_fails();
     CHECK(tg.fails == 0 && has("tg: net eth2 mac=") && !has("tg: net eth0") &&
-              fake_vnet[0].status_reg == 0,
+              fake_vnet[0].t.status == 0,
           "ip.eth2 alone: only the third NIC is started");
 }
 
@@ -789,7 +751,7 @@ static void test_args(void)
           "an option out of range names itself");
     CHECK(boot("ip=10.0.0.2/24 net=nomrg,frob") == 1 &&
               has("tg: check net_args FAIL eth0 unparsable \"frob\"") &&
-              fake_vnet[0].status_reg == 0,
+              fake_vnet[0].t.status == 0,
           "an unknown option: not started");
     CHECK(boot("ip=10.0.0.2/24 ip.eth1=10.1.0.2/24") == 1 &&
               has("tg: check net_nics FAIL eth1 missing n=1") &&
@@ -805,7 +767,7 @@ static void test_args(void)
     CHECK(boot("net=bench") == 1 &&
               has("tg: check net_args FAIL no-address (ip=ADDR/PREFIX)"),
           "net= without any address");
-    fake_vnet_none();
+    fake_vmmio_none();
     CHECK(boot("ip=10.0.0.2/24") == 1 &&
               has("tg: check net_nics FAIL eth0 missing n=0"),
           "no NIC at all");
@@ -821,7 +783,7 @@ static void test_expect(void)
           "mac= and mtu= as the config says: ok");
     CHECK(boot("ip=10.0.0.2/24 net=mac=52:54:00:00:00:01,mtu=9000") == 2,
           "... otherwise both fail");
-    only_eth0()->offered &= ~(1ULL << VNET_F_MTU);
+    only_eth0()->t.offered &= ~(1ULL << VNET_F_MTU);
     CHECK(boot("ip=10.0.0.2/24 net=mtu=1500") == 0 && has(" mtu=1500 "),
           "without VIRTIO_NET_F_MTU the MTU is 1500");
     fake_vnet[0].status = 0;
@@ -858,8 +820,8 @@ static void test_bench(void)
               csum(r->data + 34, 108, pseudo(GUEST_IP, HOST_IP, 108)) == 0,
           "the frames: to the peer's MAC from ARP, UDP to port 9999, "
           "checksums right");
-    CHECK(f->notifies[1] < 500, "EVENT_IDX: %u notifies for 500 frames",
-          f->notifies[1]);
+    CHECK(f->t.notifies[1] < 500, "EVENT_IDX: %u notifies for 500 frames",
+          f->t.notifies[1]);
 
     only_eth0();
     peer_answers = false;

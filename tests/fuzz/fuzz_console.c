@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: virtio-console's queue processing (virtio/console.c)
+ * Fuzz target: the single-port virtio-console's queue processing
+ * (virtio/serial*.c made by vser_create_console)
  * behind the real transport, on a stdio chardev (hw/chardev*.c) over
  * pipes, pumped on the fuzzer's thread (chardev_pump: no backend
  * thread): RX chains filled from host input the script types (and may
@@ -22,13 +23,13 @@
 
 #include "hw/chardev.h"
 #include "tests/fuzz/fz.h"
-#include "virtio/console.h"
+#include "virtio/serial.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct cons_fx {
-    struct vcons *c;
+    struct vser *c;
     struct chardev *cd;
     int in_w;  /* the host side of the console's input; -1 once closed */
     int out_r; /* the host reader of its output; -1: gone */
@@ -60,7 +61,7 @@ static void cons_backend(void *ctx, struct fz_in *in)
         if (fx->in_w >= 0 && k && write(fx->in_w, buf, k) < 0)
             k = 0;
     } else if (what < 0xc0) {
-        vcons_resize(fx->c, fz_u16(in), fz_u16(in));
+        vser_resize(fx->c, fz_u16(in), fz_u16(in));
     } else if (what < 0xd0) {
         if (fx->in_w >= 0)
             close(fx->in_w);
@@ -112,12 +113,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct chardev_stdio_config cc = {
         .in_fd = inp[0], .out_fd = outp[1], .pump = true};
-    if (chardev_stdio_open(&fx.cd, &cc) || vcons_create(&fx.c, fx.cd, 80, 25))
+    if (chardev_stdio_open(&fx.cd, &cc) ||
+        vser_create_console(&fx.c, fx.cd, 80, 25))
         abort();
     struct fz_dev_hooks h = {
         .backend = cons_backend, .settle = cons_settle, .ctx = &fx};
-    fz_virtio_run(vcons_ops(), fx.c, shape & 1, true, &h, &in);
-    vcons_destroy(fx.c);
+    fz_virtio_run(vser_ops(fx.c), fx.c, shape & 1, true, &h, &in);
+    vser_destroy(fx.c);
     chardev_close(fx.cd);
     close(inp[0]);
     close(outp[1]);

@@ -184,6 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     m.serial = flags & 1;
+    m.power_button = flags & 16; /* the GED and its reserved pin */
     unsigned ndev = fz_u8(&in) % (LAYOUT_VIRTIO_MAX + 3);
     for (unsigned i = 0; i < ndev; i++) {
         uint8_t id = fz_u8(&in);

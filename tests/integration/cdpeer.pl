@@ -1,13 +1,15 @@
 #!/usr/bin/perl
 # SPDX-License-Identifier: MIT
-# A scripted peer for a kvmini character backend (chardev.t): opens a pty
-# or connects to a unix socket, then runs steps from the command line:
+# A scripted peer for a kvmini character backend (chardev.t, ports.t):
+# opens a pty, connects to a unix socket, or (listen) listens on one and
+# takes the connection of a kvmini unix client backend, then runs steps
+# from the command line:
 #   expect:REGEX  read until the bytes so far match (or fail after the
 #                 deadline); each expect looks only at bytes after the
 #                 previous match
 #   send:TEXT     write TEXT (\r and \n escapes are honoured)
 #   close         close, then reopen the same path (a peer leaving and
-#                 coming back)
+#                 coming back; listen: accept the client's next connection)
 #   sleep:SECS
 # Prints what it read to stdout; exits 0 when every step succeeded, 1 at
 # the first that did not (saying which on stderr). Every read is bounded
@@ -18,10 +20,22 @@ use Fcntl;
 use IO::Socket::UNIX;
 
 my ($kind, $path, $deadline, @steps) = @ARGV;
-my ($fh, $buf) = (undef, "");
+my ($fh, $buf, $lsn) = (undef, "", undef);
+
+if ($kind eq 'listen') {
+    unlink $path;
+    $lsn = IO::Socket::UNIX->new(Local => $path, Type => SOCK_STREAM,
+                                 Listen => 1) or die "listen $path: $!\n";
+}
 
 sub peer_open {
-    if ($kind eq 'pty') {
+    if ($kind eq 'listen') {
+        my $rin = "";
+        vec($rin, fileno($lsn), 1) = 1;
+        select($rin, undef, undef, $deadline) > 0
+            or die "nobody connected to $path within ${deadline}s\n";
+        $fh = $lsn->accept or die "accept $path: $!\n";
+    } elsif ($kind eq 'pty') {
         sysopen($fh, $path, O_RDWR | O_NOCTTY) or die "open $path: $!\n";
     } else {
         $fh = IO::Socket::UNIX->new(Peer => $path, Type => SOCK_STREAM)
@@ -34,7 +48,8 @@ for my $s (@steps) {
     my ($op, $arg) = split /:/, $s, 2;
     if ($op eq 'expect') {
         my $end = time + $deadline;
-        while ($buf !~ /$arg/) {
+        my $at; # where the match ends (@+ does not outlive the loop test)
+        until (defined($at = $buf =~ /$arg/ ? $+[0] : undef)) {
             if (time > $end) { print STDERR "gave up waiting for /$arg/\n"; print $buf; exit 1 }
             my $rin = "";
             vec($rin, fileno($fh), 1) = 1;
@@ -44,7 +59,7 @@ for my $s (@steps) {
             $buf .= $chunk;
             print $chunk;
         }
-        $buf = substr($buf, $+[0]); # look after the match from now on
+        $buf = substr($buf, $at); # look after the match from now on
     } elsif ($op eq 'send') {
         $arg =~ s/\\r/\r/g;
         $arg =~ s/\\n/\n/g;
@@ -60,3 +75,4 @@ for my $s (@steps) {
     }
 }
 exit 0;
+END { unlink $path if $lsn }

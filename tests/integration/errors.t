@@ -29,6 +29,13 @@ expect_error "--port dev out of range" "'dev=9' is out of range" \
     run -k "$G" --port name=p,pty,dev=9
 expect_error "--port without a name" "a port needs a name" \
     run -k "$G" --port unix=$TMP/p.sock,server
+# User text quoted in an error stays on the one line: a newline or an
+# escape sequence in a path or spec is shown as '?', never printed raw.
+expect_error "newline in a kernel path" "kernel /nonexistent\?x" \
+    run -k "/nonexistent
+x"
+expect_error "escape sequence in a --disk spec" "^kvmini: --disk [^ ]*nodisk\?\[2J: cannot" \
+    run -k "$G" --disk "$TMP/nodisk$(printf '\033')[2J"
 expect_error "no arguments" "usage" 
 expect_error "unknown command" "unknown command 'boot'" boot -k "$G"
 expect_error "missing -k" "no kernel given" run

@@ -11,27 +11,7 @@ set -uo pipefail
 res=${1:-build/linux}/results
 [ -s "$res" ] || { echo "bench-blk.sh: no $res (run the rig first)" >&2; exit 1; }
 
-awk '
-function sorted(s, v,   n, a, b, x) {
-    n = split(s, v, " ")
-    for (a = 2; a <= n; a++)
-        for (b = a; b > 1 && v[b - 1] + 0 > v[b] + 0; b--) {
-            x = v[b]; v[b] = v[b - 1]; v[b - 1] = x }
-    return n
-}
-function med(s,   v, n) {
-    n = sorted(s, v)
-    return n ? (v[int((n + 1) / 2)] + v[int(n / 2) + 1]) / 2 : -1
-}
-function rng(s, fmt,   v, n) {  # "median (min-max)"
-    n = sorted(s, v)
-    return sprintf(fmt " (" fmt "-" fmt ")", med(s), v[1], v[n])
-}
-function kv(k,   i, f) {     # value of k=... in this line
-    for (i = 1; i <= NF; i++)
-        if (index($i, k "=") == 1) { f = $i; sub(/^[^=]*=/, "", f); return f }
-    return ""
-}
+awk -f "$(dirname "$0")/../../bench/stats.awk" -f /dev/stdin "$res" <<'EOF'
 function after(w,   i) {     # the field after the word w
     for (i = 1; i < NF; i++) if ($i == w) return $(i + 1)
     return 0
@@ -65,9 +45,9 @@ END {
     for (i = 1; i <= nk; i++) {
         k = order[i]; split(k, f, " ")
         printf "| %s | %s | %s | %s | %.0f | %.1f | %d |\n", f[1], f[2],
-               rng(mbs[k], "%.1f"), rng(iops[k], "%.0f"), med(kib[k]),
-               med(l2[k]), n[k]
-        ph[f[2]] = 1; m[f[1] " " f[2]] = med(mbs[k])
+               spread(mbs[k], "%.1f"), spread(iops[k], "%.0f"),
+               median(kib[k]), median(l2[k]), n[k]
+        ph[f[2]] = 1; m[f[1] " " f[2]] = median(mbs[k])
     }
     # kvmini against QEMU, phase by phase, when both ran.
     hdr = 0
@@ -92,6 +72,8 @@ END {
     print "\nkvmini, whole boot (--stats), medians over " nb " boot(s):\n"
     print "| requests | MMIO exits | MMIO exits/request | kicks/request | interrupts/request | port I/O exits | all exits/request |"
     print "|---|---|---|---|---|---|---|"
-    printf "| %d | %d | %.2f | %.2f | %.2f | %d | %.1f |\n", med(ch), med(mm),
-           med(e), med(kc), med(ir), med(ps), med(r)
-}' "$res"
+    printf "| %d | %d | %.2f | %.2f | %.2f | %d | %.1f |\n", median(ch),
+           median(mm), median(e), median(kc), median(ir), median(ps),
+           median(r)
+}
+EOF

@@ -11,23 +11,7 @@ set -uo pipefail
 res=${1:-build/linux}/results
 [ -s "$res" ] || { echo "bench-net.sh: no $res (run the rig first)" >&2; exit 1; }
 
-awk '
-function sorted(s, v,   n, a, b, x) {
-    n = split(s, v, " ")
-    for (a = 2; a <= n; a++)
-        for (b = a; b > 1 && v[b - 1] + 0 > v[b] + 0; b--) {
-            x = v[b]; v[b] = v[b - 1]; v[b - 1] = x }
-    return n
-}
-function med(s,   v, n) {
-    n = sorted(s, v)
-    return n ? (v[int((n + 1) / 2)] + v[int(n / 2) + 1]) / 2 : -1
-}
-function kv(k,   i, f) {     # value of k=... in this line
-    for (i = 1; i <= NF; i++)
-        if (index($i, k "=") == 1) { f = $i; sub(/^[^=]*=/, "", f); return f }
-    return ""
-}
+awk -f "$(dirname "$0")/../../bench/stats.awk" -f /dev/stdin "$res" <<'EOF'
 $3 == "RIG:" && $5 == "bench-net" && $6 == "info" && $7 == "net" {
     k = $4 " " $8
     if ($9 == "begin") { t0[$1 " " k] = $2; next }
@@ -42,10 +26,10 @@ END {
     print "| VMM | direction | MiB/s, median (min-max) | MiB/s by L2 clock | boots |"
     print "|---|---|---|---|---|"
     for (i = 1; i <= nk; i++) {
-        k = order[i]; split(k, f, " "); c = sorted(mbs[k], v)
+        k = order[i]; split(k, f, " "); c = sample_sort(mbs[k], v)
         printf "| %s | %s | %.2f (%.2f-%.2f) | %.2f | %d |\n", f[1], f[2],
-               med(mbs[k]), v[1], v[c], med(l2[k]), n[k]
-        m[k] = med(mbs[k])
+               median(mbs[k]), v[1], v[c], median(l2[k]), n[k]
+        m[k] = median(mbs[k])
     }
     hdr = 0
     for (i = 1; i <= nk; i++) {
@@ -54,4 +38,5 @@ END {
         if (!hdr++) print "\n| direction | kvmini/QEMU (MiB/s medians) |\n|---|---|"
         printf "| %s | %.2f |\n", f[2], m[order[i]] / m["qemu " f[2]]
     }
-}' "$res"
+}
+EOF

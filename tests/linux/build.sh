@@ -13,8 +13,10 @@ cache=${KVMINI_RIG_CACHE:-/var/cache/kvmini-linux-rig}
 # virtio_blk with both transports: L1 gets the disk images (disk.sh) as
 # virtio drives, on PCI or on a microvm's virtio-mmio.
 L1_MODULES="kvm kvm_amd virtio_pci virtio_mmio virtio_blk tun"
+# button and evdev: the ACPI power button's driver and its input device
+# (/dev/input/event*), which the shutdown scenario's watcher reads.
 L2_MODULES="virtio virtio_ring virtio_mmio virtio_console virtio_blk
-            failover net_failover virtio_net"
+            failover net_failover virtio_net button evdev"
 
 say() { echo "rig-build: $*" >&2; }
 die() { say "$*"; exit 1; }

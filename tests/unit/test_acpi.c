@@ -12,6 +12,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/aml.h"
+#include "hw/ged.h"
 #include "tests/unit/mdesc_parse.h"
 #include "tests/unit/tap.h"
 
@@ -33,12 +34,16 @@ static uint64_t rd64(const uint8_t *p)
     return v;
 }
 
+/* _EVT tests the bit the event register sets. */
+_Static_assert(ACPI_GED_EVT_POWER == GED_EVT_POWER, "one power bit");
+
 static void build(struct machine *m, unsigned ncpus, unsigned nvirtio)
 {
     unsigned i;
 
     machine_init(m, ncpus);
     m->serial = true;
+
     for (i = 0; i < nvirtio; i++)
         machine_add_virtio(m, i % 3 + 1);
 }
@@ -170,6 +175,37 @@ static void test_aml_encoding(void)
     aml_integer(&a, 0xfffe);
     CHECK(aml_finish(&a) == 12 && b[0] == 0x0e && b[9] == 0x0b,
           "QWord and Word integer prefixes");
+    /* The power button's terms, byte for byte (ACPI 6.3, 20.2.5). */
+    static const uint8_t evt[] = {
+        0x14, 0x10, '_',  'E',  'V',  'T',  0x09, /* Method (_EVT, 1, Ser) */
+        0xa0, 0x09, 0x7b, 0x60, 0x01, 0x00,       /* If (And (Local0, One)) */
+        0x86, 0x68, 0x0a, 0x80,                   /* Notify (Arg0, 0x80) */
+    };
+    aml_init(&a, b, sizeof(b));
+    mark = aml_method_begin(&a, "_EVT", 1, true);
+    size_t cond = aml_if_begin(&a);
+    aml_and(&a);
+    aml_local(&a, 0);
+    aml_integer(&a, 1);
+    aml_no_target(&a);
+    aml_notify(&a);
+    aml_bytes(&a, "\x68", 1); /* Arg0 */
+    aml_integer(&a, 0x80);
+    aml_end(&a, cond);
+    aml_end(&a, mark);
+    CHECK(aml_finish(&a) == (int)sizeof(evt) && !memcmp(b, evt, sizeof(evt)),
+          "Method, If, And, Notify: PkgLengths close over their bodies");
+    static const uint8_t field[] = {0x5b, 0x81, 0x0b, 'E', 'R', 'E', 'G',
+                                    0x41, 'E',  'S',  'T', 'A', 0x08};
+    aml_init(&a, b, sizeof(b));
+    aml_field_byte(&a, "EREG", "ESTA", 8);
+    CHECK(aml_finish(&a) == (int)sizeof(field) &&
+              !memcmp(b, field, sizeof(field)),
+          "Field (EREG, ByteAcc, NoLock, WriteAsZeros) { ESTA, 8 }");
+    aml_init(&a, b, sizeof(b));
+    aml_field_byte(&a, "EREG", "ESTA", 64);
+    CHECK(aml_finish(&a) == -ENOSPC,
+          "a field width a one-byte PkgLength cannot hold is refused");
 }
 
 static char *iasl_d(const char *dir, const char *name)
@@ -193,7 +229,85 @@ static char *iasl_d(const char *dir, const char *name)
     return text;
 }
 
-static void test_iasl_one(unsigned ncpus, unsigned nvirtio)
+/*
+ * Run the power button's _EVT in ACPICA's own interpreter (acpiexec, the
+ * code Linux runs): the I/O region is simulated, filled with `fill`, so
+ * the event register reads `fill`. Returns acpiexec's output.
+ */
+static char *acpiexec_evt(const char *dir, unsigned fill)
+{
+    char cmd[512];
+    int st;
+    char *out;
+
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && acpiexec -fv 0x%x -b 'execute \\_SB.GED0._EVT %u; "
+             "evaluate \\_SB.GED0.ESTA' dsdt.dat 2>&1",
+             dir, fill, LAYOUT_GED_GSI);
+    out = mdv_run(cmd, &st);
+    if (out && st != 0) {
+        DIAG("acpiexec status %d: %s", st, out);
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The power button's devices and _EVT, as iasl and acpiexec see them. */
+static void test_power_button(const char *dir, const char *dsdt, bool on)
+{
+    const char *ged = dsdt ? strstr(dsdt, "Device (GED0)") : NULL;
+    const char *pwrb = dsdt ? strstr(dsdt, "Device (PWRB)") : NULL;
+    char want[128];
+    char *out;
+
+    if (!on) {
+        CHECK(dsdt && !ged && !pwrb && !strstr(dsdt, "ACPI0013"),
+              "DSDT (iasl): no power button without machine.power_button");
+        return;
+    }
+    CHECK(pwrb && strstr(pwrb, "EisaId (\"PNP0C0C\")"),
+          "DSDT (iasl): PWRB is a PNP0C0C control-method power button");
+    snprintf(want, sizeof(want), "0x%08X,", LAYOUT_GED_GSI);
+    CHECK(ged && strstr(ged, "\"ACPI0013\"") &&
+              strstr(ged, "Interrupt (ResourceConsumer, Edge, ActiveHigh, "
+                          "Exclusive, ,, )") &&
+              strstr(ged, want),
+          "DSDT (iasl): GED0 (ACPI0013) on GSI %u, edge, active-high",
+          LAYOUT_GED_GSI);
+    snprintf(want, sizeof(want),
+             "OperationRegion (EREG, SystemIO, 0x%04X, One)", LAYOUT_GED_PORT);
+    CHECK(ged && strstr(ged, want) &&
+              strstr(ged, "Field (EREG, ByteAcc, NoLock, WriteAsZeros)") &&
+              strstr(ged, "Method (_EVT, 1, Serialized)") &&
+              strstr(ged, "Notify (PWRB, 0x80)"),
+          "DSDT (iasl): its event register at port 0x%x, _EVT notifies PWRB",
+          LAYOUT_GED_PORT);
+    if (!mdv_have_tool("acpiexec")) {
+        TAP_MISSING("acpiexec not installed (Debian acpica-tools)");
+        return;
+    }
+    out = acpiexec_evt(dir, 0x00);
+    CHECK(out && strstr(out, "Evaluating \\_SB.GED0._EVT") &&
+              !strstr(out, "Notify"),
+          "acpiexec: _EVT with no event pending sends no Notify");
+    free(out);
+    out = acpiexec_evt(dir, 0xff);
+    CHECK(out && strstr(out, "Device Notify on [PWRB]") &&
+              strstr(out, "Value 0x80"),
+          "acpiexec: _EVT with the power bit pending: Notify (PWRB, 0x80)");
+    /* The region read 0xff; _EVT's ack wrote 1 (write 1 to clear). */
+    const char *esta =
+        out ? strstr(out, "Evaluation of \\_SB.GED0.ESTA returned") : NULL;
+    esta = esta ? strstr(esta, "[Integer] = ") : NULL;
+    CHECK(esta && !strncmp(esta + 12, "0000000000000001\n", 17),
+          "acpiexec: ... after writing the power bit back (the ack)");
+    if (out && !esta)
+        DIAG("%s", out);
+    free(out);
+}
+
+static void test_iasl_one(unsigned ncpus, unsigned nvirtio, bool pwrb)
 {
     char dir[] = "/tmp/kvmini-acpi-XXXXXX", cmd[512], path[300];
     struct machine m;
@@ -206,6 +320,7 @@ static void test_iasl_one(unsigned ncpus, unsigned nvirtio)
     int st;
 
     build(&m, ncpus, nvirtio);
+    m.power_button = pwrb;
     if (!mkdtemp(dir)) {
         CHECK(0, "mkdtemp");
         return;
@@ -254,6 +369,7 @@ static void test_iasl_one(unsigned ncpus, unsigned nvirtio)
           "DSDT (iasl): SLP_EN|_S5 makes 0x%02x, the byte the sleep port "
           "powers off on (0x%02x)",
           v.s5_typ >= 0 ? 1u << 5 | (v.s5_typ & 7) << 2 : 0, ACPI_SLEEP_S5);
+    test_power_button(dir, dsdt, pwrb);
     CHECK(facp && strstr(facp, "Hardware Reduced (V5) : 1") &&
               strstr(facp, "Reset Register Supported (V2) : 1"),
           "FADT (iasl): hardware reduced, reset register");
@@ -291,8 +407,8 @@ int main(void)
         TAP_MISSING("iasl not installed (Debian acpica-tools)");
         return tap_done();
     }
-    test_iasl_one(1, 0);
-    test_iasl_one(2, 16);
-    test_iasl_one(MACHINE_CPUS_MAX, 3);
+    test_iasl_one(1, 0, false);
+    test_iasl_one(2, 16, true);
+    test_iasl_one(MACHINE_CPUS_MAX, 3, true);
     return tap_done();
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The unix socket backends. Server: mode 0600, both directions, output
- * held with no client, peer loss and the next client, a second client
+ * held with no client, peer loss and the next client, a client's
+ * half-close (not a hangup), a second client
  * turned away, stale socket reuse, a non-socket file or a live listener
  * refused, waiting for the first client, the file removed at close.
  * Client: the error when nobody listens, reconnecting after the server
@@ -119,6 +120,20 @@ static void test_server(void)
     CHECK(a2 >= 0 && read_all(a2, b, 13) == 13 &&
               !memcmp(b, "for the next\n", 13),
           "the next client gets what was written meanwhile");
+
+    /* A client that half-closes (socat when its input ends) is still
+     * there: it gets the answer, and only its full close is a hangup. */
+    CHECK(write(a2, "ask", 3) == 3 && shutdown(a2, SHUT_WR) == 0,
+          "a client sends, then shuts its writing side");
+    CHECK(cd_read_all(c, b, 3) == 3 && !memcmp(b, "ask", 3),
+          "its bytes reach the guest");
+    usleep(100000); /* time for the backend to see the end of its input */
+    CHECK(chardev_connected(c) && !chardev_in_eof(c),
+          "a half-close is not a hangup: still connected");
+    memset(b, 0, sizeof(b));
+    CHECK(chardev_write(c, "answer", 6) == 6 && read_all(a2, b, 6) == 6 &&
+              !memcmp(b, "answer", 6),
+          "the answer reaches the half-closed client");
 
     /* A client that stops reading and leaves: output is not lost. */
     shutdown(a2, SHUT_RDWR);

@@ -14,7 +14,7 @@
 #include "hw/chardev.h"
 #include "tests/unit/fake_guest.h"
 #include "tests/unit/tap.h"
-#include "virtio/console.h"
+#include "virtio/serial.h"
 
 #define RAM (16ULL << 20)
 #define RXQ 0
@@ -24,7 +24,7 @@
 
 struct rig {
     struct fake_guest g;
-    struct vcons *c;
+    struct vser *c;
     struct chardev *cd;
     int in[2], out[2]; /* host -> guest, guest -> host pipes */
 };
@@ -43,8 +43,8 @@ static void rig_up(struct rig *r, uint64_t feat)
     if (pipe(r->in) || pipe(r->out))
         abort();
     r->cd = pipes_chardev(r->in[0], r->out[1]);
-    if (vcons_create(&r->c, r->cd, 100, 40) ||
-        fg_init(&r->g, RAM) || fg_attach(&r->g, vcons_ops(), r->c, false) ||
+    if (vser_create_console(&r->c, r->cd, 100, 40) || fg_init(&r->g, RAM) ||
+        fg_attach(&r->g, vser_ops(r->c), r->c, false) ||
         fg_negotiate(&r->g, feat) || fg_queue_setup(&r->g, RXQ, 64) ||
         fg_queue_setup(&r->g, TXQ, 64))
         abort();
@@ -53,7 +53,7 @@ static void rig_up(struct rig *r, uint64_t feat)
 static void rig_down(struct rig *r)
 {
     fg_fini(&r->g);
-    vcons_destroy(r->c);
+    vser_destroy(r->c);
     chardev_close(r->cd);
     for (int i = 0; i < 2; i++) {
         close(r->in[i]);
@@ -236,7 +236,7 @@ static void test_size(void)
     fg_driver_ok(&r.g);
     uint32_t gen = fg_rd(&r.g, VMMIO_CONFIG_GENERATION);
     uint64_t c = fg_irq_count(&r.g.irq);
-    vcons_resize(r.c, 132, 50);
+    vser_resize(r.c, 132, 50);
     CHECK(fg_irq_wait(&r.g.irq, c) == 0 &&
               (fg_ack(&r.g) & VIRTIO_ISR_CONFIG),
           "resize raises a config-change interrupt");
@@ -253,7 +253,7 @@ static void test_size(void)
     rig_up(&r, V1); /* SIZE not negotiated: no interrupt */
     fg_driver_ok(&r.g);
     c = fg_irq_count(&r.g.irq);
-    vcons_resize(r.c, 10, 10);
+    vser_resize(r.c, 10, 10);
     CHECK(fg_irq_count(&r.g.irq) == c && fg_rd(&r.g, VMMIO_INTERRUPT_STATUS)
                                              == 0,
           "without F_SIZE a resize raises nothing");
@@ -271,12 +271,12 @@ static void test_tty_size(void)
     int sfd = open(ptsname(mfd), O_RDWR | O_NOCTTY);
     struct winsize ws = { .ws_row = 30, .ws_col = 90 };
     struct fake_guest g;
-    struct vcons *c;
+    struct vser *c;
     if (sfd < 0 || ioctl(sfd, TIOCSWINSZ, &ws))
         abort();
     struct chardev *cd = pipes_chardev(-1, sfd);
-    if (vcons_create(&c, cd, 0, 0) || fg_init(&g, RAM) ||
-        fg_attach(&g, vcons_ops(), c, false) ||
+    if (vser_create_console(&c, cd, 0, 0) || fg_init(&g, RAM) ||
+        fg_attach(&g, vser_ops(c), c, false) ||
         fg_negotiate(&g, V1 | VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE)) ||
         fg_queue_setup(&g, RXQ, 8) || fg_queue_setup(&g, TXQ, 8) ||
         fg_driver_ok(&g))
@@ -285,17 +285,17 @@ static void test_tty_size(void)
     vmmio_access(g.m, VMMIO_CONFIG, &size, 4, false);
     CHECK(size == (30u << 16 | 90u), "size taken from the tty: 90x30");
     uint64_t n = fg_irq_count(&g.irq);
-    vcons_update_size(c);
+    vser_update_size(c);
     CHECK(fg_irq_count(&g.irq) == n, "unchanged size: no interrupt");
     ws = (struct winsize){ .ws_row = 35, .ws_col = 120 };
     ioctl(sfd, TIOCSWINSZ, &ws);
-    vcons_update_size(c);
+    vser_update_size(c);
     vmmio_access(g.m, VMMIO_CONFIG, &size, 4, false);
     CHECK(fg_irq_wait(&g.irq, n) == 0 && (fg_ack(&g) & VIRTIO_ISR_CONFIG) &&
               size == (35u << 16 | 120u),
           "tty resized to 120x35: config interrupt, new size");
     fg_fini(&g);
-    vcons_destroy(c);
+    vser_destroy(c);
     chardev_close(cd);
     close(sfd);
     close(mfd);
@@ -381,8 +381,8 @@ static void test_tx_backpressure(void)
     if (pipe(r.in) || pipe(r.out) || fcntl(r.out[1], F_SETPIPE_SZ, 4096) < 0)
         abort();
     r.cd = pipes_chardev(r.in[0], r.out[1]);
-    if (vcons_create(&r.c, r.cd, 80, 25) || fg_init(&r.g, RAM) ||
-        fg_attach(&r.g, vcons_ops(), r.c, false) || fg_negotiate(&r.g, V1) ||
+    if (vser_create_console(&r.c, r.cd, 80, 25) || fg_init(&r.g, RAM) ||
+        fg_attach(&r.g, vser_ops(r.c), r.c, false) || fg_negotiate(&r.g, V1) ||
         fg_queue_setup(&r.g, RXQ, 64) || fg_queue_setup(&r.g, TXQ, 64) ||
         fg_driver_ok(&r.g))
         abort();
@@ -469,10 +469,10 @@ static uint64_t out_bytes(struct chardev *cd)
 static void test_tx_round_bound(void)
 {
     struct fake_guest g;
-    struct vcons *c;
+    struct vser *c;
     struct chardev *cd = pipes_chardev(-1, -1); /* output discarded */
-    if (vcons_create(&c, cd, 80, 25) || fg_init(&g, 32ULL << 20) ||
-        fg_attach(&g, vcons_ops(), c, false) || fg_negotiate(&g, V1) ||
+    if (vser_create_console(&c, cd, 80, 25) || fg_init(&g, 32ULL << 20) ||
+        fg_attach(&g, vser_ops(c), c, false) || fg_negotiate(&g, V1) ||
         fg_queue_setup(&g, RXQ, 64) || fg_queue_setup(&g, TXQ, 64))
         abort();
     struct vdev *d = vmmio_vdev(g.m);
@@ -481,19 +481,19 @@ static void test_tx_round_bound(void)
     uint64_t before = out_bytes(cd);
     int more = d->ops->process(d, TXQ);
     uint64_t took = out_bytes(cd) - before;
-    CHECK(more == 1 && took > 0 && took <= VCONS_TX_BUDGET &&
+    CHECK(more == 1 && took > 0 && took <= VSER_TX_BUDGET &&
               g.q[TXQ].u->idx == 0,
           "16 GiB queued: one round took %llu bytes and reports more",
           (unsigned long long)took);
     before = out_bytes(cd);
     more = d->ops->process(d, TXQ);
     took = out_bytes(cd) - before;
-    CHECK(more == 1 && took == VCONS_TX_BUDGET,
+    CHECK(more == 1 && took == VSER_TX_BUDGET,
           "the next round goes on with the same chain (%llu bytes)",
           (unsigned long long)took);
     d->ops->stop(d);
     fg_fini(&g);
-    vcons_destroy(c);
+    vser_destroy(c);
     chardev_close(cd);
 
     /* A chain larger than a round (and than the chardev) arrives whole
@@ -502,23 +502,23 @@ static void test_tx_round_bound(void)
     if (pipe(in) || pipe(out))
         abort();
     cd = pipes_chardev(in[0], out[1]);
-    if (vcons_create(&c, cd, 80, 25) || fg_init(&g, RAM) ||
-        fg_attach(&g, vcons_ops(), c, false) || fg_negotiate(&g, V1) ||
+    if (vser_create_console(&c, cd, 80, 25) || fg_init(&g, RAM) ||
+        fg_attach(&g, vser_ops(c), c, false) || fg_negotiate(&g, V1) ||
         fg_queue_setup(&g, RXQ, 8) || fg_queue_setup(&g, TXQ, 8))
         abort();
     d = vmmio_vdev(g.m);
     d->ops->start(d);
-    uint32_t n = 3 * VCONS_TX_BUDGET + 1000;
+    uint32_t n = 3 * VSER_TX_BUDGET + 1000;
     uint64_t area = fg_alloc(&g, n, 16);
     uint8_t *src = fg_host(&g, area);
     for (uint32_t i = 0; i < n; i++)
         src[i] = (uint8_t)(i * 31 + i / 509);
-    struct fg_seg s3[3] = { { area, 1000, false },
-                            { area + 1000, 2 * VCONS_TX_BUDGET, false },
-                            { area + 1000 + 2 * VCONS_TX_BUDGET,
-                              VCONS_TX_BUDGET, false } };
+    struct fg_seg s3[3] = {
+        {area, 1000, false},
+        {area + 1000, 2 * VSER_TX_BUDGET, false},
+        {area + 1000 + 2 * VSER_TX_BUDGET, VSER_TX_BUDGET, false}};
     fg_post(&g, TXQ, s3, 3, false);
-    static uint8_t dst[3 * VCONS_TX_BUDGET + 1000];
+    static uint8_t dst[3 * VSER_TX_BUDGET + 1000];
     size_t got = 0;
     int rounds = 0, spins = 0;
     fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -544,7 +544,7 @@ static void test_tx_round_bound(void)
           rounds);
     d->ops->stop(d);
     fg_fini(&g);
-    vcons_destroy(c);
+    vser_destroy(c);
     chardev_close(cd);
     for (int i = 0; i < 2; i++) {
         close(in[i]);
@@ -571,8 +571,8 @@ static void test_reset_during_storm(void)
     if (pipe(r.in) || pipe(r.out))
         abort();
     r.cd = pipes_chardev(r.in[0], r.out[1]);
-    if (vcons_create(&r.c, r.cd, 80, 25) || fg_init(&r.g, 32ULL << 20) ||
-        fg_attach(&r.g, vcons_ops(), r.c, false) || fg_negotiate(&r.g, V1) ||
+    if (vser_create_console(&r.c, r.cd, 80, 25) || fg_init(&r.g, 32ULL << 20) ||
+        fg_attach(&r.g, vser_ops(r.c), r.c, false) || fg_negotiate(&r.g, V1) ||
         fg_queue_setup(&r.g, RXQ, 64) || fg_queue_setup(&r.g, TXQ, 64) ||
         fg_driver_ok(&r.g))
         abort();
@@ -581,7 +581,7 @@ static void test_reset_during_storm(void)
     pthread_create(&t, NULL, drain_main, NULL);
     post_storm(&r.g);
     fg_kick(&r.g, TXQ);
-    while (out_bytes(r.cd) < 4 * VCONS_TX_BUDGET)
+    while (out_bytes(r.cd) < 4 * VSER_TX_BUDGET)
         usleep(1000); /* the storm is flowing */
     uint64_t before = out_bytes(r.cd);
     CHECK(reset_returns(&r.g), "reset during a 16 GiB TX storm returned");

@@ -127,9 +127,37 @@ static void test_bad(void)
     expect(many, 17, -ENOSPC, 0, 0, "at most 16");
 }
 
+/* With the ACPI power button, its pin (the last) is no device's. */
+static void test_power_button(void)
+{
+    struct machine m;
+    unsigned bad[2] = {99, 99};
+    struct machine_virtio_req r[2] = {{.device_id = 2},
+                                      {.device_id = 2, .gsi = LAYOUT_GED_GSI}};
+    machine_init(&m, 1);
+    m.power_button = true;
+    int got = machine_place_virtio(&m, r, 2, bad, err, sizeof(err));
+    CHECK(got == -EINVAL && bad[0] == 1 && bad[1] == 1 && m.nvirtio == 0 &&
+              strstr(err, "irq 23 is the ACPI power button's (--no-acpi "
+                          "frees it); use 5..22"),
+          "power button: an explicit irq=%u is refused in a sentence of its "
+          "own (%s)",
+          LAYOUT_GED_GSI, err);
+    r[1].gsi = 22;
+    CHECK(machine_place_virtio(&m, r, 2, bad, err, sizeof(err)) == 0 &&
+              m.virtio[1].gsi == 22 && machine_check(&m) == 0,
+          "... the pin below it is still a device's");
+    m.virtio[1].gsi = LAYOUT_GED_GSI;
+    CHECK(machine_check(&m) == -EINVAL,
+          "machine_check refuses a device on the button's pin");
+    m.power_button = false;
+    CHECK(machine_check(&m) == 0, "... which is free without the button");
+}
+
 int main(void)
 {
     test_auto();
     test_bad();
+    test_power_button();
     return tap_done();
 }

@@ -18,7 +18,7 @@
 #include "tests/unit/fake_guest.h"
 #include "tests/unit/tap.h"
 #include "virtio/blk.h"
-#include "virtio/console.h"
+#include "virtio/serial.h"
 
 #define RAM (64ULL << 20)
 #define V1 VIRTIO_BIT(VIRTIO_F_VERSION_1)
@@ -131,7 +131,7 @@ static void console_case(void)
     enum { IN = 32 * 1024, OUT = 32 * 1024 };
     static uint8_t in_src[IN], in_dst[IN], out_src[OUT], out_dst[OUT];
     int in[2], out[2];
-    struct vcons *c;
+    struct vser *c;
     struct chardev *cd = NULL;
     char why[160] = "";
     for (size_t i = 0; i < IN; i++)
@@ -142,8 +142,8 @@ static void console_case(void)
     if (pipe(in) || pipe(out) || write(in[1], in_src, IN) != IN ||
         chardev_stdio_open(&cd, &(struct chardev_stdio_config){
                                     .in_fd = in[0], .out_fd = out[1]}) ||
-        vcons_create(&c, cd, 80, 24) || fg_init_identity(&g, RAM) ||
-        fg_attach(&g, vcons_ops(), c, false) ||
+        vser_create_console(&c, cd, 80, 24) || fg_init_identity(&g, RAM) ||
+        fg_attach(&g, vser_ops(c), c, false) ||
         fg_negotiate(&g, V1 | EV | IND | 1)) {
         CHECK(0, "console: setup");
         return;
@@ -163,7 +163,7 @@ static void console_case(void)
           "console: 32 KiB guest -> host via Linux virtio_ring");
     fg_reset(&g);
     fg_fini(&g);
-    vcons_destroy(c);
+    vser_destroy(c);
     chardev_close(cd);
     close(in[0]);
     close(in[1]);
