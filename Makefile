@@ -13,11 +13,14 @@ FDT_LIBS   := $(shell pkg-config --libs libfdt 2>/dev/null || echo -lfdt)
 URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 JSON_LIBS    := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+SECCOMP_CFLAGS := $(shell pkg-config --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS   := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FDT_CFLAGS) $(URING_CFLAGS) -MMD -MP
-LDLIBS  := $(FDT_LIBS) $(URING_LIBS) $(JSON_LIBS) -lpthread
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FDT_CFLAGS) $(URING_CFLAGS) \
+           $(SECCOMP_CFLAGS) -MMD -MP
+LDLIBS  := $(FDT_LIBS) $(URING_LIBS) $(JSON_LIBS) $(SECCOMP_LIBS) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 

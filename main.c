@@ -39,6 +39,7 @@
 #include "hw/kvopt.h"
 #include "hw/log.h"
 #include "hw/rtc.h"
+#include "hw/sandbox.h"
 #include "hw/sdnotify.h"
 #include "hw/serial.h"
 #include "hw/sysports.h"
@@ -107,6 +108,7 @@ struct options {
     const char *serial_spec, *console_spec; /* for messages */
     struct chardev_spec serial;             /* --serial BACKEND */
     struct vcons_opt console;               /* --console ... */
+    struct sandbox_config seccomp;          /* --seccomp */
 };
 
 #define VM_CHARDEVS_MAX 64
@@ -218,6 +220,8 @@ static void usage(FILE *f)
             "      --stats           print exit and device counters at exit\n"
             "      --debug LIST      debug output: io,kvm,virtio,all\n"
             "      --kvm-device PATH KVM device, default /dev/kvm\n"
+            "      --seccomp MODE    per-thread syscall filters: kill "
+            "(default), log, off\n"
             "  -h, --help            this help\n"
             "      --version         print the version\n"
             "Console: the guest's COM1 on stdin/stdout; on a terminal, "
@@ -227,7 +231,8 @@ static void usage(FILE *f)
             "button (the guest may shut down; kvmini waits for it).\n"
             "Exit status: the guest's (test-exit port 0x%x; 0 for reset or "
             "power-off), 1 bad input or setup error, 2 KVM could not run "
-            "the guest, 3 triple fault, 128+N signal N.\n",
+            "the guest, 3 triple fault, 128+N signal N (159: a thread made a "
+            "syscall its filter forbids).\n",
             (unsigned)LAYOUT_EXIT_PORT);
 }
 
@@ -282,6 +287,7 @@ enum {
     OPT_PORT,
     OPT_API,
     OPT_NO_API,
+    OPT_SECCOMP,
 };
 
 static const struct vm_dev_kind *vm_dev_kind_find(const char *flag);
@@ -450,6 +456,7 @@ static int parse_options(int argc, char **argv, struct vm *vm)
         {"port", required_argument, NULL, OPT_PORT},
         {"api", required_argument, NULL, OPT_API},
         {"no-api", no_argument, NULL, OPT_NO_API},
+        {"seccomp", required_argument, NULL, OPT_SECCOMP},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -565,6 +572,14 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             char err[CHARDEV_PATH_MAX + 400];
             if (vser_plan_add(&vm->vports, optarg, err, sizeof(err)) < 0) {
                 log_err("--port %s: %s", optarg, err);
+                return -EINVAL;
+            }
+            break;
+        }
+        case OPT_SECCOMP: {
+            char err[200];
+            if (sandbox_parse(optarg, &o->seccomp, err, sizeof(err)) < 0) {
+                log_err("%s", err);
                 return -EINVAL;
             }
             break;
@@ -1774,6 +1789,18 @@ static void vm_main_loop(struct vm *vm)
     vm_api_stopping(vm);
 }
 
+/* Syscall filters (docs/security.md). After the vCPUs started: the main
+ * thread enters its own filter, the last thread to do so, then opens the
+ * gate the vCPUs wait at. The gate opens on failure too, so that the
+ * vCPUs see the stop and can be joined. */
+static void vm_sandbox_lock(struct vm *vm)
+{
+    /* "kvmini": the main thread's name is the process's (ps, pidof). */
+    if (sandbox_enter("main", "kvmini") < 0)
+        kvm_request_stop(&vm->kvm, KVMINI_EXIT_ERROR);
+    sandbox_gate_open();
+}
+
 static void vm_print_stats(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->kvm.nvcpus; i++)
@@ -1831,6 +1858,7 @@ static void vm_teardown(struct vm *vm, int status)
         gate_destroy(&vm->gate);
     file_unmap(vm->kernel_img, vm->kernel_len);
     file_unmap(vm->initrd_img, vm->initrd_len);
+    sandbox_fini(); /* every other thread is joined */
 }
 
 static int cmd_run(int argc, char **argv)
@@ -1851,8 +1879,10 @@ static int cmd_run(int argc, char **argv)
     int status = KVMINI_EXIT_ERROR;
     struct kvm_vm *k = &vm->kvm;
 
+    /* The sandbox before the first thread (a backend's) exists. */
     if (parse_options(argc, argv, vm) < 0 || check_ram_size(vm->opt.ram) < 0 ||
-        vm_place_devices(vm) < 0 || vm_api_open(vm, false) < 0 ||
+        sandbox_init(&vm->opt.seccomp) < 0 || vm_place_devices(vm) < 0 ||
+        vm_api_open(vm, false) < 0 ||
         vm_devices_create(vm) < 0)
         goto out;
     if (gate_init(&vm->gate) < 0) {
@@ -1899,6 +1929,7 @@ static int cmd_run(int argc, char **argv)
             kvm_request_stop(k, KVMINI_EXIT_ERROR);
             break;
         }
+    vm_sandbox_lock(vm);
     if (!kvm_stopping(k))
         vm_api_started(vm); /* running; READY=1 for systemd */
     vm_main_loop(vm);

@@ -34,6 +34,10 @@ void rtc_init(struct rtc *r)
     r->cmos[RTC_REG_A] = REG_A_DIV;
     r->cmos[RTC_REG_B] = REG_B_24H;
     r->cmos[RTC_REG_D] = REG_D_VRT;
+    /* glibc's first gmtime_r loads the time zone (opens /etc/localtime):
+     * done here, at setup, not on a vCPU under its syscall filter
+     * (docs/security.md), which allows no open. */
+    tzset();
 }
 
 void rtc_destroy(struct rtc *r)

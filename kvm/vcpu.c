@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hw/log.h"
+#include "hw/sandbox.h"
 #include "kvm/kvm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -265,6 +266,14 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, VCPU_KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    char who[16];
+    snprintf(who, sizeof(who), "vcpu%u", v->id);
+    if (sandbox_enter("vcpu", who) < 0) {
+        kvm_request_stop(v->vm, KVMINI_EXIT_ERROR);
+        return NULL;
+    }
+    /* No guest instruction before every thread is in its filter. */
+    sandbox_gate_wait();
 
     while (!kvm_stopping(v->vm)) {
         kvm_pause_point(v->vm); /* paused: held here, out of KVM_RUN */

@@ -5,10 +5,13 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hw/log.h"
+#include "hw/sandbox.h"
+#include "virtio/virtio_spec.h"
 
 int vworker_serve(struct vdev *d, uint16_t qi)
 {
@@ -32,11 +35,32 @@ int vworker_serve(struct vdev *d, uint16_t qi)
     return more > 0;
 }
 
+/* The syscall filter of a device's workers (hw/sandbox_rules.c). */
+const char *vworker_kind(const struct vdev_ops *ops)
+{
+    switch (ops->device_id) {
+    case VIRTIO_ID_NET:
+        return "vq-net";
+    case VIRTIO_ID_BLOCK:
+        return "vq-blk";
+    case VIRTIO_ID_CONSOLE:
+        return "vq-console";
+    default:
+        return "none"; /* no such kind: the worker refuses to run */
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct vworker *w = arg;
     struct vdev *d = w->d;
     struct vq *q = &d->vq[w->qi];
+    char who[16];
+    snprintf(who, sizeof(who), "%.8s.q%u", d->ops->name, w->qi);
+    if (sandbox_enter(vworker_kind(d->ops), who) < 0) {
+        vdev_needs_reset(d, "worker without its syscall filter");
+        return NULL;
+    }
     /* Serve once at start: the driver may have posted and kicked before
      * DRIVER_OK, and that kick may have been drained by a reset. */
     bool run = true;
@@ -114,7 +138,9 @@ int vworker_start(struct vworker *w, struct vdev *d, uint16_t qi,
      * for it too; the thread leaves the gate as it ends. */
     if (gate)
         gate_join(gate);
-    int r = pthread_create(&w->th, NULL, worker_main, w);
+    /* Through the spawner: a worker born on the vCPU thread would keep
+     * the vCPU's filter under its own (hw/sandbox.h). */
+    int r = -sandbox_thread_create(&w->th, worker_main, w);
     if (r) {
         if (gate)
             gate_leave(gate);

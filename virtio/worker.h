@@ -40,6 +40,9 @@ int vworker_start(struct vworker *w, struct vdev *d, uint16_t qi,
  * it; so does vmmio_serve, for callers that serve queues themselves. */
 int vworker_serve(struct vdev *d, uint16_t qi);
 
+/* The sandbox kind ("vq-blk", ...) of the workers of a device. */
+const char *vworker_kind(const struct vdev_ops *ops);
+
 /* Join a worker whose stop_fd has been made readable. No-op if not
  * running. */
 void vworker_join(struct vworker *w);
