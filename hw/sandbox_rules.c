@@ -103,12 +103,13 @@ GROUP(chardev_io, ANY(accept4), ARG(socket, 0, AF_UNIX), ANY(connect),
 
 /* The main loop: signals (signalfd), the stop eventfd, a vCPU kick
  * (tgkill), SIGWINCH; the control API's unix socket (accept, receive,
- * send, close); getrandom: json-c seeds its string hash on its first
- * use, which is after the lock when there is no control socket
- * (--no-api, or no socket directory: the nested rig's L1 has no /run). */
+ * send, close); a unix datagram socket per NOTIFY_SOCKET message
+ * (READY=1 once the guest runs, STOPPING=1); getrandom: json-c seeds its
+ * string hash on its first use (without RDRAND), which comes after the
+ * lock. */
 GROUP(main_loop, ANY(poll), ANY(read), ANY(getpid), ANY(tgkill),
       IOCTL(TIOCGWINSZ), ANY(accept4), ANY(recvfrom), ANY(recvmsg), ANY(sendto),
-      ANY(sendmsg), ANY(shutdown), ANY(getrandom));
+      ANY(sendmsg), ANY(shutdown), ARG(socket, 0, AF_UNIX), ANY(getrandom));
 
 /* The main thread's teardown: unbind eventfds, wait for in-flight
  * disk I/O and close the rings, close files,
