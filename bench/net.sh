@@ -137,6 +137,13 @@ ring so neither path gets a cache advantage.
 - "raw, 4 KiB pieces" (RX): the raw thread reading each frame into 4 KiB
   pieces, the layout of the guest's mergeable buffers, instead of one
   contiguous buffer.
+- Turns (since dc1ff05): the paths alternate in short windows (TX: 0.1 s
+  slices; RX: one drain each, the first path rotating) until each has
+  its seconds, so they see the same load; before, each path ran its 2 s
+  alone and the load between them differed.
+- `NET_BENCH_SCHED=1` adds, per path, on-CPU time, run-queue wait and
+  timeslices per frame (schedstat) on stderr; `NET_BENCH_RAW_THREAD=1`
+  reads the raw tap on a thread of its own, as the device's worker does.
 EOT
 fi
 tmpdoc=$(mktemp)

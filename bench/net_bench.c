@@ -16,6 +16,15 @@
  *        guest driver's (not part of C); then, for rx, the raw thread
  *        reading into 4 KiB pieces as the guest's buffers are, and its
  *        CPU per frame (0 for tx).
+ *
+ * The paths take turns in short windows (TX: 0.1 s slices; RX: one
+ * drain of the tap's queue each), so they see the same load on a shared
+ * machine. Environment: NET_BENCH_RAW_THREAD=1 reads the raw tap on a
+ * thread of its own while the main thread (the generator) sleeps, as
+ * the device's worker does; NET_BENCH_SCHED=1 prints, per path, wall
+ * time, on-CPU time, run-queue wait and timeslices per frame from
+ * /proc/self/task/N/schedstat (main thread, other threads);
+ * NET_BENCH_STATS=1 prints the device's counters.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -73,14 +83,100 @@ static double cpu_self(void)
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static double cpu_used;  /* per frame, by the last measurement */
-static double cpu_guest; /* per frame, the fake guest's part of it */
+/* Summed schedstat (on-CPU and run-queue wait in microseconds,
+ * timeslices) of this process's main thread (the fake guest, the
+ * generator, the raw reader unless threaded) or of the others (the
+ * device's workers, the threaded raw reader). */
+struct sst {
+    double run, wait, slices;
+};
+static void sched_read(bool others, struct sst *s)
+{
+    *s = (struct sst){0};
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        bool main_t = atoi(e->d_name) == getpid();
+        if (main_t == others)
+            continue;
+        char path[300];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned long long a, b, c;
+        if (f && fscanf(f, "%llu %llu %llu", &a, &b, &c) == 3) {
+            s->run += a / 1e3;
+            s->wait += b / 1e3;
+            s->slices += c;
+        }
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* What one path used over its timed windows (interleaved with the
+ * other paths'): seconds, process CPU, the fake guest's CPU, frames,
+ * and the schedstat of the main thread [0] and the others [1]. */
+struct acc {
+    double busy, cpu, gcpu;
+    uint64_t frames;
+    struct sst st[2];
+};
+
+/* Start and end of one timed window of a path. */
+struct win {
+    double t0, c0, g0;
+    struct sst st[2];
+};
+
+static void win_start(struct win *w);
+static void win_end(struct acc *a, const struct win *w, uint64_t frames);
+
+static void sst_print(const char *what, const struct acc *a)
+{
+    if (!getenv("NET_BENCH_SCHED") || !a->frames)
+        return;
+    double f = (double)a->frames;
+    fprintf(stderr,
+            "%s: wall %.2f us/frame; main run %.2f wait %.2f sw %.3f; "
+            "others run %.2f wait %.2f sw %.3f\n",
+            what, a->busy * 1e6 / f, a->st[0].run / f, a->st[0].wait / f,
+            a->st[0].slices / f, a->st[1].run / f, a->st[1].wait / f,
+            a->st[1].slices / f);
+}
 
 static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void win_start(struct win *w)
+{
+    sched_read(false, &w->st[0]);
+    sched_read(true, &w->st[1]);
+    w->t0 = now();
+    w->c0 = cpu_now();
+    w->g0 = cpu_self();
+}
+
+static void win_end(struct acc *a, const struct win *w, uint64_t frames)
+{
+    a->busy += now() - w->t0;
+    a->cpu += cpu_now() - w->c0;
+    a->gcpu += cpu_self() - w->g0;
+    a->frames += frames;
+    for (int i = 0; i < 2; i++) {
+        struct sst e;
+        sched_read(i == 1, &e);
+        a->st[i].run += e.run - w->st[i].run;
+        a->st[i].wait += e.wait - w->st[i].wait;
+        a->st[i].slices += e.slices - w->st[i].slices;
+    }
 }
 
 /* A frame of len bytes for dst: 64-byte frames carry an unknown
@@ -134,18 +230,25 @@ static void wait_used(struct net_rig *r, unsigned qi, unsigned count)
 }
 
 /* Guest TX: keep the ring full of the same frame, count completions. */
-static double tx_device(size_t len)
+/* Guest TX for `dur` seconds: keep the ring full of one frame, count
+ * completions; then let the device finish what is posted, untimed, so
+ * the next path runs alone. */
+static void tx_device(size_t len, double dur, struct acc *a)
 {
     struct net_rig *r = &rig;
     static uint8_t f[12 + BIG];
+    static uint64_t gpa;
     size_t n = mkframe(f, other, len);
-    uint64_t gpa = fg_alloc(&r->g, n, 64);
+    if (!gpa)
+        gpa = fg_alloc(&r->g, 12 + BIG, 64);
     memcpy(fg_host(&r->g, gpa), f, n);
     struct fg_seg s = {gpa, (uint32_t)n, false};
     struct fg_queue *q = &r->g.q[nr_txq(0)];
     uint64_t done = 0;
-    double t0 = now(), t = t0, c0 = cpu_now(), g0 = cpu_self();
-    for (unsigned it = 0; t < t0 + secs; it++) {
+    struct win w;
+    win_start(&w);
+    double t = w.t0;
+    for (unsigned it = 0; t < w.t0 + dur; it++) {
         uint32_t id, l;
         unsigned got = 0;
         while (fg_get_used(&r->g, nr_txq(0), &id, &l) == 1)
@@ -159,34 +262,31 @@ static double tx_device(size_t len)
         if ((it & 63) == 0)
             t = now();
     }
-    t = now() - t0;
-    cpu_used = (cpu_now() - c0) / (double)done;
-    cpu_guest = (cpu_self() - g0) / (double)done;
-    /* Let the device finish what is posted before the next mode. */
+    win_end(a, &w, done);
     for (int i = 0; i < 2000 && q->nfree < q->num; i++) {
         uint32_t id, l;
         while (fg_get_used(&r->g, nr_txq(0), &id, &l) == 1)
             ;
         usleep(1000);
     }
-    return done / t;
 }
 
-static double tx_raw(size_t len)
+static void tx_raw(size_t len, double dur, struct acc *a)
 {
     static uint8_t f[12 + BIG];
     size_t n = mkframe(f, other, len);
     struct iovec iov = {f, n};
     uint64_t done = 0;
-    double t0 = now(), t = t0, c0 = cpu_now();
-    for (unsigned it = 0; t < t0 + secs; it++) {
+    struct win w;
+    win_start(&w);
+    double t = w.t0;
+    for (unsigned it = 0; t < w.t0 + dur; it++) {
         if (tap_writev(&raw, 0, &iov, 1) == (ssize_t)n)
             done++;
         if ((it & 63) == 0)
             t = now();
     }
-    cpu_used = (cpu_now() - c0) / (double)done;
-    return done / (now() - t0);
+    win_end(a, &w, done);
 }
 
 /*
@@ -268,77 +368,143 @@ static unsigned rx_harvest(struct net_rig *r, unsigned *left)
     return frames;
 }
 
-/* Drain trials until `secs` of draining: frames per second. While the
- * queue fills, the device takes what the posted buffers hold; the
- * clock starts when the guest gives them back. */
-static double rx_device(size_t len, unsigned fill)
+/* One drain trial through the device. While the queue fills, the
+ * device takes what the posted buffers hold; the clock starts when the
+ * guest gives them back. */
+static void rx_device(size_t len, unsigned fill, struct acc *a)
 {
     struct net_rig *r = &rig;
-    unsigned left = 0;
-    double busy = 0, cpu = 0, gcpu = 0;
-    uint64_t timed = 0;
-    for (int trial = 0; trial < 200 && busy < secs; trial++) {
-        uint64_t kept = gen_fill("kvb0", len, fill);
-        usleep(20000); /* the device fills what it holds */
-        uint64_t got = rx_harvest(r, &left);
-        double t0 = now(), t = t0, c0 = cpu_now(), g0 = cpu_self();
-        while (got < kept && t < t0 + 5) {
-            unsigned k = rx_harvest(r, &left);
-            got += k;
-            timed += k;
-            if (!k)
-                wait_used(r, nr_rxq(0), 1);
-            t = now();
-        }
-        busy += t - t0;
-        cpu += cpu_now() - c0;
-        gcpu += cpu_self() - g0;
+    static unsigned left;
+    uint64_t kept = gen_fill("kvb0", len, fill);
+    usleep(20000); /* the device fills what it holds */
+    uint64_t got = rx_harvest(r, &left), timed = 0;
+    struct win w;
+    win_start(&w);
+    double t = w.t0;
+    while (got < kept && t < w.t0 + 5) {
+        unsigned k = rx_harvest(r, &left);
+        got += k;
+        timed += k;
+        if (!k)
+            wait_used(r, nr_rxq(0), 1);
+        t = now();
     }
-    cpu_used = cpu / (double)timed;
-    cpu_guest = gcpu / (double)timed;
-    return timed / busy;
+    win_end(a, &w, timed);
 }
 
-/* scatter: read into 4 KiB pieces like the guest's buffers instead of
- * one contiguous buffer. */
-static double rx_raw(size_t len, unsigned fill, bool scatter)
+/* The raw reader: drains `kept` frames from the raw tap into buffers
+ * spanning as much memory as the guest's ring holds, used in turn like
+ * the guest's, so both paths write the same memory footprint (one hot
+ * buffer would flatter the ceiling). scatter: 4 KiB pieces like the
+ * guest's buffers instead of one contiguous buffer. */
+struct raw_job {
+    bool scatter;
+    uint64_t kept, got;
+    unsigned bi;
+    /* Thread mode: main posts a job (gen > done), the reader answers. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned gen, done;
+    bool quit, threaded;
+    pthread_t th;
+};
+
+enum { SPAN = 12 + 70000, NBUF = QSIZE * RXBUF / SPAN + 1 };
+static uint8_t rawbuf[NBUF][SPAN];
+
+static void raw_drain(struct raw_job *j)
 {
-    /* As many bytes of buffers as the guest's ring holds, used in turn
-     * like the guest's, so both paths write the same memory footprint
-     * (one hot buffer would flatter the ceiling). */
-    enum { SPAN = 12 + 70000, NBUF = QSIZE * RXBUF / SPAN + 1 };
-    static uint8_t b[NBUF][SPAN];
-    unsigned bi = 0;
-    struct iovec iov = {b[0], SPAN};
-    double busy = 0, cpu = 0;
-    uint64_t timed = 0;
-    for (int trial = 0; trial < 200 && busy < secs; trial++) {
-        uint64_t kept = gen_fill("kvr0", len, fill), got = 0;
-        double t0 = now(), t = t0, c0 = cpu_now();
-        while (got < kept && t < t0 + 5) {
-            struct iovec v[SPAN / RXBUF + 1];
-            unsigned nv = 0;
-            for (size_t o = 0; scatter && o < SPAN; o += RXBUF, nv++)
-                v[nv] = (struct iovec){b[bi] + o,
-                                       SPAN - o < RXBUF ? SPAN - o : RXBUF};
-            iov.iov_base = b[bi];
-            ssize_t k = scatter ? tap_readv(&raw, 0, v, (int)nv)
-                                : tap_readv(&raw, 0, &iov, 1);
-            if (k > 0) {
-                got++;
-                bi = (bi + 1) % NBUF;
-            } else {
-                struct pollfd p = {.fd = raw.fd[0], .events = POLLIN};
-                poll(&p, 1, 10);
-                t = now();
-            }
+    struct iovec iov = {rawbuf[0], SPAN};
+    double t0 = now(), t = t0;
+    j->got = 0;
+    while (j->got < j->kept && t < t0 + 5) {
+        struct iovec v[SPAN / RXBUF + 1];
+        unsigned nv = 0;
+        for (size_t o = 0; j->scatter && o < SPAN; o += RXBUF, nv++)
+            v[nv] = (struct iovec){rawbuf[j->bi] + o,
+                                   SPAN - o < RXBUF ? SPAN - o : RXBUF};
+        iov.iov_base = rawbuf[j->bi];
+        ssize_t k = j->scatter ? tap_readv(&raw, 0, v, (int)nv)
+                               : tap_readv(&raw, 0, &iov, 1);
+        if (k > 0) {
+            j->got++;
+            j->bi = (j->bi + 1) % NBUF;
+        } else {
+            struct pollfd p = {.fd = raw.fd[0], .events = POLLIN};
+            poll(&p, 1, 10);
+            t = now();
         }
-        busy += now() - t0;
-        cpu += cpu_now() - c0;
-        timed += got;
     }
-    cpu_used = cpu / (double)timed;
-    return timed / busy;
+}
+
+static void *raw_thread(void *arg)
+{
+    struct raw_job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        while (j->gen == j->done && !j->quit)
+            pthread_cond_wait(&j->cv, &j->mu);
+        if (j->quit)
+            break;
+        pthread_mutex_unlock(&j->mu);
+        raw_drain(j);
+        pthread_mutex_lock(&j->mu);
+        j->done = j->gen;
+        pthread_cond_broadcast(&j->cv);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* Read on a thread of its own, as the device's worker does, while the
+ * main thread (the generator, as for the device) sleeps: so neither
+ * path reads on the CPU whose caches just built the frames. */
+static bool raw_threaded(void)
+{
+    const char *e = getenv("NET_BENCH_RAW_THREAD");
+    return e && *e == '1';
+}
+
+static void raw_start(struct raw_job *j)
+{
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    j->threaded =
+        raw_threaded() && !pthread_create(&j->th, NULL, raw_thread, j);
+}
+
+static void raw_stop(struct raw_job *j)
+{
+    if (j->threaded) {
+        pthread_mutex_lock(&j->mu);
+        j->quit = true;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+        pthread_join(j->th, NULL);
+    }
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->mu);
+}
+
+/* One drain trial of the raw tap. */
+static void rx_raw(size_t len, unsigned fill, bool scatter, struct raw_job *j,
+                   struct acc *a)
+{
+    j->scatter = scatter;
+    j->kept = gen_fill("kvr0", len, fill);
+    struct win w;
+    win_start(&w);
+    if (j->threaded) {
+        pthread_mutex_lock(&j->mu);
+        j->gen++;
+        pthread_cond_broadcast(&j->cv);
+        while (j->done != j->gen)
+            pthread_cond_wait(&j->cv, &j->mu);
+        pthread_mutex_unlock(&j->mu);
+    } else {
+        raw_drain(j);
+    }
+    win_end(a, &w, j->got);
 }
 
 static int setup(void)
@@ -386,32 +552,66 @@ int main(int argc, char **argv)
         const char *m = argv[i];
         bool big = strstr(m, "gbps");
         size_t len = big ? BIG : SMALL;
-        double dev, rawv, dev_cpu, guest_cpu, sg = 0, sg_cpu = 0;
+        /* The paths take turns in short windows (a TX slice of 0.1 s, an
+         * RX drain trial of a few ms), starting with each in turn, until
+         * each has `secs`: on a shared machine they then see the same
+         * load, and the ratio holds even when the rates swing. */
+        struct acc dev = {0}, rawa = {0}, sg = {0};
         if (!strncmp(m, "tx-", 3)) {
-            dev = tx_device(len);
-            dev_cpu = cpu_used;
-            guest_cpu = cpu_guest;
-            rawv = tx_raw(len);
+            for (int s = 0; s < 1000 && (dev.busy < secs || rawa.busy < secs);
+                 s++) {
+                if (s & 1) {
+                    tx_raw(len, 0.1, &rawa);
+                    tx_device(len, 0.1, &dev);
+                } else {
+                    tx_device(len, 0.1, &dev);
+                    tx_raw(len, 0.1, &rawa);
+                }
+            }
         } else if (!strncmp(m, "rx-", 3)) {
             /* What the tap's queue holds (txqueuelen, set below). */
             unsigned fill = big ? 900 : 9000;
-            dev = rx_device(len, fill);
-            dev_cpu = cpu_used;
-            guest_cpu = cpu_guest;
-            sg = rx_raw(len, fill, true);
-            sg_cpu = cpu_used;
-            rawv = rx_raw(len, fill, false);
+            struct raw_job j = {0};
+            raw_start(&j);
+            for (int t = 0; t < 3000 && (dev.busy < secs || rawa.busy < secs ||
+                                         sg.busy < secs);
+                 t++) {
+                for (int k = 0; k < 3; k++) {
+                    switch ((t + k) % 3) {
+                    case 0:
+                        rx_device(len, fill, &dev);
+                        break;
+                    case 1:
+                        rx_raw(len, fill, true, &j, &sg);
+                        break;
+                    default:
+                        rx_raw(len, fill, false, &j, &rawa);
+                    }
+                }
+            }
+            raw_stop(&j);
         } else {
             fprintf(stderr, "net_bench: unknown mode %s\n", m);
             return 2;
         }
+        sst_print("device", &dev);
+        sst_print("raw", &rawa);
+        sst_print("raw4k", &sg);
         if (getenv("NET_BENCH_STATS"))
             vmmio_stats_print(rig.g.m, stderr);
         double k = big ? len * 8 / 1e9 : 1; /* Gbit/s of frames */
+        double dr = dev.frames / dev.busy, rr = rawa.frames / rawa.busy;
+        double gr = sg.frames ? sg.frames / sg.busy : 0;
+        /* CPU per frame: the device's threads (process less the fake
+         * guest's thread), the raw reader's, the guest's. */
+        double dc = (dev.cpu - dev.gcpu) / dev.frames;
+        double gc = dev.gcpu / dev.frames;
+        double rc = rawa.cpu / rawa.frames;
+        double sc = sg.frames ? sg.cpu / sg.frames : 0;
         printf("%s device %.3f raw %.3f ratio %.2f cpu_us %.2f %.2f "
                "guest_us %.2f raw4k %.3f cpu_us %.2f\n",
-               m, dev * k, rawv * k, dev / rawv, (dev_cpu - guest_cpu) * 1e6,
-               cpu_used * 1e6, guest_cpu * 1e6, sg * k, sg_cpu * 1e6);
+               m, dr * k, rr * k, dr / rr, dc * 1e6, rc * 1e6, gc * 1e6, gr * k,
+               sc * 1e6);
         fflush(stdout);
     }
     nr_down(&rig);

@@ -93,7 +93,9 @@ bool apic_tick_start(uint64_t base, const struct timer *t, uint32_t period_us)
     mmio_write32(base + APIC_TIMER_INIT, count);
     /* Wait with interrupts on (not hlt: it might never wake up). */
     seen = apic_ticks;
-    end = timer_deadline(t, 5 * period_us + 10000);
+    /* Generous: on a loaded host the vCPU may not run for a while, and
+     * without the tick every idle wait spins in emulated ring 0. */
+    end = timer_deadline(t, 5 * period_us + 500000);
     __asm__ volatile("sti");
     while (apic_ticks == seen && !timer_expired(end))
         cpu_relax();

@@ -44,12 +44,14 @@ void tg_idle(struct tg *tg)
         cpu_relax();
 }
 
-/* Before a long wait: a 10 ms tick lets the idle loop halt. */
+/* Before a long wait: a 10 ms tick lets the idle loop halt. `notick`
+ * leaves it off, as when the tick never comes (the spin path's test). */
 static void idle_init(struct tg *tg)
 {
     if (tg->tick)
         return; /* already running (started for the console checks) */
-    tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
+    if (!cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "notick"))
+        tg->tick = apic_tick_start(apic_init(), &tg->timer, IDLE_TICK_US);
     tg_printf("tg: idle %s\n", tg->tick ? "hlt" : "spin");
     power_button_init(tg);
 }

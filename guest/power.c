@@ -158,10 +158,20 @@ void power_button_poll(struct tg *tg)
     struct power_button *b = &tg->pwrbtn;
     uint64_t n = irq_received(GED_GSI);
 
-    /* Only an interrupt makes it look: a port read is a VM exit. */
-    if (!b->present || n == b->seen)
+    if (!b->present)
         return;
-    b->seen = n;
+    if (b->routed) {
+        /* Only an interrupt makes it look: a port read is a VM exit. */
+        if (n == b->seen)
+            return;
+        b->seen = n;
+    } else {
+        /* No interrupt (the idle tick did not start, as under a loaded
+         * host): look every 50 ms, a press must not go unseen. */
+        if (b->next_look && !timer_expired(b->next_look))
+            return;
+        b->next_look = timer_deadline(&tg->timer, 50000);
+    }
     if (!(inb(GED_PORT) & GED_EVT_POWER))
         return;
     outb(GED_PORT, GED_EVT_POWER); /* write 1 to clear */

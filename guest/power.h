@@ -24,6 +24,7 @@ struct power_button {
     bool routed;   /* its GSI interrupts the idle hlt */
     bool ignore;   /* powerbtn=ignore: report presses, do not power off */
     uint64_t seen; /* interrupts on its pin already looked at */
+    uint64_t next_look; /* not routed: when to read the register next */
 };
 
 /*

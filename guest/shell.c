@@ -76,7 +76,10 @@ static const struct shell_cmd cmds[] = {
     {"exit", "[N] leave with status N (default: verdict)", cmd_exit},
     {"devices", "virtio-mmio devices found", devices_cmd},
     {"dt", "the SETUP_DTB device tree", devices_cmd_dt},
-    {"vcons", "say TEXT: send a line on the virtio console", vcons_cmd},
+    {"vcons",
+     "say TEXT: send a line on the virtio console; bad-head: a hostile "
+     "ring",
+     vcons_cmd},
     {"blk", "info [vdX] | read [vdX] SECTOR | stats: virtio-blk disks",
      blk_cmd},
     {"net", "stats | info: virtio-net NICs (ip= words)", net_cmd},

@@ -236,13 +236,41 @@ void vcons_checks(struct tg *tg)
         check_echo(tg);
 }
 
+/*
+ * Hostile on purpose (`vcons bad-head`): publish a transmit entry naming
+ * a head beyond the ring and kick. The device must refuse the ring by
+ * asking for a reset (DEVICE_NEEDS_RESET), not crash or spin; the
+ * status it then shows is reported.
+ */
+static void send_bad_head(struct vcons *c, struct tg *tg)
+{
+    struct vq *q = &c->tx;
+    uint64_t end;
+
+    q->avail->ring[q->avail_idx % q->num] = q->num; /* out of range */
+    __atomic_store_n(&q->avail->idx, ++q->avail_idx, __ATOMIC_RELEASE);
+    vq_kick(q);
+    end = timer_deadline(&tg->timer, 5000000);
+    while (!(vdev_status(c->dev) & VIRTIO_S_NEEDS_RESET) && !timer_expired(end))
+        tg_idle(tg);
+    tg_printf("tg: vcons bad-head status=0x%x\n", vdev_status(c->dev));
+}
+
 void vcons_cmd(struct tg *tg, const char *args, size_t len)
 {
     const char *why = "-";
     struct vcons *c;
 
+    if (len == 8 && !strncmp(args, "bad-head", 8)) {
+        c = console(tg, &why);
+        if (c)
+            send_bad_head(c, tg);
+        else
+            tg_printf("tg: vcons bad-head FAIL %s\n", why);
+        return;
+    }
     if (len < 5 || strncmp(args, "say ", 4)) {
-        tg_printf("tg: error usage: vcons say TEXT\n");
+        tg_printf("tg: error usage: vcons say TEXT | vcons bad-head\n");
         return;
     }
     c = console(tg, &why);

@@ -103,13 +103,13 @@ GROUP(chardev_io, ANY(accept4), ARG(socket, 0, AF_UNIX), ANY(connect),
 
 /* The main loop: signals (signalfd), the stop eventfd, a vCPU kick
  * (tgkill), SIGWINCH; the control API's unix socket (accept, receive,
- * send, close); a unix datagram socket per NOTIFY_SOCKET message
- * (READY=1 once the guest runs, STOPPING=1); getrandom: json-c seeds its
- * string hash on its first use (without RDRAND), which comes after the
- * lock. */
+ * send, close) and its JSON (json-c seeds each new object's hash table
+ * with getrandom). */
 GROUP(main_loop, ANY(poll), ANY(read), ANY(getpid), ANY(tgkill),
       IOCTL(TIOCGWINSZ), ANY(accept4), ANY(recvfrom), ANY(recvmsg), ANY(sendto),
-      ANY(sendmsg), ANY(shutdown), ARG(socket, 0, AF_UNIX), ANY(getrandom));
+      ANY(sendmsg), ANY(shutdown), ANY(getrandom),
+      /* sd_notify: READY=1 and STOPPING=1 on a datagram socket of its own */
+      ARG(socket, 0, AF_UNIX));
 
 /* The main thread's teardown: unbind eventfds, wait for in-flight
  * disk I/O and close the rings, close files,

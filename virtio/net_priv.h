@@ -47,7 +47,6 @@ static inline void vnet_ctr_add(_Atomic uint64_t *c, uint64_t v)
 /* A receive chain taken from the ring but not yet filled. */
 struct vnet_rxchain {
     uint16_t head;
-    uint16_t niov;  /* buffers in the pool's iov */
     uint16_t ndesc; /* ring descriptors it takes (1 if indirect) */
     uint32_t cap;
 };
@@ -60,7 +59,8 @@ struct vnet_rxq {
      * chains popped in ring order and their buffers, used in order. */
     struct vnet_rxchain *ch; /* [num] */
     unsigned ch_first, ch_n;
-    struct iovec *iov; /* [VNET_RX_IOV] */
+    struct iovec *iov; /* [VNET_RX_IOV]; adjacent buffers merged, so an
+                        * entry may span chains */
     unsigned iov_first, iov_n;
     uint64_t cap;     /* bytes the pool can take */
     uint8_t *bounce;  /* one frame when the pool is too small */

@@ -66,6 +66,30 @@ static bool pool_full(const struct vnet_rxq *rq, const struct vq *q)
     return rq->ch_n >= q->num || rq->ndesc >= q->num || rq->iov_full;
 }
 
+/* Append a guest buffer to the pool's iovec array at iov[*k] (k counts
+ * entries appended for the chain being added), merged into the entry
+ * before it when it starts where that one ends. Guest drivers carve
+ * receive buffers one after the other out of larger pages (Linux's
+ * mergeable buffers come from 32 KiB page fragments), so a frame spread
+ * over several buffers is then one contiguous piece for the kernel's
+ * copy. Both pieces were range-checked, so their union is guest RAM.
+ * false: no entry left. */
+static bool pool_append(struct vnet_rxq *rq, struct iovec *iov, unsigned *k,
+                        unsigned room, const struct vq_buf *b)
+{
+    if (rq->iov_n + *k > 0) {
+        struct iovec *prev = iov + *k - 1;
+        if ((uint8_t *)prev->iov_base + prev->iov_len == (uint8_t *)b->p) {
+            prev->iov_len += b->len;
+            return true;
+        }
+    }
+    if (*k == room)
+        return false;
+    iov[(*k)++] = (struct iovec){b->p, b->len};
+    return true;
+}
+
 /* Pop one chain into the pool: 1 added, 2 a chain was failed or the
  * pool compacted (try again), 0 ring empty or pool full, -EPROTO ring
  * broken. */
@@ -82,16 +106,26 @@ static int pool_add(struct vnet_rxq *rq, struct vq *q)
         return r;
     struct iovec *iov = rq->iov + rq->iov_first + rq->iov_n;
     unsigned k = 0, room = VNET_RX_IOV - (rq->iov_first + rq->iov_n);
+    /* The pool's last entry may grow by a merge: restored if the chain
+     * cannot be taken after all. */
+    size_t tail_len = rq->iov_n ? iov[-1].iov_len : 0;
     uint64_t cap = 0;
+    uint32_t nbuf = 0;
     struct vq_buf b;
     while ((r = vq_iter_next(&it, &b)) > 0) {
-        if (!b.dev_writes || k == room) {
-            r = b.dev_writes ? -E2BIG : -EPROTO;
+        if (!b.dev_writes) {
+            r = -EPROTO;
             break;
         }
-        iov[k++] = (struct iovec){b.p, b.len};
+        if (!pool_append(rq, iov, &k, room, &b)) {
+            r = -E2BIG;
+            break;
+        }
         cap += b.len;
+        nbuf++;
     }
+    if (r < 0 && rq->iov_n)
+        iov[-1].iov_len = tail_len;
     if (r == -E2BIG && (rq->ch_n || rq->iov_first)) {
         /* No room left for its buffers: take it again later. */
         vq_unpop(q);
@@ -106,19 +140,37 @@ static int pool_add(struct vnet_rxq *rq, struct vq *q)
         /* Fail it now (a chain alone with more buffers than one readv
          * takes is malformed too): the chains a frame fills are still
          * pushed one after the other, which is what num_buffers needs. */
+        if (r >= 0 && rq->iov_n)
+            iov[-1].iov_len = tail_len;
         vq_fail(q, it.head, r < 0 ? r : -EPROTO);
         return 2;
     }
     rq->ch[rq->ch_first + rq->ch_n++] = (struct vnet_rxchain){
         .head = it.head,
-        .niov = (uint16_t)k,
-        .ndesc = it.in_indirect ? 1 : (uint16_t)k,
+        .ndesc = it.in_indirect ? 1 : (uint16_t)nbuf,
         .cap = (uint32_t)cap,
     };
     rq->iov_n += k;
     rq->ndesc += rq->ch[rq->ch_first + rq->ch_n - 1].ndesc;
     rq->cap += cap;
     return 1;
+}
+
+/* Drop the first `bytes` of the pool's buffers (the chains a frame
+ * filled): whole entries, and the front of one merged across chains. */
+static void pool_consume(struct vnet_rxq *rq, uint64_t bytes)
+{
+    while (bytes && rq->iov_n) {
+        struct iovec *v = rq->iov + rq->iov_first;
+        if (v->iov_len > bytes) {
+            v->iov_base = (uint8_t *)v->iov_base + bytes;
+            v->iov_len -= bytes;
+            return;
+        }
+        bytes -= v->iov_len;
+        rq->iov_first++;
+        rq->iov_n--;
+    }
 }
 
 /* Grow the pool to `need` bytes (at most max_chains chains) or until
@@ -172,12 +224,11 @@ static void rx_deliver(struct vnet *n, struct vnet_rxq *rq, struct vq *q,
         vnet_ctr_add(&rq->filtered, 1);
         return;
     }
-    unsigned k = 0, niov = 0, ndesc = 0;
+    unsigned k = 0, ndesc = 0;
     uint64_t cap = 0;
     for (uint32_t left = len; left; k++) {
         const struct vnet_rxchain *c = &rq->ch[rq->ch_first + k];
         left -= c->cap < left ? c->cap : left;
-        niov += c->niov;
         ndesc += c->ndesc;
         cap += c->cap;
     }
@@ -188,18 +239,21 @@ static void rx_deliver(struct vnet *n, struct vnet_rxq *rq, struct vq *q,
     h.num_buffers = (uint16_t)k;
     vnet_iov_write(iov, rq->iov_n, 0, &h, n->hdr_len);
     if (log_cats & LOG_CAT_VIRTIO)
-        vnet_trace(n, "rx", pair, iov, niov, len - n->hdr_len);
+        vnet_trace(n, "rx", pair, iov, rq->iov_n, len - n->hdr_len);
+    /* The frame's chains go out under one used-index update: the driver
+     * never sees part of a frame, and a 64 KiB frame in 4 KiB buffers
+     * costs one release store instead of 16. */
     uint32_t left = len;
     for (unsigned i = 0; i < k; i++) {
         const struct vnet_rxchain *c = &rq->ch[rq->ch_first + i];
         uint32_t used = c->cap < left ? c->cap : left;
-        vq_push(q, c->head, used);
+        vq_put(q, c->head, used);
         left -= used;
     }
+    vq_publish(q);
     rq->ch_first += k;
     rq->ch_n -= k;
-    rq->iov_first += niov;
-    rq->iov_n -= niov;
+    pool_consume(rq, cap);
     rq->ndesc -= ndesc;
     rq->cap -= cap;
     rq->iov_full = false;

@@ -43,7 +43,8 @@ int vq_setup(struct vq *q, const struct gmem *mem, uint32_t num,
     q->event_idx = event_idx;
     q->indirect = indirect;
     /* A freshly reset ring starts at 0 for both sides (§2.7.6). */
-    q->last_avail = q->used_idx = q->signalled = 0;
+    q->last_avail = q->used_idx = q->signalled = q->published = 0;
+    q->unpub_bytes = 0;
     return 0;
 }
 
@@ -56,7 +57,8 @@ void vq_clear(struct vq *q)
     q->num = 0;
     q->broken = false;
     q->notify_off = false;
-    q->last_avail = q->used_idx = q->signalled = 0;
+    q->last_avail = q->used_idx = q->signalled = q->published = 0;
+    q->unpub_bytes = 0;
 }
 
 static int vq_break(struct vq *q, const char *why)
@@ -192,17 +194,33 @@ int vq_iter_next(struct vq_iter *it, struct vq_buf *b)
     }
 }
 
-void vq_push(struct vq *q, uint16_t head, uint32_t written)
+void vq_put(struct vq *q, uint16_t head, uint32_t written)
 {
     struct vring_used_elem *e = &q->used->ring[q->used_idx & (q->num - 1)];
     __atomic_store_n(&e->id, head, __ATOMIC_RELAXED);
     __atomic_store_n(&e->len, written, __ATOMIC_RELAXED);
     q->used_idx++;
-    /* Release: the element is visible before the index that publishes
-     * it (pairs with the driver's read barrier after reading used->idx). */
+    q->unpub_bytes += written;
+}
+
+void vq_publish(struct vq *q)
+{
+    uint16_t n = q->used_idx - q->published;
+    if (n == 0)
+        return;
+    /* Release: the elements are visible before the index that publishes
+     * them (pairs with the driver's read barrier after reading used->idx). */
     __atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
-    __atomic_fetch_add(&q->st.chains, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&q->st.bytes, written, __ATOMIC_RELAXED);
+    q->published = q->used_idx;
+    __atomic_fetch_add(&q->st.chains, n, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&q->st.bytes, q->unpub_bytes, __ATOMIC_RELAXED);
+    q->unpub_bytes = 0;
+}
+
+void vq_push(struct vq *q, uint16_t head, uint32_t written)
+{
+    vq_put(q, head, written);
+    vq_publish(q);
 }
 
 void vq_fail(struct vq *q, uint16_t head, int err)
@@ -214,6 +232,9 @@ void vq_fail(struct vq *q, uint16_t head, int err)
 
 bool vq_want_irq(struct vq *q)
 {
+    /* An interrupt for chains the driver cannot see yet would be lost. */
+    if (q->used)
+        vq_publish(q);
     uint16_t old = q->signalled, now = q->used_idx;
     if (old == now || !q->used)
         return false;

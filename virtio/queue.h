@@ -46,7 +46,10 @@ struct vq {
     bool broken;           /* a ring-level error: stop until reset */
     bool notify_off;       /* we set VRING_USED_F_NO_NOTIFY */
     uint16_t last_avail;   /* next avail slot to consume */
-    uint16_t used_idx;     /* our copy of used->idx */
+    uint16_t used_idx;     /* next used slot (vq_put); used->idx lags
+                            * it until vq_publish */
+    uint64_t unpub_bytes;  /* bytes of the chains not yet published */
+    uint16_t published;    /* used_idx at the last vq_publish */
     uint16_t signalled;    /* used_idx at the last interrupt decision */
     struct vq_stats st;
 };
@@ -96,6 +99,15 @@ int vq_iter_next(struct vq_iter *it, struct vq_buf *b);
 
 /* Put chain head on the used ring with `written` bytes filled. */
 void vq_push(struct vq *q, uint16_t head, uint32_t written);
+
+/* vq_push without publishing: the element is written, used->idx is not,
+ * so the driver sees nothing until vq_publish. For a device returning
+ * several chains at once (a mergeable frame, a batch): one index store
+ * and one counter update for all of them. vq_want_irq publishes first. */
+void vq_put(struct vq *q, uint16_t head, uint32_t written);
+
+/* Make every chain vq_put so far visible to the driver. */
+void vq_publish(struct vq *q);
 
 /* Fail a malformed request: return head with 0 bytes, count an error. */
 void vq_fail(struct vq *q, uint16_t head, int err);

@@ -224,6 +224,28 @@ check "... events: guest-poweroff, then stopping" \
     '"event":"guest-poweroff" "event":"state" '
 check "... the stopping reason names the power-off" \
     grep -q '"reason":"guest powered off (ACPI S5)","status":0' "$TMP/off.ev"
+# A device entering NEEDS_RESET: the guest's shell publishes a hostile
+# ring on its virtio console (a head beyond the ring).
+mkfifo "$TMP/nr.fifo"
+exec 6<>"$TMP/nr.fifo"
+VM_STDIN=$TMP/nr.fifo vm_start 60 nr -k "$GUEST" -p shell --name "$N-nr" \
+    --console "virtio,file=$TMP/nr.vcons"
+touch "$TMP/nr.ev"
+wait_for 30 test -S "$SD/$N-nr.sock"
+$PEER "$SD/$N-nr.sock" events "$TMP/nr.ev" 2>/dev/null &
+NEP=$!
+wait_for 10 grep -q '"subscribed":true' "$TMP/nr.ev"
+wait_line nr '^tg> ' 30
+printf 'vcons bad-head\r' >&6
+check "a hostile ring: the console asks for a reset (status 0x4f)" \
+    wait_line nr '^tg: vcons bad-head status=0x4f' 30
+check "... events: device-needs-reset, naming the console" \
+    wait_for 10 grep -q '"event":"device-needs-reset".*"type":"console"' "$TMP/nr.ev"
+check "... the VM runs on" test "$(jget "$(ctl "$N-nr" info)" return.state)" = running
+ctl "$N-nr" stop >/dev/null
+wait "$VM_REAPER"
+wait "$NEP"
+exec 6>&-
 vm_start 60 sd -k "$GUEST" -p "hold=60" --name "$N-sd"
 touch "$TMP/sd.ev"
 wait_for 30 test -S "$SD/$N-sd.sock"

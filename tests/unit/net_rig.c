@@ -58,14 +58,24 @@ void nr_down(struct net_rig *r)
     fg_fini(&r->g);
 }
 
-static int post_chain(struct net_rig *r, unsigned pair, uint64_t gpa)
+/* Piece i of an RX chain at gpa: its address and length. */
+static uint64_t rx_piece(const struct net_rig *r, unsigned pair, uint64_t gpa,
+                         unsigned i, uint32_t *len)
 {
     uint32_t nseg = r->rx_nseg[pair], seg = r->rx_size[pair] / nseg;
+    *len = i + 1 < nseg ? seg : r->rx_size[pair] - i * seg;
+    return gpa + (uint64_t)i * (seg + r->rx_gap[pair]);
+}
+
+static int post_chain(struct net_rig *r, unsigned pair, uint64_t gpa)
+{
+    uint32_t nseg = r->rx_nseg[pair];
     struct fg_seg s[FG_MAX_SEGS];
-    for (unsigned i = 0; i < nseg; i++)
-        s[i] = (struct fg_seg){gpa + (uint64_t)i * seg,
-                               i + 1 < nseg ? seg : r->rx_size[pair] - i * seg,
-                               true};
+    for (unsigned i = 0; i < nseg; i++) {
+        uint32_t len;
+        uint64_t at = rx_piece(r, pair, gpa, i, &len);
+        s[i] = (struct fg_seg){at, len, true};
+    }
     int h = fg_post(&r->g, nr_rxq(pair), s, nseg, false);
     if (h >= 0)
         r->rxbuf[pair][h] = gpa;
@@ -79,8 +89,9 @@ int nr_rx_post(struct net_rig *r, unsigned pair, unsigned count, uint32_t size,
         return -EINVAL;
     r->rx_size[pair] = size;
     r->rx_nseg[pair] = nseg;
+    uint64_t area = size + (uint64_t)nseg * r->rx_gap[pair];
     for (unsigned i = 0; i < count; i++) {
-        uint64_t gpa = fg_alloc(&r->g, size, 64);
+        uint64_t gpa = fg_alloc(&r->g, area, 64);
         if (post_chain(r, pair, gpa) < 0)
             return -ENOSPC;
     }
@@ -116,12 +127,18 @@ int nr_rx_frame(struct net_rig *r, unsigned pair, uint8_t *dst, size_t cap,
         int e = nr_wait_used(r, nr_rxq(pair), &id, &len);
         if (e < 0)
             return e;
-        if (len > r->rx_size[pair])
-            return -EPROTO; /* more than the chain holds */
+        if (len > r->rx_size[pair] || id >= NR_QSIZE_MAX)
+            return -EPROTO; /* more than the chain holds, or no chain */
         if (have + len > cap)
             return -EMSGSIZE;
-        memcpy(dst + have, fg_host(&r->g, r->rxbuf[pair][id]), len);
-        have += len;
+        for (unsigned p = 0, left = len; left; p++) {
+            uint32_t plen;
+            uint64_t at = rx_piece(r, pair, r->rxbuf[pair][id], p, &plen);
+            plen = plen < left ? plen : left;
+            memcpy(dst + have, fg_host(&r->g, at), plen);
+            have += plen;
+            left -= plen;
+        }
         if (i == 0 && r->hdr_len == VIRTIO_NET_HDR_LEN) {
             if (len < VIRTIO_NET_HDR_LEN)
                 return -EPROTO;

@@ -23,6 +23,7 @@
 
 #define NR_RAM (96ULL << 20)
 #define NR_TX_AREA (1u << 20) /* per pair: staging for frames to send */
+#define NR_QSIZE_MAX 1024     /* the device's QueueNumMax */
 
 struct net_rig {
     struct fake_guest g;
@@ -33,9 +34,11 @@ struct net_rig {
     uint32_t hdr_len;
     bool mrg;
     bool repost; /* nr_rx_frame gives buffers back (default) */
-    uint32_t rx_size[VNET_MAX_PAIRS];    /* bytes per RX chain */
-    uint32_t rx_nseg[VNET_MAX_PAIRS];    /* descriptors per RX chain */
-    uint64_t rxbuf[VNET_MAX_PAIRS][256]; /* head -> chain's memory */
+    uint32_t rx_size[VNET_MAX_PAIRS]; /* bytes per RX chain */
+    uint32_t rx_nseg[VNET_MAX_PAIRS]; /* descriptors per RX chain */
+    uint32_t rx_gap[VNET_MAX_PAIRS];  /* unused bytes after each piece
+                                       * (0: pieces adjacent) */
+    uint64_t rxbuf[VNET_MAX_PAIRS][NR_QSIZE_MAX]; /* head -> chain's memory */
     uint64_t tx_area[VNET_MAX_PAIRS];
     uint32_t tx_off[VNET_MAX_PAIRS];
     uint64_t ctrl_area;
@@ -56,7 +59,8 @@ int nr_up(struct net_rig *r, struct vnet *n, uint64_t want, uint32_t qsize,
 void nr_down(struct net_rig *r);
 
 /* Post count RX chains of size bytes in nseg equal descriptors (one
- * contiguous area each), then kick. 0 or -ENOSPC. */
+ * area each, pieces rx_gap[pair] bytes apart), then kick. 0 or
+ * -ENOSPC. */
 int nr_rx_post(struct net_rig *r, unsigned pair, unsigned count, uint32_t size,
                unsigned nseg);
 /* Wait for one frame on pair's RX queue and copy it, header included,

@@ -555,9 +555,29 @@ static void test_rx_small_buffers(void)
     close(peer);
 }
 
-/* Chains of 16 tiny buffers (indirect): the pool stops at the 1024
- * buffers one readv takes, frames that fit there arrive, a larger one
- * cannot ever fit and is dropped. */
+/* 140 chains of 16 tiny buffers (indirect), gap bytes apart. */
+static void post_tiny_chains(struct net_rig *r, uint32_t gap)
+{
+    r->repost = false;
+    r->rx_size[0] = 128;
+    r->rx_nseg[0] = 16;
+    r->rx_gap[0] = gap;
+    for (unsigned i = 0; i < 140; i++) {
+        uint64_t gpa = fg_alloc(&r->g, 16 * (8 + gap), 64);
+        struct fg_seg s[16];
+        for (unsigned k = 0; k < 16; k++)
+            s[k] = (struct fg_seg){gpa + (8 + gap) * k, 8, true};
+        int h = fg_post(&r->g, nr_rxq(0), s, 16, true);
+        if (h < 0)
+            abort();
+        r->rxbuf[0][h] = gpa;
+    }
+    fg_kick(&r->g, nr_rxq(0));
+}
+
+/* Chains of 16 tiny buffers apart from each other: the pool stops at
+ * the 1024 buffers one readv takes, frames that fit there arrive, a
+ * larger one cannot ever fit and is dropped. */
 static void test_rx_many_buffers(void)
 {
     struct net_rig r;
@@ -568,20 +588,7 @@ static void test_rx_many_buffers(void)
     if (nr_sock_vnet(&n, &peer, 1, 0, 9000) ||
         nr_up(&r, n, V1 | IND | NF(MRG_RXBUF), 256, false))
         abort();
-    r.repost = false;
-    r.rx_size[0] = 128;
-    r.rx_nseg[0] = 16;
-    for (unsigned i = 0; i < 140; i++) {
-        uint64_t gpa = fg_alloc(&r.g, 128, 64);
-        struct fg_seg s[16];
-        for (unsigned k = 0; k < 16; k++)
-            s[k] = (struct fg_seg){gpa + 8 * k, 8, true};
-        int h = fg_post(&r.g, nr_rxq(0), s, 16, true);
-        if (h < 0)
-            abort();
-        r.rxbuf[0][h] = gpa;
-    }
-    fg_kick(&r.g, nr_rxq(0));
+    post_tiny_chains(&r, 8);
     unsigned nb = 0;
     CHECK(rx_roundtrip(&r, peer, 0, 5000, 50, &nb) && nb == 40,
           "5000 bytes over 40 chains of 16 8-byte buffers (%u)", nb);
@@ -597,6 +604,87 @@ static void test_rx_many_buffers(void)
     nr_down(&r);
     vnet_destroy(n);
     close(peer);
+
+    /* The same buffers back to back: the pool merges adjacent buffers
+     * into one readv piece, so the 9000 bytes (1127 buffers) fit. */
+    if (nr_sock_vnet(&n, &peer, 1, 0, 9000) ||
+        nr_up(&r, n, V1 | IND | NF(MRG_RXBUF), 256, false))
+        abort();
+    post_tiny_chains(&r, 0);
+    CHECK(rx_roundtrip(&r, peer, 0, 9000, 53, &nb) && nb == 71,
+          "adjacent buffers merged: 9000 bytes over 71 chains of 16 "
+          "(%u)",
+          nb);
+    CHECK(rx_roundtrip(&r, peer, 0, 5000, 54, &nb) && nb == 40,
+          "the next frame starts in the middle of a merged piece (%u)", nb);
+    vnet_stats_get(n, &st);
+    /* 69 chains left cannot hold a 9000-byte frame: the second frame
+     * went through the bounce buffer. */
+    CHECK(st.rx_drop_oversize == 0 && st.rx_copied == 1,
+          "none dropped, one copied (%llu, %llu)",
+          (unsigned long long)st.rx_drop_oversize,
+          (unsigned long long)st.rx_copied);
+    nr_down(&r);
+    vnet_destroy(n);
+    close(peer);
+}
+
+/* A chain failed while the pool took it must leave the pool as it was,
+ * even when its first buffer had been merged into the pool's last one:
+ * the frame then goes to the next good chain, never into the failed
+ * chain's memory. */
+static void test_rx_merge_rollback(void)
+{
+    uint8_t mac[6];
+    dev_mac(mac);
+    static const char *const why[] = {"a readable buffer",
+                                      "a buffer outside RAM"};
+    for (unsigned t = 0; t < 2; t++) {
+        struct net_rig r;
+        struct vnet *n;
+        int peer;
+        if (nr_sock_vnet(&n, &peer, 1, 0, 1500) ||
+            nr_up(&r, n, V1 | NF(MRG_RXBUF), 64, false))
+            abort();
+        uint64_t x = fg_alloc(&r.g, 8192, 4096);
+        uint8_t *bmem = fg_host(&r.g, x + 256);
+        memset(bmem, 0xee, 256);
+        struct fg_seg a = {x, 256, true};
+        struct fg_seg b[2] = {{x + 256, 256, true},
+                              t ? (struct fg_seg){FG_BASE + NR_RAM, 64, true}
+                                : (struct fg_seg){x + 1024, 64, false}};
+        struct fg_seg c = {x + 4096, 256, true};
+        int ha = fg_post(&r.g, nr_rxq(0), &a, 1, false);
+        int hb = fg_post(&r.g, nr_rxq(0), b, 2, false);
+        int hc = fg_post(&r.g, nr_rxq(0), &c, 1, false);
+        fg_kick(&r.g, nr_rxq(0));
+        size_t len = mkframe(frame, 12, mac, 388, 60 + t);
+        send(peer, frame, len, 0);
+        uint32_t id[3] = {0}, ul[3] = {0};
+        bool ok = true;
+        for (int i = 0; i < 3; i++)
+            ok &= nr_wait_used(&r, nr_rxq(0), &id[i], &ul[i]) == 0;
+        struct virtio_net_hdr h;
+        memcpy(&h, fg_host(&r.g, x), sizeof(h));
+        uint8_t tail[144];
+        memcpy(tail, fg_host(&r.g, x + 4096), sizeof(tail));
+        bool untouched = true;
+        for (int i = 0; i < 256; i++)
+            untouched &= bmem[i] == 0xee;
+        CHECK(ok && (int)id[0] == hb && ul[0] == 0 && (int)id[1] == ha &&
+                  ul[1] == 256 && (int)id[2] == hc && ul[2] == 144,
+              "chain after %s failed; the frame fills the chains before "
+              "and after it (256 + 144)",
+              why[t]);
+        CHECK(h.num_buffers == 2 &&
+                  !memcmp(fg_host(&r.g, x + 12), frame + 12, 244) &&
+                  !memcmp(tail, frame + 256, 144),
+              "frame intact across the two good chains (%s)", why[t]);
+        CHECK(untouched, "the failed chain's buffer is untouched (%s)", why[t]);
+        nr_down(&r);
+        vnet_destroy(n);
+        close(peer);
+    }
 }
 
 static void test_rx_bad_chain(void)
@@ -652,6 +740,7 @@ int main(void)
     test_rx_empty_refill();
     test_rx_small_buffers();
     test_rx_many_buffers();
+    test_rx_merge_rollback();
     test_rx_bad_chain();
     return tap_done();
 }
