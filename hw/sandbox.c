@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -35,6 +36,11 @@ static struct {
 
 /* "vcpu0 (vcpu)": the thread the report names. */
 static __thread char sbx_who[48];
+
+/* Set by the first thread in the SIGSYS handler: two threads of a kind
+ * (a device's queues) meet the same forbidden syscall at once, and the
+ * report is one line. */
+static int sbx_reported;
 
 int sandbox_parse(const char *spec, struct sandbox_config *c, char *err,
                   size_t errlen)
@@ -93,6 +99,13 @@ static void sbx_sigsys(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)uc;
+    if (__atomic_exchange_n(&sbx_reported, 1, __ATOMIC_SEQ_CST)) {
+        /* Another thread reports and exits: wait for it (FUTEX_WAIT on
+         * a word that stays 1; futex is in every filter). */
+        for (;;)
+            syscall(SYS_futex, &sbx_reported, FUTEX_WAIT_PRIVATE, 1, NULL, NULL,
+                    0);
+    }
     char b[256];
     size_t o = 0, cap = sizeof(b);
     unsigned nr = (unsigned)si->si_syscall;

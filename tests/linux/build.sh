@@ -191,6 +191,16 @@ for v in $vmms; do
     *) die "unknown VMM $v" ;;
     esac
 done
+# socat: L1's peers on the VMMs' unix sockets (the named-port scenarios;
+# busybox nc has no unix sockets). Without it those checks fail, saying
+# so; nothing else needs it.
+if command -v socat >/dev/null; then
+    mkdir -p "$run/usr/bin"
+    cp "$(command -v socat)" "$run/usr/bin/socat"
+    put_libs "$run" "$(command -v socat)"
+else
+    say "no socat (.ci/install-deps installs it): the port checks will fail"
+fi
 # RIG_L2_KERNEL=mini: the small kernel built from linux-source replaces the
 # Debian one as L2 (later archive members win).
 case ${RIG_L2_KERNEL:-debian} in

@@ -68,9 +68,9 @@ for ((r = 1; r <= repeat; r++)); do
             esac
         fi
         for v in $vmms; do
-            # kvmini-only options (--console virtio) have no QEMU mapping;
-            # --disk and --net have one (l1-init).
-            o=${opts//--disk /}; o=${o//--net /}
+            # kvmini-only options (--console virtio, --device) have no
+            # QEMU mapping; --disk, --net and --port have one (l1-init).
+            o=${opts//--disk /}; o=${o//--net /}; o=${o//--port /}
             case "$v $o" in "qemu "*--*) continue ;; esac
             # QEMU's NICs, like its disks, need ACPI, which mini has not.
             [ "$v ${RIG_L2_KERNEL:-debian}" != "qemu mini" ] ||
