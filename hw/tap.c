@@ -102,8 +102,8 @@ static int explain_setiff(const char *name, unsigned nq, bool existed, int e,
             return errbuf_set(err, errlen, -e,
                               "tap %s does not exist and creating it needs "
                               "CAP_NET_ADMIN: run 'ip tuntap add %s mode tap "
-                              "user USER' as root first",
-                              name, name);
+                              "user USER && ip link set %s up' as root first",
+                              name, name, name);
         return errbuf_set(err, errlen, -e,
                           "no permission to use tap %s: it belongs to another "
                           "user ('ip tuntap add %s mode tap user USER' sets "

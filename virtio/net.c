@@ -405,6 +405,12 @@ static int vnet_mtu(struct vnet *n, uint32_t want, char *err, size_t errlen)
                           n->tap.name, strerror(-r));
     if (want && want != cur) {
         r = tap_set_mtu(&n->tap, want);
+        if (r == -EPERM)
+            return errbuf_set(err, errlen, r,
+                              "changing the MTU of tap %s needs "
+                              "CAP_NET_ADMIN: run 'ip link set %s mtu %u' as "
+                              "root first, or leave out mtu=",
+                              n->tap.name, n->tap.name, want);
         if (r < 0)
             return errbuf_set(err, errlen, r,
                               "cannot set the MTU of tap %s to %u: %s",
