@@ -4,6 +4,7 @@
 #include "virtio/console.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +213,7 @@ static int vcons_start(struct vdev *d)
     struct vcons *c = d->priv;
     c->tx_busy = false;
     c->tx_left = 0;
-    __atomic_store_n(&c->running, true, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&c->running, true, memory_order_seq_cst);
     return 0;
 }
 
@@ -222,7 +223,7 @@ static void vcons_stop(struct vdev *d)
     /* A chain left half written belongs to the old session. */
     c->tx_busy = false;
     c->tx_left = 0;
-    __atomic_store_n(&c->running, false, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&c->running, false, memory_order_seq_cst);
 }
 
 static const struct vdev_ops vcons_vdev_ops = {
@@ -298,7 +299,7 @@ void vcons_resize(struct vcons *c, uint16_t cols, uint16_t rows)
     vdev_cfg_begin(d);
     c->cfg.cols = cols;
     c->cfg.rows = rows;
-    bool tell = __atomic_load_n(&c->running, __ATOMIC_SEQ_CST) &&
+    bool tell = atomic_load_explicit(&c->running, memory_order_seq_cst) &&
                 vdev_has(d, VIRTIO_CONSOLE_F_SIZE);
     vdev_cfg_end(d, tell);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* virtio-mmio counters for --stats, and register names for --debug. */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "virtio/mmio_priv.h"
@@ -7,7 +8,7 @@
 
 static uint64_t ld(const _Atomic uint64_t *x)
 {
-    return __atomic_load_n(x, __ATOMIC_RELAXED);
+    return atomic_load_explicit(x, memory_order_relaxed);
 }
 
 void vmmio_stats_print(const struct vmmio *m, FILE *f)
