@@ -172,7 +172,9 @@ static void handle(struct vser *s, const struct vser_ctrl *m)
             return;
         }
         if (!m->value) {
-            log_warn("serial: the driver could not set up the device");
+            /* The guest may say so at any rate: limited as bad() is. */
+            if (log_ratelimit_ok(&s->bad_log, 5))
+                log_warn("serial: the driver could not set up the device");
             break;
         }
         atomic_store_explicit(&s->dev_ready, true, memory_order_release);
@@ -183,7 +185,8 @@ static void handle(struct vser *s, const struct vser_ctrl *m)
     case VSER_PORT_READY:
         atomic_store_explicit(&p->ready, m->value != 0, memory_order_release);
         if (!m->value) {
-            log_warn("serial: the driver could not add port %u", p->id);
+            if (log_ratelimit_ok(&s->bad_log, 5))
+                log_warn("serial: the driver could not add port %u", p->id);
             break;
         }
         vser_ctrl_owe(p, p->console ? VSER_P_CONSOLE | VSER_P_RESIZE
