@@ -301,11 +301,12 @@ int fg_post_table(struct fake_guest *g, unsigned qi, uint64_t table,
     if (n == 0 || n > 65535 || q->nfree < 1 || !td)
         return -ENOSPC;
     for (unsigned i = 0; i < n; i++)
-        td[i] = (struct vring_desc){
-            .addr = s[i].gpa, .len = s[i].len,
-            .flags = (s[i].write ? VRING_DESC_F_WRITE : 0) |
-                     (i + 1 < n ? VRING_DESC_F_NEXT : 0),
-            .next = (uint16_t)(i + 1)};
+        td[i] =
+            (struct vring_desc){.addr = s[i].gpa,
+                                .len = s[i].len,
+                                .flags = (s[i].write ? VRING_DESC_F_WRITE : 0) |
+                                         (i + 1 < n ? VRING_DESC_F_NEXT : 0),
+                                .next = (uint16_t)(i + 1)};
     uint16_t head = take_desc(q);
     q->chain_len[head] = 1;
     q->d[head] = (struct vring_desc){
