@@ -187,7 +187,7 @@ netfail() {
 netfail nocap kn9
 check "a tap that does not exist: exit 1 (got $RC), one line naming 'ip tuntap add ... user': $(head -1 "$TMP/nocap.err")" \
     bash -c "[ $RC -eq 1 ] && [ \$(wc -l <'$TMP/nocap.err') -eq 1 ] &&
-             grep -q \"needs CAP_NET_ADMIN: run 'ip tuntap add kn9 mode tap user USER \&\& ip link set kn9 up' as root first\" '$TMP/nocap.err'"
+             grep -q \"needs CAP_NET_ADMIN: run 'ip tuntap add kn9 mode tap user $U \&\& ip link set kn9 up' as root first\" '$TMP/nocap.err'"
 check "... nothing left behind (no kn9)" \
     bash -c "! ip netns exec $NS ip link show kn9 >/dev/null 2>&1"
 netfail mtu tap=ku0,mtu=1400
@@ -199,7 +199,7 @@ check "... the tap keeps its MTU 1500" \
 netfail other kr0
 check "root's own tap: exit 1 (got $RC), one line: $(head -1 "$TMP/other.err")" \
     bash -c "[ $RC -eq 1 ] && [ \$(wc -l <'$TMP/other.err') -eq 1 ] &&
-             grep -q 'no permission to use tap kr0: it belongs to another user' '$TMP/other.err'"
+             grep -q \"no permission to use tap kr0: it belongs to another user ('ip tuntap add kr0 mode tap user $U' sets its owner)\" '$TMP/other.err'"
 check "... and root's tap is untouched (still there, still down)" \
     bash -c "ip netns exec $NS ip link show kr0 | grep -q 'state DOWN'"
 
