@@ -1674,9 +1674,9 @@ static void vm_api_started(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->ndevs; i++)
         if (vm->devs[i].transport)
-            vm->resets_seen[i] = __atomic_load_n(
+            vm->resets_seen[i] = atomic_load_explicit(
                 &vmmio_vdev(vm->devs[i].transport)->resets_needed,
-                __ATOMIC_RELAXED);
+                memory_order_relaxed);
     for (unsigned g = 0; g < VSER_DEVS_MAX; g++)
         for (unsigned i = 0; i < vm->vports.dev[g].n; i++)
             vm->peer_seen[g][i] = vm->vports.dev[g].cd[i] &&
@@ -1709,8 +1709,8 @@ static void vm_api_watch(struct vm *vm)
         struct vm_dev *d = &vm->devs[i];
         if (!d->transport)
             continue;
-        uint64_t n = __atomic_load_n(&vmmio_vdev(d->transport)->resets_needed,
-                                     __ATOMIC_RELAXED);
+        uint64_t n = atomic_load_explicit(
+            &vmmio_vdev(d->transport)->resets_needed, memory_order_relaxed);
         if (n == vm->resets_seen[i])
             continue;
         vm->resets_seen[i] = n;

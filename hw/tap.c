@@ -8,6 +8,7 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -92,23 +93,36 @@ static int explain_open(const char *path, int e, char *err, size_t errlen)
     return errbuf_set(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
 }
 
+/* Who runs kvmini, as `ip tuntap add ... user` takes it: the login
+ * name, or the uid when there is none. */
+static void tap_user(char *buf, size_t len)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    if (pw)
+        snprintf(buf, len, "%s", pw->pw_name);
+    else
+        snprintf(buf, len, "%u", (unsigned)geteuid());
+}
+
 static int explain_setiff(const char *name, unsigned nq, bool existed, int e,
                           char *err, size_t errlen)
 {
+    char user[64];
     switch (e) {
     case EPERM:
     case EACCES:
+        tap_user(user, sizeof(user));
         if (!existed)
             return errbuf_set(err, errlen, -e,
                               "tap %s does not exist and creating it needs "
                               "CAP_NET_ADMIN: run 'ip tuntap add %s mode tap "
-                              "user USER' as root first",
-                              name, name);
+                              "user %s && ip link set %s up' as root first",
+                              name, name, user, name);
         return errbuf_set(err, errlen, -e,
                           "no permission to use tap %s: it belongs to another "
-                          "user ('ip tuntap add %s mode tap user USER' sets "
+                          "user ('ip tuntap add %s mode tap user %s' sets "
                           "its owner)",
-                          name, name);
+                          name, name, user);
     case EBUSY:
         return errbuf_set(err, errlen, -e,
                           "tap %s is in use by another program (a tap without "

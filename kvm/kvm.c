@@ -5,12 +5,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/kvm.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
@@ -35,6 +38,45 @@ static const struct kvm_cap_need kvm_caps[] = {
     {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
 };
 
+/*
+ * An ordinary user runs kvmini through the group that may open the
+ * device (Debian's udev: root:kvm, mode 0660). The fix depends on who
+ * may open it now, so the line names the owner, group and mode, and
+ * the command that helps: joining the group if it is not root's, else
+ * handing the device to group kvm first.
+ */
+static void explain_eacces(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        log_err("%s: permission denied: add your user to the 'kvm' group",
+                path);
+        return;
+    }
+    char gname[64], user[64];
+    struct group *g = getgrgid(st.st_gid);
+    struct passwd *pw = getpwuid(getuid());
+    if (g)
+        snprintf(gname, sizeof(gname), "%s", g->gr_name);
+    else
+        snprintf(gname, sizeof(gname), "%u", (unsigned)st.st_gid);
+    if (pw)
+        snprintf(user, sizeof(user), "%s", pw->pw_name);
+    else
+        snprintf(user, sizeof(user), "USER");
+    unsigned mode = st.st_mode & 07777;
+    if (st.st_gid != 0 && (mode & 060) == 060)
+        log_err("%s: permission denied (group %s, mode %04o): add your "
+                "user to group %s ('sudo adduser %s %s', then log in "
+                "again)",
+                path, gname, mode, gname, user, gname);
+    else
+        log_err("%s: permission denied (group %s, mode %04o): only root "
+                "may open it; as root, 'chgrp kvm %s; chmod 0660 %s' (what "
+                "Debian's udev does), then 'adduser %s kvm'",
+                path, gname, mode, path, path, user);
+}
+
 int kvm_open(struct kvm_vm *vm, const char *path)
 {
     vm->irq_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
@@ -55,9 +97,7 @@ int kvm_open(struct kvm_vm *vm, const char *path)
                     "a host with virtualization enabled",
                     path);
         else if (e == EACCES || e == EPERM)
-            log_err("%s: permission denied: run as root or add your user "
-                    "to the 'kvm' group",
-                    path);
+            explain_eacces(path);
         else
             log_err("%s: %s", path, strerror(e));
         return -e;

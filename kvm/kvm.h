@@ -13,6 +13,7 @@
 #ifndef KVMINI_KVM_KVM_H
 #define KVMINI_KVM_KVM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
 #include "virtio/blk.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,7 @@ static void vblk_attach(struct vdev *d)
 
 static uint64_t ld(const _Atomic uint64_t *x)
 {
-    return __atomic_load_n(x, __ATOMIC_RELAXED);
+    return atomic_load_explicit(x, memory_order_relaxed);
 }
 
 static void vblk_stats_print(const struct vdev *d, FILE *f)

@@ -22,6 +22,7 @@
 #define KVMINI_VIRTIO_BLK_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

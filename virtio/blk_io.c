@@ -2,6 +2,7 @@
 /* virtio-blk queues: request slots, the io_uring and synchronous engines. */
 #define LOG_TAG "vblk"
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -48,7 +49,8 @@ static int queue_init(struct vblk *b, struct vblk_queue *bq, uint32_t num)
             close(bq->efd);
         bq->uring = false;
         bq->efd = -1;
-        if (!__atomic_exchange_n(&b->told_fallback, true, __ATOMIC_RELAXED))
+        if (!atomic_exchange_explicit(&b->told_fallback, true,
+                                      memory_order_relaxed))
             log_cat(LOG_CAT_VIRTIO,
                     "%s: io_uring unavailable (%s); using synchronous "
                     "preadv/pwritev, one request at a time per queue",
@@ -100,7 +102,8 @@ static void queue_drain(struct vblk *b, struct vblk_queue *bq)
 {
     if (!bq->uring || !bq->inflight)
         return;
-    __atomic_fetch_add(&b->st.reset_waits, bq->inflight, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&b->st.reset_waits, bq->inflight,
+                              memory_order_relaxed);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&bq->ring);
     if (sqe) {
         io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
@@ -226,8 +229,10 @@ static void ring_queue(struct vblk *b, struct vblk_queue *bq, struct vq *q,
     }
     io_uring_sqe_set_data64(sqe, (uint64_t)(s - bq->slot));
     bq->inflight++;
-    if (bq->inflight > __atomic_load_n(&b->st.inflight_peak, __ATOMIC_RELAXED))
-        __atomic_store_n(&b->st.inflight_peak, bq->inflight, __ATOMIC_RELAXED);
+    if (bq->inflight >
+        atomic_load_explicit(&b->st.inflight_peak, memory_order_relaxed))
+        atomic_store_explicit(&b->st.inflight_peak, bq->inflight,
+                              memory_order_relaxed);
 }
 
 static void on_cqe(struct vblk *b, struct vblk_queue *bq, struct vq *q,

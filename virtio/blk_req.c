@@ -2,6 +2,7 @@
 /* virtio-blk requests: walk a chain, check it, do the cheap ones at once. */
 #define LOG_TAG "vblk"
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "hw/log.h"
@@ -86,7 +87,8 @@ static int do_ranges(struct vblk *b, struct iovec *iov, int i, int end,
         if (e < 0) {
             log_warn_rl("%s: %s: %s", b->path,
                         zero ? "write-zeroes" : "discard", strerror(-e));
-            __atomic_fetch_add(&b->st.host_errors, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&b->st.host_errors, 1,
+                                      memory_order_relaxed);
             return VIRTIO_BLK_S_IOERR;
         }
     }
@@ -225,7 +227,7 @@ int vblk_decode(struct vblk *b, struct vq *q, struct vq_iter *it,
     if (r < 0 || (wend = take_status(s, nrd, n)) < 0) {
         /* Malformed, or nowhere to put a status: fail the chain. */
         vq_fail(q, it->head, r < 0 ? r : -EPROTO);
-        __atomic_fetch_add(&b->st.ioerr, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&b->st.ioerr, 1, memory_order_relaxed);
         return VBLK_DROP;
     }
     struct virtio_blk_outhdr h;
@@ -251,13 +253,14 @@ void vblk_complete(struct vblk *b, struct vq *q, struct vblk_slot *s,
     *s->status = (uint8_t)status;
     vq_push(q, s->head, status == VIRTIO_BLK_S_OK ? s->used : 1);
     if (status == VIRTIO_BLK_S_UNSUPP) {
-        __atomic_fetch_add(&st->unsupported, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&st->unsupported, 1, memory_order_relaxed);
         return;
     }
     if (status != VIRTIO_BLK_S_OK) {
-        __atomic_fetch_add(&st->ioerr, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&st->ioerr, 1, memory_order_relaxed);
         if (host_err) {
-            __atomic_fetch_add(&st->host_errors, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&st->host_errors, 1,
+                                      memory_order_relaxed);
             log_warn_rl("%s: %s at byte %llu failed: %s", b->path,
                         s->type == VIRTIO_BLK_T_IN    ? "read"
                         : s->type == VIRTIO_BLK_T_OUT ? "write"
@@ -270,11 +273,13 @@ void vblk_complete(struct vblk *b, struct vq *q, struct vblk_slot *s,
     switch (s->type) {
     case VIRTIO_BLK_T_IN:
         c = &st->reads;
-        __atomic_fetch_add(&st->bytes_read, s->len, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&st->bytes_read, s->len,
+                                  memory_order_relaxed);
         break;
     case VIRTIO_BLK_T_OUT:
         c = &st->writes;
-        __atomic_fetch_add(&st->bytes_written, s->len, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&st->bytes_written, s->len,
+                                  memory_order_relaxed);
         break;
     case VIRTIO_BLK_T_FLUSH:
         c = &st->flushes;
@@ -290,5 +295,5 @@ void vblk_complete(struct vblk *b, struct vq *q, struct vblk_slot *s,
         break;
     }
     if (c)
-        __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }

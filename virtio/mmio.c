@@ -4,6 +4,7 @@
 #include "virtio/mmio.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -56,8 +57,8 @@ static void vmmio_reset(struct vmmio *m)
     m->drv_features = 0;
     m->dev_feat_sel = m->drv_feat_sel = m->queue_sel = 0;
     d->acked = 0;
-    __atomic_store_n(&d->isr, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&d->needs_reset, false, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&d->isr, 0, memory_order_seq_cst);
+    atomic_store_explicit(&d->needs_reset, false, memory_order_seq_cst);
     /* GuestPageSize survives: Linux writes it once at probe, before the
      * reset that starts every driver. */
 }
@@ -280,7 +281,7 @@ static void reg_write(struct vmmio *m, uint64_t off, uint32_t v)
     case VMMIO_QUEUE_SEL: m->queue_sel = v; break;
     case VMMIO_QUEUE_NOTIFY: kick(m, v); break;
     case VMMIO_INTERRUPT_ACK:
-        __atomic_fetch_and(&m->dev.isr, ~v, __ATOMIC_SEQ_CST);
+        atomic_fetch_and_explicit(&m->dev.isr, ~v, memory_order_seq_cst);
         break;
     case VMMIO_STATUS: status_write(m, v); break;
     case VMMIO_QUEUE_NUM:
@@ -318,18 +319,19 @@ static uint32_t reg_read(struct vmmio *m, uint64_t off)
     case VMMIO_QUEUE_READY: return r && !m->legacy ? r->ready : 0;
     case VMMIO_QUEUE_PFN: return r && m->legacy ? r->pfn : 0;
     case VMMIO_INTERRUPT_STATUS:
-        return __atomic_load_n(&d->isr, __ATOMIC_SEQ_CST);
+        return atomic_load_explicit(&d->isr, memory_order_seq_cst);
     case VMMIO_STATUS:
-        return m->status | (__atomic_load_n(&d->needs_reset, __ATOMIC_SEQ_CST)
-                                ? VIRTIO_STATUS_NEEDS_RESET
-                                : 0);
+        return m->status |
+               (atomic_load_explicit(&d->needs_reset, memory_order_seq_cst)
+                    ? VIRTIO_STATUS_NEEDS_RESET
+                    : 0);
     /* No shared memory regions: length and base read as all ones. */
     case VMMIO_SHM_LEN_LOW:
     case VMMIO_SHM_LEN_HIGH:
     case VMMIO_SHM_BASE_LOW:
     case VMMIO_SHM_BASE_HIGH: return 0xffffffffu;
     case VMMIO_CONFIG_GENERATION:
-        return __atomic_load_n(&d->cfg_gen, __ATOMIC_SEQ_CST);
+        return atomic_load_explicit(&d->cfg_gen, memory_order_seq_cst);
     }
     return 0;
 }
@@ -495,7 +497,7 @@ int vmmio_serve(struct vmmio *m, unsigned qi, int *poll_fd)
     struct vq *q = &m->vq[qi];
     uint64_t n;
     if (read(m->kick_fd[qi], &n, sizeof(n)) == sizeof(n))
-        __atomic_fetch_add(&q->st.kicks, n, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&q->st.kicks, n, memory_order_relaxed);
     int more = q->broken ? 0 : vworker_serve(d, (uint16_t)qi);
     if (!q->broken && d->ops->poll_fd)
         *poll_fd = d->ops->poll_fd(d, (uint16_t)qi);
@@ -518,7 +520,7 @@ uint32_t vmmio_status(const struct vmmio *m)
     pthread_mutex_lock(&w->lock);
     uint32_t st = m->status;
     pthread_mutex_unlock(&w->lock);
-    if (__atomic_load_n(&m->dev.needs_reset, __ATOMIC_RELAXED))
+    if (atomic_load_explicit(&m->dev.needs_reset, memory_order_relaxed))
         st |= VIRTIO_STATUS_NEEDS_RESET;
     return st;
 }

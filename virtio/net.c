@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,7 @@ void vnet_trace(struct vnet *n, const char *dir, unsigned pair,
 
 int vnet_set_pairs(struct vnet *n, uint32_t pairs)
 {
-    uint32_t old = __atomic_load_n(&n->active, __ATOMIC_SEQ_CST);
+    uint32_t old = atomic_load_explicit(&n->active, memory_order_seq_cst);
     for (uint32_t i = 0; i < pairs; i++) {
         int r = tap_set_queue(&n->tap, i, true);
         if (r < 0) {
@@ -140,7 +141,7 @@ int vnet_set_pairs(struct vnet *n, uint32_t pairs)
     }
     /* Workers of pairs being disabled see this before the detach, so
      * they stop polling a queue fd that will only report errors. */
-    __atomic_store_n(&n->active, pairs, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&n->active, pairs, memory_order_seq_cst);
     for (uint32_t i = pairs; i < n->tap.nq; i++) {
         int r = tap_set_queue(&n->tap, i, false);
         if (r < 0)
@@ -150,7 +151,7 @@ int vnet_set_pairs(struct vnet *n, uint32_t pairs)
     /* A newly enabled RX worker sleeps without its tap fd: wake it. */
     for (uint32_t i = old; i < pairs; i++) {
         uint64_t one = 1;
-        __atomic_store_n(&n->rxq[i].woken, true, __ATOMIC_SEQ_CST);
+        atomic_store_explicit(&n->rxq[i].woken, true, memory_order_seq_cst);
         if (write(n->rxq[i].wake_fd, &one, sizeof(one)) < 0)
             log_warn("%s: wake rx%u: %s", n->name, i, strerror(errno));
     }
@@ -192,7 +193,7 @@ static int vnet_cfg_write(struct vdev *d, uint32_t off, const void *buf,
     memcpy(n->cfg.mac + off, buf, len);
     pthread_mutex_lock(&n->filt_lock);
     memcpy(n->filt.mac, n->cfg.mac, 6);
-    __atomic_fetch_add(&n->filt_gen, 1, __ATOMIC_RELEASE);
+    atomic_fetch_add_explicit(&n->filt_gen, 1, memory_order_release);
     pthread_mutex_unlock(&n->filt_lock);
     return 0;
 }
@@ -262,7 +263,7 @@ static int vnet_start(struct vdev *d)
         return r;
     }
     vnet_filter_reset(n);
-    __atomic_store_n(&n->active, 1, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&n->active, 1, memory_order_seq_cst);
     if ((r = vnet_set_pairs(n, 1)) < 0)
         return r;
     unsigned used = f & B(MQ) ? n->pairs : 1;
@@ -312,7 +313,7 @@ static int vnet_process(struct vdev *d, uint16_t qi)
 
 static uint64_t ld(const _Atomic uint64_t *x)
 {
-    return __atomic_load_n(x, __ATOMIC_RELAXED);
+    return atomic_load_explicit(x, memory_order_relaxed);
 }
 
 void vnet_stats_get(const struct vnet *n, struct vnet_stats *s)
@@ -434,6 +435,12 @@ static int vnet_mtu(struct vnet *n, uint32_t want, char *err, size_t errlen)
                           n->tap.name, strerror(-r));
     if (want && want != cur) {
         r = tap_set_mtu(&n->tap, want);
+        if (r == -EPERM)
+            return errbuf_set(err, errlen, r,
+                              "changing the MTU of tap %s needs "
+                              "CAP_NET_ADMIN: run 'ip link set %s mtu %u' as "
+                              "root first, or leave out mtu=",
+                              n->tap.name, n->tap.name, want);
         if (r < 0)
             return errbuf_set(err, errlen, r,
                               "cannot set the MTU of tap %s to %u: %s",

@@ -2,6 +2,7 @@
 /* virtio-net control queue: RX mode, MAC filter, queue pairs, offloads. */
 #define LOG_TAG "vnet"
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "hw/log.h"
@@ -51,7 +52,7 @@ void vnet_filter_reset(struct vnet *n)
      * RX-mode commands expects to see everything. */
     n->filt = (struct vnet_filter){.promisc = true};
     memcpy(n->filt.mac, n->cfg.mac, 6);
-    __atomic_fetch_add(&n->filt_gen, 1, __ATOMIC_RELEASE);
+    atomic_fetch_add_explicit(&n->filt_gen, 1, memory_order_release);
     pthread_mutex_unlock(&n->filt_lock);
 }
 
@@ -76,7 +77,7 @@ static uint8_t ctrl_rx_mode(struct vnet *n, uint8_t cmd, const uint8_t *p,
     bool *flag[] = {&f->promisc, &f->allmulti, &f->alluni,
                     &f->nomulti, &f->nouni,    &f->nobcast};
     *flag[cmd] = on;
-    __atomic_fetch_add(&n->filt_gen, 1, __ATOMIC_RELEASE);
+    atomic_fetch_add_explicit(&n->filt_gen, 1, memory_order_release);
     pthread_mutex_unlock(&n->filt_lock);
     return VIRTIO_NET_OK;
 }
@@ -117,7 +118,7 @@ set:
     f->multi_over = t.multi_over;
     memcpy(f->uni, t.uni, sizeof(t.uni));
     memcpy(f->multi, t.multi, sizeof(t.multi));
-    __atomic_fetch_add(&n->filt_gen, 1, __ATOMIC_RELEASE);
+    atomic_fetch_add_explicit(&n->filt_gen, 1, memory_order_release);
     pthread_mutex_unlock(&n->filt_lock);
     return VIRTIO_NET_OK;
 }
@@ -133,7 +134,7 @@ static uint8_t ctrl_mac_addr(struct vnet *n, const uint8_t *p, size_t len)
     memcpy(n->cfg.mac, p, 6);
     pthread_mutex_lock(&n->filt_lock);
     memcpy(n->filt.mac, p, 6);
-    __atomic_fetch_add(&n->filt_gen, 1, __ATOMIC_RELEASE);
+    atomic_fetch_add_explicit(&n->filt_gen, 1, memory_order_release);
     pthread_mutex_unlock(&n->filt_lock);
     vdev_cfg_end(n->d, false);
     return VIRTIO_NET_OK;

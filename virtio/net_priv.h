@@ -7,6 +7,7 @@
 #define KVMINI_VIRTIO_NET_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -40,8 +41,8 @@ struct vnet_filter {
 /* Counters with one writer (the queue's worker): plain relaxed stores. */
 static inline void vnet_ctr_add(_Atomic uint64_t *c, uint64_t v)
 {
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
-                     __ATOMIC_RELAXED);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
 }
 
 /* A receive chain taken from the ring but not yet filled. */

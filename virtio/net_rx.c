@@ -3,6 +3,7 @@
 #define LOG_TAG "vnet"
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +37,7 @@ int vnet_rx_start(struct vnet *n, struct vq *q, unsigned pair)
     rq->pending = 0;
     rq->starving = rq->eof = false;
     /* Force a copy of the filter before the first frame. */
-    rq->fgen = __atomic_load_n(&n->filt_gen, __ATOMIC_ACQUIRE) - 1;
+    rq->fgen = atomic_load_explicit(&n->filt_gen, memory_order_acquire) - 1;
     return 0;
 }
 
@@ -191,11 +192,11 @@ static int pool_fill(struct vnet_rxq *rq, struct vq *q, uint64_t need,
 
 static void filter_refresh(struct vnet *n, struct vnet_rxq *rq)
 {
-    if (__atomic_load_n(&n->filt_gen, __ATOMIC_ACQUIRE) == rq->fgen)
+    if (atomic_load_explicit(&n->filt_gen, memory_order_acquire) == rq->fgen)
         return;
     pthread_mutex_lock(&n->filt_lock);
     rq->filt = n->filt;
-    rq->fgen = __atomic_load_n(&n->filt_gen, __ATOMIC_RELAXED);
+    rq->fgen = atomic_load_explicit(&n->filt_gen, memory_order_relaxed);
     pthread_mutex_unlock(&n->filt_lock);
 }
 
@@ -310,7 +311,8 @@ static int rx_read_failed(struct vnet *n, struct vnet_rxq *rq, unsigned pair,
     if (got == -EAGAIN)
         return 0;
     /* EBADFD on a pair the MQ command just disabled is expected. */
-    if (got == -EBADFD && pair >= __atomic_load_n(&n->active, __ATOMIC_SEQ_CST))
+    if (got == -EBADFD &&
+        pair >= atomic_load_explicit(&n->active, memory_order_seq_cst))
         return 0;
     /* Anything else does not go away (the socket stand-in ended, the
      * interface was deleted: its fd then polls as an error forever), so
@@ -373,13 +375,13 @@ int vnet_rx_process(struct vnet *n, struct vq *q, unsigned pair)
 {
     struct vnet_rxq *rq = &n->rxq[pair];
     vnet_ctr_add(&rq->rounds, 1);
-    if (__atomic_exchange_n(&rq->woken, false, __ATOMIC_SEQ_CST)) {
+    if (atomic_exchange_explicit(&rq->woken, false, memory_order_seq_cst)) {
         uint64_t v;
         if (read(rq->wake_fd, &v, sizeof(v)) < 0)
             v = 0; /* nonblocking: already drained is fine */
     }
     if (!rq->ch || rq->eof ||
-        pair >= __atomic_load_n(&n->active, __ATOMIC_SEQ_CST))
+        pair >= atomic_load_explicit(&n->active, memory_order_seq_cst))
         return 0;
     /* A round ends after a quarter of the ring is used (or a ring's
      * worth of frames tried), so the guest hears of its buffers and
@@ -398,7 +400,7 @@ int vnet_rx_process(struct vnet *n, struct vq *q, unsigned pair)
 int vnet_rx_poll_fd(struct vnet *n, struct vq *q, unsigned pair)
 {
     struct vnet_rxq *rq = &n->rxq[pair];
-    if (pair >= __atomic_load_n(&n->active, __ATOMIC_SEQ_CST))
+    if (pair >= atomic_load_explicit(&n->active, memory_order_seq_cst))
         return rq->wake_fd; /* until the MQ command enables the pair */
     if (!rq->ch || rq->eof || rq->pending)
         return -1; /* a frame waits for buffers: only a kick helps */

@@ -4,6 +4,7 @@
 #include "virtio/queue.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -64,7 +65,7 @@ void vq_clear(struct vq *q)
 static int vq_break(struct vq *q, const char *why)
 {
     q->broken = true;
-    __atomic_fetch_add(&q->st.errors, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&q->st.errors, 1, memory_order_relaxed);
     log_warn_rl("queue broken: %s", why);
     return -EPROTO;
 }
@@ -212,8 +213,9 @@ void vq_publish(struct vq *q)
      * them (pairs with the driver's read barrier after reading used->idx). */
     __atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
     q->published = q->used_idx;
-    __atomic_fetch_add(&q->st.chains, n, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&q->st.bytes, q->unpub_bytes, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&q->st.chains, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q->st.bytes, q->unpub_bytes,
+                              memory_order_relaxed);
     q->unpub_bytes = 0;
 }
 
@@ -225,7 +227,7 @@ void vq_push(struct vq *q, uint16_t head, uint32_t written)
 
 void vq_fail(struct vq *q, uint16_t head, int err)
 {
-    __atomic_fetch_add(&q->st.errors, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&q->st.errors, 1, memory_order_relaxed);
     log_warn_rl("request %u failed: %s", head, strerror(-err));
     vq_push(q, head, 0);
 }
@@ -254,7 +256,7 @@ bool vq_want_irq(struct vq *q)
         uint16_t fl = __atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED);
         want = !(fl & VRING_AVAIL_F_NO_INTERRUPT);
     }
-    __atomic_fetch_add(want ? &q->st.irqs : &q->st.irqs_suppressed, 1,
-                       __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(want ? &q->st.irqs : &q->st.irqs_suppressed, 1,
+                              memory_order_relaxed);
     return want;
 }

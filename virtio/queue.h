@@ -17,6 +17,7 @@
 #ifndef KVMINI_VIRTIO_QUEUE_H
 #define KVMINI_VIRTIO_QUEUE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 

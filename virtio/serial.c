@@ -4,6 +4,7 @@
 #include "virtio/serial_priv.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -51,7 +52,7 @@ static void port_notify(void *ctx, unsigned ev)
  * only when there are bytes for it. 1 if a chain was used, else 0. */
 static int rx_one(struct vser_port *p, struct vq *q)
 {
-    if (!__atomic_load_n(&p->rx_open, __ATOMIC_ACQUIRE) ||
+    if (!atomic_load_explicit(&p->rx_open, memory_order_acquire) ||
         !chardev_in_avail(p->cd))
         return 0;
     struct vq_iter it;
@@ -87,7 +88,8 @@ static enum tx_step tx_resume(struct vser_port *p, struct vq *q, size_t *budget)
             if (p->present)
                 w = chardev_write(p->cd, p->tx_p, want);
             else
-                __atomic_fetch_add(&p->s->tx_nowhere, want, __ATOMIC_RELAXED);
+                atomic_fetch_add_explicit(&p->s->tx_nowhere, want,
+                                          memory_order_relaxed);
             p->tx_p += w;
             p->tx_left -= (uint32_t)w;
             *budget -= w;
@@ -179,7 +181,7 @@ static int vser_poll_fd(struct vdev *d, uint16_t qi)
     if (qi & 1)
         return p->tx_busy ? p->tx_ev : -1; /* a chain waits for room */
     /* Closed to input: rx_ev fires when the guest opens the port. */
-    if (!__atomic_load_n(&p->rx_open, __ATOMIC_ACQUIRE))
+    if (!atomic_load_explicit(&p->rx_open, memory_order_acquire))
         return p->rx_ev;
     /* vq_peek re-arms the guest's kick when the ring is empty; input
      * then waits in the chardev. Buffers and input both there already:
@@ -224,14 +226,14 @@ static int vser_start(struct vdev *d)
      * takes input at once. */
     if (!s->multiport)
         s->port[0].rx_open = s->port[0].present;
-    __atomic_store_n(&s->running, true, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&s->running, true, memory_order_seq_cst);
     return 0;
 }
 
 static void vser_stop(struct vdev *d)
 {
     struct vser *s = d->priv;
-    __atomic_store_n(&s->running, false, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&s->running, false, memory_order_seq_cst);
     vser_forget(s);
 }
 
@@ -385,7 +387,7 @@ void vser_resize(struct vser *s, uint16_t cols, uint16_t rows)
     vdev_cfg_begin(d);
     s->cfg.cols = cols;
     s->cfg.rows = rows;
-    bool running = __atomic_load_n(&s->running, __ATOMIC_SEQ_CST);
+    bool running = atomic_load_explicit(&s->running, memory_order_seq_cst);
     /* A multiport driver reads the size from RESIZE messages only. */
     bool tell = running && !s->multiport && vdev_has(d, VIRTIO_CONSOLE_F_SIZE);
     vdev_cfg_end(d, tell);
@@ -396,15 +398,16 @@ void vser_resize(struct vser *s, uint16_t cols, uint16_t rows)
 bool vser_guest_open(struct vser *s, uint32_t id)
 {
     return id < s->nports &&
-           __atomic_load_n(&s->port[id].guest_open, __ATOMIC_ACQUIRE);
+           atomic_load_explicit(&s->port[id].guest_open, memory_order_acquire);
 }
 
 void vser_get_stats(struct vser *s, struct vser_stats *st)
 {
     *st = (struct vser_stats){
-        .ctrl_in = __atomic_load_n(&s->ctrl_in, __ATOMIC_RELAXED),
-        .ctrl_bad = __atomic_load_n(&s->ctrl_bad, __ATOMIC_RELAXED),
-        .ctrl_out = __atomic_load_n(&s->ctrl_out, __ATOMIC_RELAXED),
-        .tx_nowhere = __atomic_load_n(&s->tx_nowhere, __ATOMIC_RELAXED),
+        .ctrl_in = atomic_load_explicit(&s->ctrl_in, memory_order_relaxed),
+        .ctrl_bad = atomic_load_explicit(&s->ctrl_bad, memory_order_relaxed),
+        .ctrl_out = atomic_load_explicit(&s->ctrl_out, memory_order_relaxed),
+        .tx_nowhere =
+            atomic_load_explicit(&s->tx_nowhere, memory_order_relaxed),
     };
 }

@@ -2,6 +2,7 @@
 /* virtio-serial's control queues: the port handshake with the driver. */
 #define LOG_TAG "vser"
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "hw/log.h"
@@ -9,7 +10,7 @@
 
 void vser_ctrl_owe(struct vser_port *p, uint32_t bits)
 {
-    __atomic_fetch_or(&p->pend, bits, __ATOMIC_SEQ_CST);
+    atomic_fetch_or_explicit(&p->pend, bits, memory_order_seq_cst);
     vser_ev_signal(p->s->ctrl_ev);
 }
 
@@ -19,16 +20,17 @@ void vser_ctrl_owe(struct vser_port *p, uint32_t bits)
  * True with *pp and *bit set. */
 static bool next_owed(struct vser *s, struct vser_port **pp, uint32_t *bit)
 {
-    bool dev_ready = __atomic_load_n(&s->dev_ready, __ATOMIC_ACQUIRE);
+    bool dev_ready = atomic_load_explicit(&s->dev_ready, memory_order_acquire);
     for (uint32_t i = 0; i < s->nports; i++) {
         struct vser_port *p = &s->port[i];
-        uint32_t pend = __atomic_load_n(&p->pend, __ATOMIC_ACQUIRE);
+        uint32_t pend = atomic_load_explicit(&p->pend, memory_order_acquire);
         if (!pend || !p->present)
             continue;
         uint32_t ok = 0;
-        if (__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))
+        if (atomic_load_explicit(&p->ready, memory_order_acquire))
             ok = pend & ~VSER_P_ADD;
-        else if (dev_ready && !__atomic_load_n(&p->added, __ATOMIC_ACQUIRE))
+        else if (dev_ready &&
+                 !atomic_load_explicit(&p->added, memory_order_acquire))
             ok = pend & VSER_P_ADD;
         if (ok) {
             *pp = p;
@@ -98,7 +100,7 @@ static int put(struct vq_iter *it, const uint8_t *msg, size_t len)
 
 static void bad(struct vser *s, const char *why, uint32_t id)
 {
-    __atomic_fetch_add(&s->ctrl_bad, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&s->ctrl_bad, 1, memory_order_relaxed);
     if (log_ratelimit_ok(&s->bad_log, 5))
         log_warn("serial: ignored a control message from the driver: %s "
                  "(port %u)",
@@ -115,27 +117,27 @@ int vser_civq_process(struct vser *s, struct vq *q)
         struct vq_iter it;
         if (!next_owed(s, &p, &bit) || vq_pop(q, &it) <= 0)
             return 0;
-        __atomic_fetch_and(&p->pend, ~bit, __ATOMIC_SEQ_CST);
+        atomic_fetch_and_explicit(&p->pend, ~bit, memory_order_seq_cst);
         size_t len = build(s, p, bit);
         int r = put(&it, s->civq.msg, len);
         if (r < 0) {
             /* Still owed: the next buffer gets it. */
             vq_fail(q, it.head, r);
             bad(s, "control receive buffer unusable", p->id);
-            __atomic_fetch_or(&p->pend, bit, __ATOMIC_SEQ_CST);
+            atomic_fetch_or_explicit(&p->pend, bit, memory_order_seq_cst);
             continue;
         }
         /* Before the push: the driver's answer may come at once. */
         if (bit == VSER_P_ADD)
-            __atomic_store_n(&p->added, true, __ATOMIC_RELEASE);
+            atomic_store_explicit(&p->added, true, memory_order_release);
         if (bit == VSER_P_CONSOLE) {
             /* A console port is open for input from now on (Linux
              * treats a console as always connected). */
-            __atomic_store_n(&p->rx_open, true, __ATOMIC_RELEASE);
+            atomic_store_explicit(&p->rx_open, true, memory_order_release);
             vser_ev_signal(p->rx_ev);
         }
         vq_push(q, it.head, (uint32_t)r);
-        __atomic_fetch_add(&s->ctrl_out, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&s->ctrl_out, 1, memory_order_relaxed);
     }
     return 1;
 }
@@ -143,7 +145,7 @@ int vser_civq_process(struct vser *s, struct vq *q)
 static struct vser_port *known_port(struct vser *s, uint32_t id)
 {
     if (id >= s->nports || !s->port[id].present ||
-        !__atomic_load_n(&s->port[id].added, __ATOMIC_ACQUIRE))
+        !atomic_load_explicit(&s->port[id].added, memory_order_acquire))
         return NULL;
     return &s->port[id];
 }
@@ -164,23 +166,27 @@ static void handle(struct vser *s, const struct vser_ctrl *m)
     }
     switch (m->event) {
     case VSER_DEVICE_READY:
-        if (!s->multiport || __atomic_load_n(&s->dev_ready, __ATOMIC_ACQUIRE)) {
+        if (!s->multiport ||
+            atomic_load_explicit(&s->dev_ready, memory_order_acquire)) {
             bad(s, "unexpected DEVICE_READY", m->id);
             return;
         }
         if (!m->value) {
-            log_warn("serial: the driver could not set up the device");
+            /* The guest may say so at any rate: limited as bad() is. */
+            if (log_ratelimit_ok(&s->bad_log, 5))
+                log_warn("serial: the driver could not set up the device");
             break;
         }
-        __atomic_store_n(&s->dev_ready, true, __ATOMIC_RELEASE);
+        atomic_store_explicit(&s->dev_ready, true, memory_order_release);
         for (uint32_t i = 0; i < s->nports; i++)
             if (s->port[i].present)
                 vser_ctrl_owe(&s->port[i], VSER_P_ADD);
         break;
     case VSER_PORT_READY:
-        __atomic_store_n(&p->ready, m->value != 0, __ATOMIC_RELEASE);
+        atomic_store_explicit(&p->ready, m->value != 0, memory_order_release);
         if (!m->value) {
-            log_warn("serial: the driver could not add port %u", p->id);
+            if (log_ratelimit_ok(&s->bad_log, 5))
+                log_warn("serial: the driver could not add port %u", p->id);
             break;
         }
         vser_ctrl_owe(p, p->console ? VSER_P_CONSOLE | VSER_P_RESIZE
@@ -191,8 +197,9 @@ static void handle(struct vser *s, const struct vser_ctrl *m)
             bad(s, "PORT_OPEN on the console", m->id);
             return;
         }
-        __atomic_store_n(&p->guest_open, m->value != 0, __ATOMIC_RELEASE);
-        __atomic_store_n(&p->rx_open, m->value != 0, __ATOMIC_RELEASE);
+        atomic_store_explicit(&p->guest_open, m->value != 0,
+                              memory_order_release);
+        atomic_store_explicit(&p->rx_open, m->value != 0, memory_order_release);
         if (m->value)
             vser_ev_signal(p->rx_ev); /* input held for the guest may go */
         break;
@@ -200,7 +207,7 @@ static void handle(struct vser *s, const struct vser_ctrl *m)
         bad(s, "unknown event", m->id);
         return;
     }
-    __atomic_fetch_add(&s->ctrl_in, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&s->ctrl_in, 1, memory_order_relaxed);
 }
 
 /* c_ovq: take the driver's messages; each buffer is used at once. */

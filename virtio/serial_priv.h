@@ -12,6 +12,7 @@
 #ifndef KVMINI_VIRTIO_SERIAL_PRIV_H
 #define KVMINI_VIRTIO_SERIAL_PRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* virtio-mmio counters for --stats and the API, and register names. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 
 static uint64_t ld(const _Atomic uint64_t *x)
 {
-    return __atomic_load_n(x, __ATOMIC_RELAXED);
+    return atomic_load_explicit(x, memory_order_relaxed);
 }
 
 void vmmio_stats_walk(const struct vmmio *m, const struct counter_sink *s)

@@ -15,6 +15,7 @@
 #define KVMINI_VIRTIO_VDEV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

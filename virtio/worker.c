@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,12 +17,11 @@
 int vworker_serve(struct vdev *d, uint16_t qi)
 {
     struct vq *q = &d->vq[qi];
-    uint64_t before = __atomic_load_n(&q->st.chains, __ATOMIC_RELAXED);
+    uint64_t before = atomic_load_explicit(&q->st.chains, memory_order_relaxed);
     int more = d->ops->process(d, qi);
-    log_cat(LOG_CAT_VIRTIO, "%s: q%u served %llu chain(s)%s", d->ops->name,
-            qi,
-            (unsigned long long)(__atomic_load_n(&q->st.chains,
-                                                 __ATOMIC_RELAXED) -
+    log_cat(LOG_CAT_VIRTIO, "%s: q%u served %llu chain(s)%s", d->ops->name, qi,
+            (unsigned long long)(atomic_load_explicit(&q->st.chains,
+                                                      memory_order_relaxed) -
                                  before),
             more ? ", more pending" : "");
     /* Completions of this round go out in one interrupt, raised even if
@@ -112,7 +112,8 @@ static void *worker_main(void *arg)
             /* Nonblocking eventfd: the value is the number of kicks
              * since the last read, ioeventfd and trapped ones alike. */
             if (read(w->kick_fd, &n, sizeof(n)) == sizeof(n)) {
-                __atomic_fetch_add(&q->st.kicks, n, __ATOMIC_RELAXED);
+                atomic_fetch_add_explicit(&q->st.kicks, n,
+                                          memory_order_relaxed);
                 log_cat(LOG_CAT_VIRTIO, "%s: q%u kick x%llu", d->ops->name,
                         w->qi, (unsigned long long)n);
             }

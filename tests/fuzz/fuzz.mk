@@ -12,15 +12,12 @@
 #       entry of every target, then FUZZ_RUNS fresh inputs per target
 #       from a fixed seed: a count, not a time, so a run is repeatable
 #
-# kvmini's sources use GCC's __atomic builtins on _Atomic fields, which
-# clang refuses; tests/fuzz/clang_atomic.h (force-included) strips the
-# qualifier from the pointer those builtins get. kvm/ is not built: no
-# target needs KVM.
+# kvm/ is not built: no target needs KVM.
 
 FZ_CC      ?= clang
 FZ_DIR     := $(B)/fuzz
 FZ_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -D_GNU_SOURCE -I. $(FDT_CFLAGS) \
-              $(URING_CFLAGS) -include tests/fuzz/clang_atomic.h \
+              $(URING_CFLAGS) \
               -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 FZ_LIB_SRCS := $(sort $(wildcard hw/*.c virtio/*.c arch/x86/*.c))

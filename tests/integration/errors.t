@@ -121,7 +121,7 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u nobody -- test -r /dev/kvm -a -w /dev/kv
         </dev/null >"$TMP/e.out" 2>"$TMP/e.err"
     rc=$?
     if [ "$rc" -ne 0 ] && [ "$(wc -l <"$TMP/e.err")" -eq 1 ] &&
-        grep -q "permission denied: run as root or add your user to the 'kvm' group" "$TMP/e.err"; then
+        grep -q "permission denied (group .*, mode 0[0-7]*): .*adduser " "$TMP/e.err"; then
         ok "no permission on /dev/kvm: $(cat "$TMP/e.err")"
     else
         not_ok "no permission on /dev/kvm (exit $rc)"; diag "$TMP/e.err"

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -24,11 +25,11 @@ static inline void fe_notify(void *ctx, unsigned ev)
 {
     struct fe *f = ctx;
     if (ev & CHARDEV_EV_IN)
-        __atomic_fetch_add(&f->in, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_add_explicit(&f->in, 1, memory_order_seq_cst);
     if (ev & CHARDEV_EV_OUT)
-        __atomic_fetch_add(&f->out, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_add_explicit(&f->out, 1, memory_order_seq_cst);
     if (ev & CHARDEV_EV_PEER)
-        __atomic_fetch_add(&f->peer, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_add_explicit(&f->peer, 1, memory_order_seq_cst);
 }
 
 static inline void fe_init(struct fe *f)

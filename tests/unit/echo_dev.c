@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ static void echo_one(struct echo_dev *e, struct vq *q, uint8_t *tmp,
     int r;
     if (e->gate_fd >= 0) {
         uint8_t c;
-        __atomic_fetch_add(&e->started, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_add_explicit(&e->started, 1, memory_order_seq_cst);
         /* Blocks until the test opens the gate: a request in flight. */
         if (read(e->gate_fd, &c, 1) < 0)
             c = 0;
@@ -47,7 +48,7 @@ static void echo_one(struct echo_dev *e, struct vq *q, uint8_t *tmp,
             out += n;
         }
     }
-    __atomic_fetch_add(&e->requests, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_add_explicit(&e->requests, 1, memory_order_seq_cst);
     if (r < 0)
         vq_fail(q, it->head, r);
     else

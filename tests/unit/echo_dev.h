@@ -8,6 +8,7 @@
 #ifndef KVMINI_TESTS_ECHO_DEV_H
 #define KVMINI_TESTS_ECHO_DEV_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "virtio/vdev.h"

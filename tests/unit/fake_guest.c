@@ -293,6 +293,31 @@ int fg_post(struct fake_guest *g, unsigned qi, const struct fg_seg *s,
     return head;
 }
 
+int fg_post_table(struct fake_guest *g, unsigned qi, uint64_t table,
+                  const struct fg_seg *s, unsigned n)
+{
+    struct fg_queue *q = &g->q[qi];
+    struct vring_desc *td = gmem_ptr(&g->mem, table, (uint64_t)n * 16);
+    if (n == 0 || n > 65535 || q->nfree < 1 || !td)
+        return -ENOSPC;
+    for (unsigned i = 0; i < n; i++)
+        td[i] =
+            (struct vring_desc){.addr = s[i].gpa,
+                                .len = s[i].len,
+                                .flags = (s[i].write ? VRING_DESC_F_WRITE : 0) |
+                                         (i + 1 < n ? VRING_DESC_F_NEXT : 0),
+                                .next = (uint16_t)(i + 1)};
+    uint16_t head = take_desc(q);
+    q->chain_len[head] = 1;
+    q->d[head] = (struct vring_desc){
+        .addr = table, .len = n * 16, .flags = VRING_DESC_F_INDIRECT};
+    q->a->ring[q->avail_idx & (q->num - 1)] = head;
+    q->avail_idx++;
+    /* Release: the table, descriptor and ring entry before the index. */
+    __atomic_store_n(&q->a->idx, q->avail_idx, __ATOMIC_RELEASE);
+    return head;
+}
+
 void fg_kick(struct fake_guest *g, unsigned qi)
 {
     g->q[qi].kicked_idx = g->q[qi].avail_idx;

@@ -115,6 +115,11 @@ struct fg_seg {
  * segments in an indirect table (one ring descriptor). */
 int fg_post(struct fake_guest *g, unsigned qi, const struct fg_seg *s,
             unsigned n, bool indirect);
+/* Post one chain of any length n (1..65535, past FG_MAX_SEGS) as an
+ * indirect table the caller placed at table (n * 16 bytes of guest
+ * RAM, written here from s): head, or -ENOSPC. Not kicked. */
+int fg_post_table(struct fake_guest *g, unsigned qi, uint64_t table,
+                  const struct fg_seg *s, unsigned n);
 /* Write QueueNotify through the MMIO handler. */
 void fg_kick(struct fake_guest *g, unsigned qi);
 /* Kick only if the device asked (EVENT_IDX or NO_NOTIFY); true if did. */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +215,7 @@ static void test_many_in_flight(bool sync_io)
 static bool wait_until(const _Atomic uint64_t *v, uint64_t want)
 {
     for (int i = 0; i < 5000; i++) { /* 5 s hang guard */
-        if (__atomic_load_n(v, __ATOMIC_RELAXED) >= want)
+        if (atomic_load_explicit(v, memory_order_relaxed) >= want)
             return true;
         usleep(1000);
     }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,9 @@ static void fe_notify(void *ctx, unsigned ev)
 {
     struct fe *f = ctx;
     if (ev & CHARDEV_EV_IN)
-        __atomic_fetch_add(&f->in, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_add_explicit(&f->in, 1, memory_order_seq_cst);
     if (ev & CHARDEV_EV_OUT)
-        __atomic_fetch_add(&f->out, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_add_explicit(&f->out, 1, memory_order_seq_cst);
 }
 
 static void fe_init(struct fe *f)
@@ -283,7 +284,7 @@ static _Atomic int quits;
 static void on_quit(void *ctx)
 {
     (void)ctx;
-    __atomic_fetch_add(&quits, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_add_explicit(&quits, 1, memory_order_seq_cst);
 }
 
 static void test_tty(void)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -117,7 +118,7 @@ static void test_no_lost_bytes(void)
     fg_driver_ok(&r.g);
     fg_kick(&r.g, RXQ); /* a kick with no buffers posted */
     struct vq *rq = &vmmio_vdev(r.g.m)->vq[RXQ];
-    while (__atomic_load_n(&rq->st.kicks, __ATOMIC_RELAXED) == 0)
+    while (atomic_load_explicit(&rq->st.kicks, memory_order_relaxed) == 0)
         usleep(1000); /* the worker has woken and looked at the ring */
     for (int i = 0; i < 5000 && chardev_in_avail(r.cd) < strlen(msg); i++)
         usleep(1000);

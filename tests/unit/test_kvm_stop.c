@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -56,7 +57,7 @@ static void test_status_never_stale(void)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int early = 0;
     for (unsigned i = 0; samples < SAMPLES; i++) {
-        __atomic_store_n(&vm.stop_word, 0, __ATOMIC_RELEASE);
+        atomic_store_explicit(&vm.stop_word, 0, memory_order_release);
         early += kvm_exit_status(&vm) != -1;
         expected = (int)(i % 250) + 1;
         kvm_request_stop(&vm, expected);
@@ -83,7 +84,7 @@ static _Atomic int kicks, quit;
 static void count_kick(int sig)
 {
     (void)sig;
-    __atomic_fetch_add(&kicks, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_add_explicit(&kicks, 1, memory_order_seq_cst);
 }
 
 static void *fake_vcpu(void *arg)
@@ -93,7 +94,7 @@ static void *fake_vcpu(void *arg)
     sigemptyset(&s);
     sigaddset(&s, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-    while (!__atomic_load_n(&quit, __ATOMIC_SEQ_CST))
+    while (!atomic_load_explicit(&quit, memory_order_seq_cst))
         usleep(1000);
     return NULL;
 }
@@ -107,7 +108,7 @@ static void *other_thread_stops(void *arg)
 static bool wait_kicks(int want)
 {
     for (int i = 0; i < 5000; i++) { /* a hang guard, not a timing */
-        if (__atomic_load_n(&kicks, __ATOMIC_SEQ_CST) >= want)
+        if (atomic_load_explicit(&kicks, memory_order_seq_cst) >= want)
             return true;
         usleep(1000);
     }
@@ -141,21 +142,21 @@ static void test_only_owner_signals(void)
     CHECK(poll(&p, 1, 5000) == 1 && kvm_exit_status(&k) == 5,
           "a stop from another thread wakes the main loop with its status");
     usleep(20000);
-    CHECK(__atomic_load_n(&kicks, __ATOMIC_SEQ_CST) == 0 &&
+    CHECK(atomic_load_explicit(&kicks, memory_order_seq_cst) == 0 &&
               run->immediate_exit == 0,
           "... and signals no vCPU thread (main may have joined it)");
     kvm_kick_vcpus(&k);
     CHECK(wait_kicks(1) && run->immediate_exit == 1,
           "the owner's kvm_kick_vcpus kicks the vCPU");
 
-    __atomic_store_n(&quit, 1, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&quit, 1, memory_order_seq_cst);
     vcpu_join(v);
     CHECK(!v->started, "joined vCPU is marked not started");
-    int before = __atomic_load_n(&kicks, __ATOMIC_SEQ_CST);
+    int before = atomic_load_explicit(&kicks, memory_order_seq_cst);
     pthread_create(&t, NULL, other_thread_stops, &k);
     pthread_join(t, NULL);
     kvm_kick_vcpus(&k);
-    CHECK(__atomic_load_n(&kicks, __ATOMIC_SEQ_CST) == before,
+    CHECK(atomic_load_explicit(&kicks, memory_order_seq_cst) == before,
           "after the join nothing signals the dead thread");
     close(k.stop_fd);
     free(run);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -373,8 +374,8 @@ static void test_reset_inflight(void)
     }
     fg_kick(&r.g, nr_txq(0));
     struct vq *vq = &vmmio_vdev(r.g.m)->vq[nr_txq(0)];
-    for (int i = 0;
-         i < 10000 && __atomic_load_n(&vq->st.chains, __ATOMIC_RELAXED) < 2;
+    for (int i = 0; i < 10000 && atomic_load_explicit(&vq->st.chains,
+                                                      memory_order_relaxed) < 2;
          i++)
         usleep(1000);
     struct vring_used *u = r.g.q[nr_txq(0)].u;

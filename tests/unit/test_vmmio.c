@@ -3,6 +3,7 @@
  * hostile drivers, reset mid-I/O, and a many-queue completion stress. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -411,7 +412,7 @@ static void test_reset_in_flight(void)
     fg_post(&g, 0, s, 2, false);
     struct vring_used *u = g.q[0].u;
     fg_kick(&g, 0);
-    while (!__atomic_load_n(&e.started, __ATOMIC_SEQ_CST))
+    while (!atomic_load_explicit(&e.started, memory_order_seq_cst))
         usleep(1000); /* the worker is now inside the request */
     pthread_t t;
     pthread_create(&t, NULL, reset_thread, &g);

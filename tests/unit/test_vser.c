@@ -351,6 +351,37 @@ static void test_hostile(void)
     rig_down(&r);
 }
 
+/* The driver's failure reports (DEVICE_READY 0, PORT_READY 0) cost the
+ * guest one message each: a guest sending thousands must not put
+ * thousands of lines on kvmini's stderr (found by tests/unit/rss). */
+static void test_failure_reports_limited(void)
+{
+    struct rig r;
+    rig_up(&r, V1 | MP);
+    CHECK(handshake(&r) == 0, "handshake");
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    int sent = 0;
+    for (int i = 0; i < 2000; i++)
+        sent += ctrl_send(&r, 1 + i % NAMED, VSER_PORT_READY, 0) == 0;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    int lines = 0, ch;
+    while ((ch = fgetc(tmp)) != EOF)
+        lines += ch == '\n';
+    fclose(tmp);
+    /* 5 a second: a slow run may straddle a few seconds. */
+    CHECK(sent == 2000 && lines >= 1 && lines <= 50,
+          "2000 PORT_READY 0 messages: %d warning lines", lines);
+    CHECK(!(fg_status(&r.g) & VIRTIO_STATUS_NEEDS_RESET),
+          "... and the device is healthy");
+    rig_down(&r);
+}
+
 /* Collect want bytes from port id's RX into dst (buffers reposted). */
 static int rx_take(struct rig *r, unsigned id, uint8_t *dst, size_t want,
                    struct sha256 *h)
@@ -675,6 +706,7 @@ int main(void)
     test_plan();
     test_handshake();
     test_hostile();
+    test_failure_reports_limited();
     test_open_close();
     test_no_peer_backpressure();
     test_single();
