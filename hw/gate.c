@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hw/deadline.h"
 #include "hw/log.h"
 
 int gate_init(struct gate *g)
@@ -56,14 +57,7 @@ static void gate_flip(struct gate *g, bool closed)
 
 int gate_close(struct gate *g, unsigned timeout_ms)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += timeout_ms / 1000;
-    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
+    struct timespec end = deadline_after_ms(timeout_ms);
     int r = 0;
     pthread_mutex_lock(&g->lock);
     gate_flip(g, true);

@@ -4,19 +4,13 @@
 #include <errno.h>
 #include <time.h>
 
+#include "hw/deadline.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 
 int kvm_pause(struct kvm_vm *vm, unsigned timeout_ms)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += timeout_ms / 1000;
-    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
+    struct timespec end = deadline_after_ms(timeout_ms);
     pthread_mutex_lock(&vm->pause_lock);
     vm->pause_req = true;
     pthread_mutex_unlock(&vm->pause_lock);
