@@ -85,6 +85,7 @@ mkdir "$H"
 cp "$KVMINI" "$H/kvmini"
 cp "$GUEST" "$H/tiny-guest"
 truncate -s 4M "$H/a.img"
+mkdir -m 700 "$H/run" # XDG_RUNTIME_DIR: a login session would have one
 chown -R "$U:$U" "$H"
 chmod 700 "$H"
 
@@ -93,8 +94,8 @@ chmod 700 "$H"
 # NO_KVM: the same user without the kvm group.
 PRIV=(--reuid="$U" --regid="$U" --no-new-privs --inh-caps=-all
       --bounding-set=-all)
-AS_USER=(setpriv "${PRIV[@]}" --groups="$KGID" -- env -C "$H")
-NO_KVM=(setpriv "${PRIV[@]}" --clear-groups -- env -C "$H")
+AS_USER=(setpriv "${PRIV[@]}" --groups="$KGID" -- env -C "$H" XDG_RUNTIME_DIR="$H/run")
+NO_KVM=(setpriv "${PRIV[@]}" --clear-groups -- env -C "$H" XDG_RUNTIME_DIR="$H/run")
 
 st=$("${AS_USER[@]}" cat /proc/self/status)
 check "the user is uid $U with groups '$U $KGID', no capabilities, no_new_privs" \
@@ -126,6 +127,24 @@ check "... the virtio console's line is in the user's file" \
 check "... nothing on stderr (no warning about missing privilege)" \
     test ! -s "$TMP/disk.err"
 [ -s "$TMP/disk.err" ] && diag "$TMP/disk.err"
+
+# 1b. The control API as the user: the socket in its XDG_RUNTIME_DIR,
+#     ctl info and stop answer.
+"${AS_USER[@]}" ./kvmini run -k tiny-guest -p hold=60 --name u1 \
+    </dev/null >"$TMP/u1.out" 2>"$TMP/u1.err" &
+upid=$!
+for _ in $(seq 1 300); do
+    "${AS_USER[@]}" ./kvmini ctl u1 info >/dev/null 2>&1 && break
+    sleep 0.1
+done
+check "the control API as the user: its socket is in XDG_RUNTIME_DIR" \
+    test -S "$H/run/kvmini/u1.sock"
+check "... ctl info answers" \
+    bash -c "$(printf '%q ' "${AS_USER[@]}") ./kvmini ctl u1 info | grep -q '^state: running'"
+check "... ctl stop ends it" \
+    bash -c "$(printf '%q ' "${AS_USER[@]}") ./kvmini ctl u1 stop >/dev/null"
+wait "$upid"
+check "... and the socket is gone" test ! -e "$H/run/kvmini/u1.sock"
 
 # 2. /dev/kvm that the user may not open: one line naming the fix.
 timeout -k 5 60 "${NO_KVM[@]}" ./kvmini run -k tiny-guest --disk a.img </dev/null \
