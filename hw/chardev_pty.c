@@ -102,7 +102,7 @@ int chardev_pty_open(struct chardev **out, const char *label, char *err,
         return errbuf_set(err, errlen, r, "pty: %s", strerror(-r));
     }
     /* The one line a user needs: where to point screen or minicom. */
-    fprintf(stderr, "kvmini: %s on %s\n", label, name);
+    log_line(NULL, "%s on %s", label, name);
     *out = c;
     return 0;
 }

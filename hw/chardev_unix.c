@@ -68,14 +68,14 @@ static void unix_hangup(struct chardev *c)
     close(u->conn_fd);
     u->conn_fd = -1;
     if (u->listen_fd >= 0) {
-        fprintf(stderr, "kvmini: %s: client left %s; waiting for the next\n",
-                u->label, c->path);
+        log_line(NULL, "%s: client left %s; waiting for the next", u->label,
+                 c->path);
         return;
     }
-    fprintf(stderr,
-            "kvmini: %s: %s went away; reconnecting every %d ms "
-            "(output is held meanwhile)\n",
-            u->label, c->path, CHARDEV_RETRY_MS);
+    log_line(NULL,
+             "%s: %s went away; reconnecting every %d ms "
+             "(output is held meanwhile)",
+             u->label, c->path, CHARDEV_RETRY_MS);
     u->retry_at = unix_now_ms() + CHARDEV_RETRY_MS;
 }
 
@@ -108,7 +108,7 @@ static void server_tick(struct chardev *c, short revents)
     }
     u->conn_fd = fd;
     chardev_peer_set(c, fd);
-    fprintf(stderr, "kvmini: %s: client connected to %s\n", u->label, c->path);
+    log_line(NULL, "%s: client connected to %s", u->label, c->path);
 }
 
 static int client_poll_fd(struct chardev *c, int *timeout_ms)
@@ -134,7 +134,7 @@ static void client_tick(struct chardev *c, short revents)
     }
     u->conn_fd = fd;
     chardev_peer_set(c, fd);
-    fprintf(stderr, "kvmini: %s: reconnected to %s\n", u->label, c->path);
+    log_line(NULL, "%s: reconnected to %s", u->label, c->path);
 }
 
 static void unix_free(struct cd_unix *u, const char *path)
@@ -290,7 +290,7 @@ static int unix_open(struct chardev **out, const char *path, const char *label,
         return errbuf_set(err, errlen, r, "%s: %s", label, strerror(-r));
     }
     if (server)
-        fprintf(stderr, "kvmini: %s on unix socket %s\n", label, path);
+        log_line(NULL, "%s on unix socket %s", label, path);
     *out = c;
     return 0;
 }

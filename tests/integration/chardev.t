@@ -123,4 +123,12 @@ check "two backends in one spec: exit 1 with the fix" \
 run_vm 30 badcons -k "$GUEST" --console "serial,pty"
 check "--console serial,pty points at --serial" \
     bash -c "[ $RC -eq 1 ] && grep -q -- 'backend with --serial' '$TMP/badcons.err'"
+# A socket path with a newline: kvmini's lines about it stay one line
+# each (the newline shows as '?').
+run_vm 60 nlpath -k "$GUEST" --no-api --serial "unix=$TMP/nl
+x.sock,server"
+check "a newline in a socket path: 'on unix socket' is one line, '?' for the newline" \
+    grep -q "^kvmini: serial on unix socket $TMP/nl?x.sock\$" "$TMP/nlpath.err"
+check "... and no line starts with the path's second half" \
+    bash -c "! grep -q '^x.sock' '$TMP/nlpath.err'"
 done_testing
