@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the chardev backend tests: a counting frontend, bounded waits,
- * and reads with a deadline. */
+/* Shared by the chardev backend and console tests: a counting frontend,
+ * bounded waits, reads with a deadline, and a chardev on two pipes. */
 #ifndef KVMINI_TESTS_CHARDEV_RIG_H
 #define KVMINI_TESTS_CHARDEV_RIG_H
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -36,6 +37,16 @@ static inline void fe_init(struct fe *f)
 {
     f->cl = (struct chardev_client){.notify = fe_notify, .ctx = f};
     f->in = f->out = f->peer = 0;
+}
+
+/* A stdio chardev reading in_fd and writing out_fd (the test's pipes). */
+static inline struct chardev *pipes_chardev(int in_fd, int out_fd)
+{
+    struct chardev *cd;
+    struct chardev_stdio_config cfg = {.in_fd = in_fd, .out_fd = out_fd};
+    if (chardev_stdio_open(&cd, &cfg))
+        abort();
+    return cd;
 }
 
 static inline int64_t ms(void)

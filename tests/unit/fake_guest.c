@@ -324,6 +324,19 @@ void fg_kick(struct fake_guest *g, unsigned qi)
     fg_wr(g, VMMIO_QUEUE_NOTIFY, qi);
 }
 
+uint64_t fg_fill_writable(struct fake_guest *g, unsigned qi, uint32_t bsz)
+{
+    uint32_t num = g->q[qi].num;
+    uint64_t bufs = fg_alloc(g, (uint64_t)num * bsz, 16);
+    for (uint32_t i = 0; i < num; i++) {
+        struct fg_seg s = {bufs + (uint64_t)i * bsz, bsz, true};
+        if (fg_post(g, qi, &s, 1, false) != (int)i)
+            abort(); /* a test bug, not a device behaviour */
+    }
+    fg_kick(g, qi);
+    return bufs;
+}
+
 bool fg_kick_if_needed(struct fake_guest *g, unsigned qi)
 {
     struct fg_queue *q = &g->q[qi];

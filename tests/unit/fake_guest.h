@@ -122,6 +122,10 @@ int fg_post_table(struct fake_guest *g, unsigned qi, uint64_t table,
                   const struct fg_seg *s, unsigned n);
 /* Write QueueNotify through the MMIO handler. */
 void fg_kick(struct fake_guest *g, unsigned qi);
+/* Post every entry of queue qi as one bsz-byte writable buffer (buffer i
+ * is head i: the free stack hands heads out in order on a fresh queue),
+ * kick, and return the buffers' base address. Aborts on a test bug. */
+uint64_t fg_fill_writable(struct fake_guest *g, unsigned qi, uint32_t bsz);
 /* Kick only if the device asked (EVENT_IDX or NO_NOTIFY); true if did. */
 bool fg_kick_if_needed(struct fake_guest *g, unsigned qi);
 /* Take one used element: 1 (id, len set, descriptors freed) or 0. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hw/chardev.h"
+#include "tests/unit/chardev_rig.h"
 #include "tests/unit/fake_guest.h"
 #include "tests/unit/tap.h"
 #include "virtio/serial.h"
@@ -29,15 +30,6 @@ struct rig {
     struct chardev *cd;
     int in[2], out[2]; /* host -> guest, guest -> host pipes */
 };
-
-static struct chardev *pipes_chardev(int in_fd, int out_fd)
-{
-    struct chardev *cd;
-    struct chardev_stdio_config cfg = {.in_fd = in_fd, .out_fd = out_fd};
-    if (chardev_stdio_open(&cd, &cfg))
-        abort();
-    return cd;
-}
 
 static void rig_up(struct rig *r, uint64_t feat)
 {
@@ -93,21 +85,6 @@ static int rx_collect(struct rig *r, uint64_t bufs, uint32_t bsz, uint8_t *dst,
     return 0;
 }
 
-/* Post every RX descriptor as one bsz-byte buffer; the fake guest hands
- * out heads 0, 1, 2... so buffer i belongs to head i. */
-static uint64_t rx_fill(struct rig *r, uint32_t bsz)
-{
-    uint32_t num = r->g.q[RXQ].num;
-    uint64_t bufs = fg_alloc(&r->g, (uint64_t)num * bsz, 16);
-    for (uint32_t i = 0; i < num; i++) {
-        struct fg_seg s = { bufs + (uint64_t)i * bsz, bsz, true };
-        if (fg_post(&r->g, RXQ, &s, 1, false) != (int)i)
-            abort();
-    }
-    fg_kick(&r->g, RXQ);
-    return bufs;
-}
-
 static void test_no_lost_bytes(void)
 {
     struct rig r;
@@ -127,7 +104,8 @@ static void test_no_lost_bytes(void)
           "no RX buffers: input waits in the chardev (%zu bytes)",
           chardev_in_avail(r.cd));
 
-    uint64_t bufs = rx_fill(&r, 5); /* small: the message spans buffers */
+    /* Small buffers: the message spans several. */
+    uint64_t bufs = fg_fill_writable(&r.g, RXQ, 5);
     uint8_t got[64] = { 0 };
     CHECK(rx_collect(&r, bufs, 5, got, strlen(msg)) == 0 &&
               memcmp(got, msg, strlen(msg)) == 0,

@@ -15,6 +15,7 @@
 
 #include "guest/sha256.h"
 #include "hw/chardev.h"
+#include "tests/unit/chardev_rig.h"
 #include "tests/unit/fake_guest.h"
 #include "tests/unit/tap.h"
 #include "virtio/serial.h"
@@ -56,29 +57,6 @@ static int unix_connect(void)
     return fd;
 }
 
-static struct chardev *pipes_chardev(int in_fd, int out_fd)
-{
-    struct chardev *cd;
-    struct chardev_stdio_config cfg = {.in_fd = in_fd, .out_fd = out_fd};
-    if (chardev_stdio_open(&cd, &cfg))
-        abort();
-    return cd;
-}
-
-/* Post every entry of queue qi as one bsz-byte writable buffer: buffer
- * i belongs to head i (the fake guest's free stack hands them out so). */
-static uint64_t fill(struct rig *r, unsigned qi, uint32_t bsz)
-{
-    uint64_t bufs = fg_alloc(&r->g, (uint64_t)QN * bsz, 16);
-    for (uint32_t i = 0; i < QN; i++) {
-        struct fg_seg s = {bufs + (uint64_t)i * bsz, bsz, true};
-        if (fg_post(&r->g, qi, &s, 1, false) != (int)i)
-            abort();
-    }
-    fg_kick(&r->g, qi);
-    return bufs;
-}
-
 static void rig_up(struct rig *r, uint64_t feat)
 {
     memset(r, 0, sizeof(*r));
@@ -111,9 +89,9 @@ static void rig_up(struct rig *r, uint64_t feat)
         if (fg_queue_setup(&r->g, q, QN))
             abort();
     if (feat & MP)
-        r->cbufs = fill(r, VSER_CIVQ, CBUF);
+        r->cbufs = fg_fill_writable(&r->g, VSER_CIVQ, CBUF);
     for (unsigned i = 0; i < NPORTS; i++)
-        r->rbufs[i] = fill(r, rxq(i), RBUF);
+        r->rbufs[i] = fg_fill_writable(&r->g, rxq(i), RBUF);
     if (fg_driver_ok(&r->g))
         abort();
 }
@@ -273,7 +251,7 @@ static void test_handshake(void)
         abort();
     for (unsigned q = 0; q < vser_ops(r.s)->nqueues; q++)
         fg_queue_setup(&r.g, q, QN);
-    r.cbufs = fill(&r, VSER_CIVQ, CBUF);
+    r.cbufs = fg_fill_writable(&r.g, VSER_CIVQ, CBUF);
     fg_driver_ok(&r.g);
     CHECK(ctrl_send(&r, 0, VSER_DEVICE_READY, 1) == 0 &&
               ctrl_recv(&r, &m, NULL) == 0 && m.event == VSER_PORT_ADD,
@@ -340,7 +318,7 @@ static void test_hostile(void)
     uint32_t id, len;
     CHECK(wait_used(&r, VSER_CIVQ, &id, &len) == 0 && len == 0,
           "a 4-byte c_ivq buffer is returned empty");
-    r.cbufs = fill(&r, VSER_CIVQ, CBUF);
+    r.cbufs = fg_fill_writable(&r.g, VSER_CIVQ, CBUF);
     struct vser_ctrl m;
     int adds = 0;
     for (unsigned i = 0; i < NPORTS; i++)

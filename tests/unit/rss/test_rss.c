@@ -241,15 +241,6 @@ static int queued(int fd)
     return n;
 }
 
-static struct chardev *pipes_chardev(int in_fd, int out_fd)
-{
-    struct chardev *cd;
-    struct chardev_stdio_config cfg = {.in_fd = in_fd, .out_fd = out_fd};
-    if (chardev_stdio_open(&cd, &cfg))
-        abort();
-    return cd;
-}
-
 /* ---- virtio-console -------------------------------------------------- */
 
 static void console_round(struct stream *tx, struct stream *rx,
