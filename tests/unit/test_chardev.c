@@ -16,46 +16,8 @@
 
 #include "hw/chardev.h"
 #include "hw/term.h"
+#include "tests/unit/chardev_rig.h"
 #include "tests/unit/tap.h"
-
-#define GUARD_MS 10000 /* hang guard for waits, not a timing check */
-
-/* A frontend that counts its notifications. */
-struct fe {
-    struct chardev_client cl;
-    _Atomic unsigned in, out;
-};
-
-static void fe_notify(void *ctx, unsigned ev)
-{
-    struct fe *f = ctx;
-    if (ev & CHARDEV_EV_IN)
-        atomic_fetch_add_explicit(&f->in, 1, memory_order_seq_cst);
-    if (ev & CHARDEV_EV_OUT)
-        atomic_fetch_add_explicit(&f->out, 1, memory_order_seq_cst);
-}
-
-static void fe_init(struct fe *f)
-{
-    f->cl = (struct chardev_client){.notify = fe_notify, .ctx = f};
-    f->in = f->out = 0;
-}
-
-static int64_t ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Poll a condition every millisecond up to the hang guard. */
-#define WAIT_FOR(cond)                                                         \
-    ({                                                                         \
-        int64_t end_ = ms() + GUARD_MS;                                        \
-        while (!(cond) && ms() < end_)                                         \
-            usleep(1000);                                                      \
-        (cond);                                                                \
-    })
 
 static size_t filt(struct term *t, const char *in, char *out, bool *quit)
 {
@@ -95,15 +57,6 @@ static void test_filter(void)
           "not a terminal: no escapes, bytes pass untouched");
 }
 
-static struct chardev *open_pipes(int in_fd, int out_fd)
-{
-    struct chardev *c;
-    struct chardev_stdio_config cfg = {.in_fd = in_fd, .out_fd = out_fd};
-    if (chardev_stdio_open(&c, &cfg))
-        abort();
-    return c;
-}
-
 static uint8_t pat(size_t i)
 {
     return (uint8_t)(i * 7 + i / 251);
@@ -116,7 +69,7 @@ static void test_output(void)
     int in[2], out[2];
     if (pipe(in) || pipe(out) || fcntl(out[1], F_SETPIPE_SZ, 4096) < 0)
         abort();
-    struct chardev *c = open_pipes(in[0], out[1]);
+    struct chardev *c = pipes_chardev(in[0], out[1]);
     struct fe f;
     fe_init(&f);
     CHECK(chardev_attach(c, &f.cl, false) == 0, "attach an output frontend");
@@ -187,7 +140,7 @@ static void test_input(void)
     int in[2], out[2];
     if (pipe(in) || pipe(out))
         abort();
-    struct chardev *c = open_pipes(in[0], out[1]);
+    struct chardev *c = pipes_chardev(in[0], out[1]);
     struct fe f, g;
     fe_init(&f);
     fe_init(&g);
@@ -238,7 +191,7 @@ static void test_late_attach(void)
     int in[2], out[2];
     if (pipe(in) || pipe(out))
         abort();
-    struct chardev *c = open_pipes(in[0], out[1]);
+    struct chardev *c = pipes_chardev(in[0], out[1]);
     CHECK(write(in[1], "early", 5) == 5 && WAIT_FOR(chardev_in_avail(c) == 5),
           "input buffered with no frontend attached");
     struct fe f;
@@ -262,7 +215,7 @@ static void test_close_stalled(void)
     int in[2], out[2];
     if (pipe(in) || pipe(out) || fcntl(out[1], F_SETPIPE_SZ, 4096) < 0)
         abort();
-    struct chardev *c = open_pipes(in[0], out[1]);
+    struct chardev *c = pipes_chardev(in[0], out[1]);
     uint8_t b[1024] = {0};
     while (chardev_write(c, b, sizeof(b)) == sizeof(b))
         ;

@@ -11,9 +11,8 @@
 
 #include "hw/chardev.h"
 #include "hw/serial.h"
+#include "tests/unit/chardev_rig.h"
 #include "tests/unit/tap.h"
-
-#define GUARD_MS 10000 /* hang guard for waits, not a timing check */
 
 struct fake_irq {
     struct irq_line line;
@@ -40,21 +39,6 @@ static void wr(struct serial *s, unsigned reg, uint8_t v)
     serial_io(s, reg, &v, 1, true);
 }
 
-static int64_t ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-#define WAIT_FOR(cond)                                                         \
-    ({                                                                         \
-        int64_t end_ = ms() + GUARD_MS;                                        \
-        while (!(cond) && ms() < end_)                                         \
-            usleep(1000);                                                      \
-        (cond);                                                                \
-    })
-
 /* The host side: pipes to a stdio chardev. */
 struct host {
     int in[2], out[2];
@@ -68,9 +52,7 @@ static void host_up(struct host *h, int out_pipe_size)
     if (out_pipe_size && fcntl(h->out[1], F_SETPIPE_SZ, out_pipe_size) < 0)
         abort();
     fcntl(h->out[0], F_SETFL, O_NONBLOCK);
-    struct chardev_stdio_config cfg = {.in_fd = h->in[0], .out_fd = h->out[1]};
-    if (chardev_stdio_open(&h->cd, &cfg))
-        abort();
+    h->cd = pipes_chardev(h->in[0], h->out[1]);
 }
 
 static void host_down(struct host *h)
