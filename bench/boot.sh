@@ -17,6 +17,7 @@
 # Exit: 0, or 1 when a guest did not pass (the numbers would mean nothing).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 runs=20 count_runs=3 cpus_list="1 2" mem=256M doc=
 while getopts n:x:c:m:w: o; do
@@ -293,22 +294,4 @@ emulator (on kvm_pvm: the guest's ring-0 code). Not a test: nothing here
 passes or fails on time.
 EOT
 fi
-tmpdoc=$(mktemp)
-BODY=$out awk -v title="$title" '
-    function flush(at_end) {
-        if (done)
-            return
-        if (!blank)
-            print ""
-        print ENVIRON["BODY"]
-        if (!at_end)
-            print ""
-        done = 1
-    }
-    $0 == title { in_sec = 1 }
-    in_sec && /^## / && $0 != title { flush(0); in_sec = 0 }
-    { print; blank = ($0 == "") }
-    END { flush(1) }' "$doc" >"$tmpdoc"
-cat "$tmpdoc" >"$doc"
-rm -f "$tmpdoc"
-echo "boot.sh: appended to $doc" >&2
+bench_doc_insert "$doc" "$title" "$out"

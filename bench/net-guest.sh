@@ -26,12 +26,10 @@ while getopts n:f:l:w: o; do
     *) sed -n '/^# usage/,/^set -eu/p' "$0" | grep '^#' >&2; exit 2 ;;
     esac
 done
-for f in ./kvmini build/tiny-guest build/tiny-guest.elf; do
-    [ -e "$f" ] || { echo "net-guest.sh: $f missing; run make all" >&2; exit 1; }
-done
+. bench/lib.sh
+bench_need_vm
 events=kvm:kvm_userspace_exit,kvm:kvm_mmio
-perf stat -x, -o /dev/null -e "$events" true 2>/dev/null ||
-    { echo "net-guest.sh: perf with kvm tracepoints needed (apt-get install linux-perf)" >&2; exit 1; }
+bench_need_kvm_perf "$events"
 renice -n 10 -p $$ >/dev/null 2>&1 || true
 
 ns=kvmini-netbench-$$
@@ -55,8 +53,7 @@ one() {
     ip netns exec "$ns" perf stat -x, -o "$tmp/perf" -e "$events" -- "$@" \
         >"$tmp/out" 2>&1 ||
         { echo "net-guest.sh: $vmm failed:" >&2; tail -5 "$tmp/out" >&2; exit 1; }
-    awk -F, '$3 ~ /userspace_exit/ { u = $1 } $3 ~ /kvm_mmio/ { m = $1 }
-             END { print u, m }' "$tmp/perf"
+    bench_perf_counts "$tmp/perf"
 }
 
 for i in $(seq "$runs"); do
@@ -79,24 +76,7 @@ rev=${BENCH_REV:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
          "datagrams of $len payload bytes into a tap; medians of $runs" \
          "alternating runs at $rev ($(date -u +%F))."
     echo
-    awk -F'\t' 'NR > 1 { v[$1] = v[$1] " " $3; u[$1] = u[$1] " " $4
-                         m[$1] = m[$1] " " $5 }
-        function med(s,   a, n, i, j, x) {
-            n = split(s, a, " ")
-            for (i = 2; i <= n; i++)
-                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-                    x = a[j]; a[j] = a[j - 1]; a[j - 1] = x }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-        END {
-            print "| | kvmini | QEMU microvm | kvmini / QEMU |"
-            print "|---|---|---|---|"
-            printf "| frames/s (guest clock) | %.0f | %.0f | %.2f |\n",
-                med(v["kvmini"]), med(v["qemu"]),
-                med(v["kvmini"]) / med(v["qemu"])
-            printf "| exits to userspace per frame | %.3f | %.3f | |\n",
-                med(u["kvmini"]), med(u["qemu"])
-            printf "| MMIO exits per frame (kvm_mmio) | %.3f | %.3f | |\n",
-                med(m["kvmini"]), med(m["qemu"]) }' "$raw"
+    bench_vmm_table frame "$raw"
 } | tee "$tmp/table"
 if [ -n "$doc" ]; then
     { echo; echo "### virtio-net under KVM: kvmini vs QEMU microvm ($rev)"

@@ -13,6 +13,7 @@
 # Exit: 0, or 1 when a run failed.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 runs=5 secs=2 doc= reuse=
 while getopts n:t:rw: o; do
@@ -146,22 +147,4 @@ ring so neither path gets a cache advantage.
   reads the raw tap on a thread of its own, as the device's worker does.
 EOT
 fi
-tmpdoc=$(mktemp)
-BODY=$out awk -v title="$title" '
-    function flush(at_end) {
-        if (done)
-            return
-        if (!blank)
-            print ""
-        print ENVIRON["BODY"]
-        if (!at_end)
-            print ""
-        done = 1
-    }
-    $0 == title { in_sec = 1 }
-    in_sec && /^## / && $0 != title { flush(0); in_sec = 0 }
-    { print; blank = ($0 == "") }
-    END { flush(1) }' "$doc" >"$tmpdoc"
-cat "$tmpdoc" >"$doc"
-rm -f "$tmpdoc"
-echo "net.sh: appended to $doc" >&2
+bench_doc_insert "$doc" "$title" "$out"
