@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define NF(x) VIRTIO_BIT(VIRTIO_NET_F_##x)
 
@@ -56,6 +57,15 @@ int nr_up(struct net_rig *r, struct vnet *n, uint64_t want, uint32_t qsize,
 void nr_down(struct net_rig *r)
 {
     fg_fini(&r->g);
+}
+
+void nr_sock_down(struct net_rig *r, struct vnet *n, const int *peer,
+                  unsigned npeers)
+{
+    nr_down(r);
+    vnet_destroy(n);
+    for (unsigned i = 0; i < npeers; i++)
+        close(peer[i]);
 }
 
 /* Piece i of an RX chain at gpa: its address and length. */

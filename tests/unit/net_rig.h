@@ -57,6 +57,9 @@ int nr_up(struct net_rig *r, struct vnet *n, uint64_t want, uint32_t qsize,
           bool legacy);
 /* Destroy the transport (joins workers); n stays the caller's. */
 void nr_down(struct net_rig *r);
+/* nr_down, then n and the first npeers of its peers (nr_sock_vnet's). */
+void nr_sock_down(struct net_rig *r, struct vnet *n, const int *peer,
+                  unsigned npeers);
 
 /* Post count RX chains of size bytes in nseg equal descriptors (one
  * area each, pieces rx_gap[pair] bytes apart), then kick. 0 or

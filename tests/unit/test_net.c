@@ -192,10 +192,7 @@ static void test_config(void)
     CHECK(t->offloads == 0, "TSO without GUEST_CSUM: no tap offloads");
     CHECK(t->enabled[0] && !t->enabled[1],
           "without MQ the second tap queue is detached");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer[0]);
-    close(peer[1]);
+    nr_sock_down(&r, n, peer, 2);
 
     if (nr_sock_vnet(&n, peer, 1, 0, 1500) || nr_init(&r, n, true))
         abort();
@@ -204,9 +201,7 @@ static void test_config(void)
           "one pair, no tap offloads: no MQ, no GUEST_CSUM/TSO");
     nr_start(&r, NF(MAC) | NF(CSUM), 64);
     CHECK(vnet_tap(n)->hdr_len == 10, "legacy without mergeable: 10 bytes");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer[0]);
+    nr_sock_down(&r, n, peer, 1);
 }
 
 /* Receive the next message on the peer and compare it with want. */
@@ -281,9 +276,7 @@ static void test_tx(void)
     vnet_stats_get(n, &st);
     CHECK(st.tx_frames == 205 && st.tx_drop_malformed == 0,
           "TX counters: 205 frames (%llu)", (unsigned long long)st.tx_frames);
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 static void test_tx_bad(void)
@@ -341,9 +334,7 @@ static void test_tx_bad(void)
           (unsigned long long)st.tx_frames);
     CHECK(!(fg_status(&r.g) & VIRTIO_STATUS_NEEDS_RESET),
           "device healthy after bad frames");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 /* Send a frame from the peer; the guest must get exactly it. */
@@ -389,9 +380,7 @@ static void test_rx_basic(void)
     CHECK(all, "RX: 40 frames of 60..1464 bytes, one chain each");
     CHECK(rx_roundtrip(&r, peer, 0, 1518, 77, &nb),
           "RX: a 1518-byte frame fills a 1530-byte chain");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 
     /* GUEST_CSUM: the tap's flags reach the guest; chains of 3. */
     if (nr_sock_vnet(&n, &peer, 1, CAPS_TSO, 1500) ||
@@ -406,9 +395,7 @@ static void test_rx_basic(void)
     CHECK(k == (int)len && !memcmp(got + 12, frame + 12, 1000) &&
               gh.flags == VIRTIO_NET_HDR_F_DATA_VALID,
           "RX with GUEST_CSUM: DATA_VALID kept, 3-descriptor chain");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 static void test_rx_mrg(void)
@@ -435,9 +422,7 @@ static void test_rx_mrg(void)
     vnet_stats_get(n, &st);
     CHECK(st.rx_frames == 63 && st.rx_drop_oversize == 0 && st.rx_stalls == 0,
           "RX counters: 63 frames, no drops, no stalls");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 static uint64_t stat_stalls(struct vnet *n)
@@ -488,9 +473,7 @@ static void test_rx_empty_refill(void)
     CHECK(all, "after the refill all 20 frames arrive, in order");
     vnet_stats_get(n, &b);
     CHECK(b.rx_drop_oversize == 0 && b.rx_frames == 20, "none dropped");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 static void test_rx_small_buffers(void)
@@ -516,9 +499,7 @@ static void test_rx_small_buffers(void)
           "after more buffers it arrives whole in 12 (%d, %u)", k, nb);
     CHECK(rx_roundtrip(&r, peer, 0, 500, 43, &nb),
           "next frame through the small buffers");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 
     /* Mergeable, an 8-entry ring full of 256-byte buffers: a 3000-byte
      * frame can never fit, so it is dropped and counted. */
@@ -534,9 +515,7 @@ static void test_rx_small_buffers(void)
     struct vnet_stats st;
     vnet_stats_get(n, &st);
     CHECK(st.rx_drop_oversize == 1, "oversize drop counted");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 
     /* Not mergeable, 600-byte chains: 1000 bytes cannot fit one. */
     if (nr_sock_vnet(&n, &peer, 1, 0, 1500) || nr_up(&r, n, V1, 64, false) ||
@@ -550,9 +529,7 @@ static void test_rx_small_buffers(void)
     vnet_stats_get(n, &st);
     CHECK(st.rx_drop_oversize == 1 && st.rx_frames == 1,
           "counted: 1 oversize, 1 delivered");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 /* 140 chains of 16 tiny buffers (indirect), gap bytes apart. */
@@ -601,9 +578,7 @@ static void test_rx_many_buffers(void)
     vnet_stats_get(n, &st);
     CHECK(st.rx_drop_oversize == 1 && st.rx_copied == 2,
           "counted: 1 oversize, 2 copied through the bounce buffer");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 
     /* The same buffers back to back: the pool merges adjacent buffers
      * into one readv piece, so the 9000 bytes (1127 buffers) fit. */
@@ -624,9 +599,7 @@ static void test_rx_many_buffers(void)
           "none dropped, one copied (%llu, %llu)",
           (unsigned long long)st.rx_drop_oversize,
           (unsigned long long)st.rx_copied);
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 /* A chain failed while the pool took it must leave the pool as it was,
@@ -681,9 +654,7 @@ static void test_rx_merge_rollback(void)
                   !memcmp(tail, frame + 256, 144),
               "frame intact across the two good chains (%s)", why[t]);
         CHECK(untouched, "the failed chain's buffer is untouched (%s)", why[t]);
-        nr_down(&r);
-        vnet_destroy(n);
-        close(peer);
+        nr_sock_down(&r, n, &peer, 1);
     }
 }
 
@@ -721,9 +692,7 @@ static void test_rx_bad_chain(void)
     CHECK(vmmio_vdev(r.g.m)->vq[nr_rxq(0)].st.errors == 2 &&
               !(fg_status(&r.g) & VIRTIO_STATUS_NEEDS_RESET),
           "2 errors counted, device healthy");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 int main(void)

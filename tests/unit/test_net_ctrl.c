@@ -177,10 +177,7 @@ static void test_rx_filter(void)
         vmmio_access(r.g.m, VMMIO_CONFIG + i, &cm[i], 1, false);
     CHECK(!memcmp(cm, mac, 6) && rx_filter_ok(&r, peer[0], uni2, mac, true),
           "reset restores the MAC and the promiscuous filter");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer[0]);
-    close(peer[1]);
+    nr_sock_down(&r, n, peer, 2);
 }
 
 static void test_ctrl_cmds(void)
@@ -263,10 +260,7 @@ static void test_ctrl_cmds(void)
     CHECK(st.ctrl_err == 12 && st.ctrl_ok == 3,
           "control counters: 3 OK, 12 errors (%llu, %llu)",
           (unsigned long long)st.ctrl_ok, (unsigned long long)st.ctrl_err);
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer[0]);
-    close(peer[1]);
+    nr_sock_down(&r, n, peer, 2);
 }
 
 /* Without MQ the control queue is queue 2, even on a NIC with more
@@ -288,10 +282,7 @@ static void test_ctrl_without_mq(void)
     CHECK(nr_ctrl(&r, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &two,
                   2) == VIRTIO_NET_ERR,
           "and MQ commands are refused");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer[0]);
-    close(peer[1]);
+    nr_sock_down(&r, n, peer, 2);
 }
 
 static uint64_t rx_rounds(struct vnet *n)
@@ -349,10 +340,7 @@ static void test_mq(void)
                   2) == VIRTIO_NET_OK &&
               t->enabled[0] && !t->enabled[1] && !t->enabled[2],
           "back to 1 pair: queues 1 and 2 detached");
-    nr_down(&r);
-    vnet_destroy(n);
-    for (unsigned p = 0; p < 3; p++)
-        close(peer[p]);
+    nr_sock_down(&r, n, peer, 3);
 }
 
 static void test_reset_inflight(void)
@@ -424,9 +412,7 @@ static void test_reset_inflight(void)
     CHECK(nr_tx(&r, 0, frame, len, 1) == 0 &&
               nr_peer_recv(peer, got, sizeof(got)) == (ssize_t)len,
           "and TX too");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 static void test_legacy(void)
@@ -459,9 +445,7 @@ static void test_legacy(void)
               !memcmp(cm, newmac, 6),
           "legacy RX in a 1528-byte chain; the MAC written to config "
           "reads back");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 static void test_hostile(void)
@@ -521,10 +505,7 @@ static void test_hostile(void)
     }
     CHECK(k == (int)len && !memcmp(got + 12, frame + 12, len - 12),
           "after a reset RX works again");
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer[0]);
-    close(peer[1]);
+    nr_sock_down(&r, n, peer, 2);
 }
 
 static void test_stats_and_trace(void)
@@ -567,9 +548,7 @@ static void test_stats_and_trace(void)
               strstr(out, "virtio net0 q1: kicks"),
           "--stats: per-queue lines, then the NIC's counters");
     free(out);
-    nr_down(&r);
-    vnet_destroy(n);
-    close(peer);
+    nr_sock_down(&r, n, &peer, 1);
 }
 
 int main(void)
