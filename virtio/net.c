@@ -73,8 +73,9 @@ void vnet_default_mac(const char *vm_name, unsigned index, uint8_t mac[6])
     mac[0] = (mac[0] & 0xfc) | 0x02; /* unicast, locally administered */
 }
 
-size_t vnet_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst,
-                     size_t len)
+/* The walk both copies share: to_iov picks the direction. */
+static size_t vnet_iov_copy(const struct iovec *iov, unsigned n, size_t off,
+                            uint8_t *flat, size_t len, bool to_iov)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
@@ -85,31 +86,28 @@ size_t vnet_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst,
         size_t k = iov[i].iov_len - off;
         if (k > len - done)
             k = len - done;
-        memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + off, k);
+        uint8_t *piece = (uint8_t *)iov[i].iov_base + off;
+        if (to_iov)
+            memcpy(piece, flat + done, k);
+        else
+            memcpy(flat + done, piece, k);
         done += k;
         off = 0;
     }
     return done;
 }
 
+size_t vnet_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst,
+                     size_t len)
+{
+    return vnet_iov_copy(iov, n, off, dst, len, false);
+}
+
 size_t vnet_iov_write(const struct iovec *iov, unsigned n, size_t off,
                       const void *src, size_t len)
 {
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        size_t k = iov[i].iov_len - off;
-        if (k > len - done)
-            k = len - done;
-        memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done,
-               k);
-        done += k;
-        off = 0;
-    }
-    return done;
+    /* Only read through flat when to_iov is set. */
+    return vnet_iov_copy(iov, n, off, (uint8_t *)src, len, true);
 }
 
 void vnet_trace(struct vnet *n, const char *dir, unsigned pair,
