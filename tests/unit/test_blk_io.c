@@ -22,6 +22,7 @@
 
 #include "hw/log.h"
 #include "tests/unit/blk_rig.h"
+#include "tests/unit/capture.h"
 #include "tests/unit/tap.h"
 #include "virtio/mmio.h"
 
@@ -435,11 +436,8 @@ static void test_enospc(bool sync_io)
 
 static void test_fallback_message(void)
 {
-    char logp[160];
-    snprintf(logp, sizeof(logp), "%s/debug.log", dir);
-    fflush(stderr);
-    int saved = dup(2), fd = open(logp, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     log_cats = LOG_CAT_VIRTIO;
     struct blk_rig r;
     struct vblk_config c = cfg_of(img, true);
@@ -448,13 +446,7 @@ static void test_fallback_message(void)
     if (e == 0)
         e = br_restart(&r, ALL, 16); /* a second start: no second line */
     log_cats = 0;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char buf[1 << 16];
-    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
+    char *buf = stderr_capture_end(&cap, NULL);
     unsigned lines = 0;
     for (char *s = buf; (s = strstr(s, "io_uring unavailable")); s++)
         lines++;
@@ -462,6 +454,7 @@ static void test_fallback_message(void)
           "--debug virtio says once that the synchronous engine is used "
           "(%u lines)",
           lines);
+    free(buf);
     CHECK(!vblk_uses_uring(r.b, 0) && !vblk_uses_uring(r.b, 1),
           "both queues on the synchronous engine");
     br_down(&r);

@@ -16,6 +16,7 @@
 
 #include "hw/log.h"
 #include "tests/unit/net_rig.h"
+#include "tests/unit/capture.h"
 #include "tests/unit/tap.h"
 
 #define V1 VIRTIO_BIT(VIRTIO_F_VERSION_1)
@@ -516,27 +517,18 @@ static void test_stats_and_trace(void)
     if (nr_sock_vnet(&n, &peer, 1, 0, 1500) ||
         nr_up(&r, n, V1 | NF(MRG_RXBUF), 64, false))
         abort();
-    char path[] = "/tmp/kvmini-net-trace.XXXXXX";
-    int tfd = mkstemp(path);
-    int saved = dup(STDERR_FILENO);
-    fflush(stderr);
-    dup2(tfd, STDERR_FILENO);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     log_cats = LOG_CAT_VIRTIO;
     size_t len = mkframe(frame, 12, bcast, 120, 4);
     int e = nr_tx(&r, 0, frame, len, 1);
     log_cats = 0;
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
+    char *buf = stderr_capture_end(&cap, NULL);
     nr_peer_recv(peer, got, sizeof(got));
-    char buf[8192] = "";
-    ssize_t k = pread(tfd, buf, sizeof(buf) - 1, 0);
-    buf[k > 0 ? k : 0] = '\0';
-    close(tfd);
-    unlink(path);
     CHECK(e == 0 && strstr(buf, "net0: tx0 120 bytes ff:ff:ff:ff:ff:ff < "
                                 "02:00:00:00:00:99 type 0x88b5"),
           "--debug virtio traces the frame");
+    free(buf);
     char *out = NULL;
     size_t olen = 0;
     FILE *f = open_memstream(&out, &olen);

@@ -11,6 +11,7 @@
 #include "hw/log.h"
 #include "tests/unit/echo_dev.h"
 #include "tests/unit/fake_guest.h"
+#include "tests/unit/capture.h"
 #include "tests/unit/tap.h"
 
 #define RAM (32ULL << 20)
@@ -61,25 +62,18 @@ static void test_debug_log(void)
 {
     struct fake_guest g;
     new_guest(&g, false);
-    FILE *tmp = tmpfile();
-    int saved = dup(2);
-    fflush(stderr);
-    dup2(fileno(tmp), 2);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     unsigned old = log_cats;
     log_cats = LOG_CAT_VIRTIO;
     fg_rd(&g, VMMIO_MAGIC);
     fg_wr(&g, VMMIO_QUEUE_NOTIFY, 1);
     log_cats = old;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char buf[512] = { 0 };
-    rewind(tmp);
-    size_t n = fread(buf, 1, sizeof(buf) - 1, tmp);
-    fclose(tmp);
-    CHECK(n > 0 && strstr(buf, "echo: read  MagicValue = 0x74726976") &&
+    char *buf = stderr_capture_end(&cap, NULL);
+    CHECK(strstr(buf, "echo: read  MagicValue = 0x74726976") &&
               strstr(buf, "echo: write QueueNotify = 0x1"),
           "--debug virtio names register accesses");
+    free(buf);
     fg_fini(&g);
 }
 
@@ -354,10 +348,8 @@ static void test_needs_reset_flood(void)
 {
     struct fake_guest g;
     new_guest(&g, false);
-    FILE *tmp = tmpfile();
-    int saved = dup(2);
-    fflush(stderr);
-    dup2(fileno(tmp), 2);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     int flagged = 0;
     for (int i = 0; i < 10000; i++) {
         fg_wr(&g, VMMIO_STATUS, 0);
@@ -366,14 +358,8 @@ static void test_needs_reset_flood(void)
         fg_wr(&g, VMMIO_QUEUE_READY, 1);
         flagged += !!(fg_status(&g) & VIRTIO_STATUS_NEEDS_RESET);
     }
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(tmp);
-    int lines = 0, ch;
-    while ((ch = fgetc(tmp)) != EOF)
-        lines += ch == '\n';
-    fclose(tmp);
+    int lines;
+    free(stderr_capture_end(&cap, &lines));
     CHECK(flagged == 10000, "every bad setup raised NEEDS_RESET (%d)",
           flagged);
     /* One window, or two if the test straddles a minute boundary. */

@@ -17,6 +17,7 @@
 #include "hw/chardev.h"
 #include "tests/unit/chardev_rig.h"
 #include "tests/unit/fake_guest.h"
+#include "tests/unit/capture.h"
 #include "tests/unit/tap.h"
 #include "virtio/serial.h"
 #include "virtio/serial_opt.h"
@@ -337,21 +338,13 @@ static void test_failure_reports_limited(void)
     struct rig r;
     rig_up(&r, V1 | MP);
     CHECK(handshake(&r) == 0, "handshake");
-    FILE *tmp = tmpfile();
-    int saved = dup(2);
-    fflush(stderr);
-    dup2(fileno(tmp), 2);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     int sent = 0;
     for (int i = 0; i < 2000; i++)
         sent += ctrl_send(&r, 1 + i % NAMED, VSER_PORT_READY, 0) == 0;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(tmp);
-    int lines = 0, ch;
-    while ((ch = fgetc(tmp)) != EOF)
-        lines += ch == '\n';
-    fclose(tmp);
+    int lines;
+    free(stderr_capture_end(&cap, &lines));
     /* 5 a second: a slow run may straddle a few seconds. */
     CHECK(sent == 2000 && lines >= 1 && lines <= 50,
           "2000 PORT_READY 0 messages: %d warning lines", lines);
