@@ -456,17 +456,6 @@ int inet_parse_cidr(const char *s, size_t n, uint32_t *ip, uint8_t *prefix)
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int inet_parse_mac(const char *s, size_t n, uint8_t mac[ETH_ALEN])
 {
     if (n != 17)

@@ -73,7 +73,7 @@ int strncmp(const char *a, const char *b, size_t n)
     return 0;
 }
 
-static int digit_value(char c)
+int hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -81,7 +81,7 @@ static int digit_value(char c)
         return c - 'a' + 10;
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
-    return 99;
+    return -1;
 }
 
 int parse_u64(const char *s, size_t len, bool suffixes, uint64_t *out)
@@ -115,9 +115,10 @@ int parse_u64(const char *s, size_t len, bool suffixes, uint64_t *out)
     if (i >= len)
         return -1;
     for (; i < len; i++) {
-        uint64_t d = (uint64_t)digit_value(s[i]);
+        int h = hex_digit(s[i]);
+        uint64_t d = (uint64_t)h;
 
-        if (d >= base || v > (UINT64_MAX - d) / base)
+        if (h < 0 || d >= base || v > (UINT64_MAX - d) / base)
             return -1;
         v = v * base + d;
     }

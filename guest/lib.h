@@ -27,6 +27,8 @@ int strncmp(const char *a, const char *b, size_t n);
  * Returns 0, or -1 when the text is empty, malformed or overflows.
  */
 int parse_u64(const char *s, size_t len, bool suffixes, uint64_t *out);
+/* The value of a hex (or decimal) digit, or -1. */
+int hex_digit(char c);
 
 /*
  * printf subset: %s %.*s %c %d %u %x %p, l/ll/z size modifiers, '0' and

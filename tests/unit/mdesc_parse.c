@@ -16,16 +16,6 @@
         return -1;                                                             \
     } while (0)
 
-static uint32_t le32(const uint8_t *p)
-{
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
 uint8_t mdv_sum8(const void *p, size_t len)
 {
     const uint8_t *b = p;
@@ -63,7 +53,7 @@ static int mdv_mp_entry(const uint8_t *e, struct mdesc_view *v)
         if (v->ioapic_addr)
             FAIL("two IOAPICs");
         v->ioapic_id = e[1];
-        v->ioapic_addr = le32(e + 4);
+        v->ioapic_addr = mdv_le32(e + 4);
         return 0;
     case 3: /* I/O interrupt */
         pin = e[7];
@@ -75,7 +65,7 @@ static int mdv_mp_entry(const uint8_t *e, struct mdesc_view *v)
             FAIL("pin %u routed twice", pin);
         v->pins |= 1u << pin;
         /* flags 0 on the ISA bus also mean edge + active high */
-        if (le16(e + 2) == 0x5 || le16(e + 2) == 0)
+        if (mdv_le16(e + 2) == 0x5 || mdv_le16(e + 2) == 0)
             v->pins_edge_high |= 1u << pin;
         return 0;
     case 4: /* local interrupt */
@@ -107,17 +97,17 @@ int mdv_parse_mptable(const void *buf, size_t len, uint64_t gpa,
              mdv_sum8(b, 16));
     if (b[11] != 0)
         FAIL("default configuration %d instead of a table", b[11]);
-    cfg = le32(b + 4);
+    cfg = mdv_le32(b + 4);
     if (cfg < gpa || cfg - gpa + 44 > len)
         FAIL("config pointer 0x%x outside buffer", cfg);
     h = b + (cfg - gpa);
-    tlen = le16(h + 4);
+    tlen = mdv_le16(h + 4);
     if (memcmp(h, "PCMP", 4) != 0 || h[6] != 4 || cfg - gpa + tlen > len)
         FAIL("bad PCMP header");
     if (mdv_sum8(h, tlen) != 0)
         FAIL("PCMP checksum sum %d", mdv_sum8(h, tlen));
-    v->lapic_addr = le32(h + 36);
-    count = le16(h + 34);
+    v->lapic_addr = mdv_le32(h + 36);
+    count = mdv_le16(h + 34);
     e = h + 44;
     for (i = 0; i < count; i++) {
         unsigned elen = e[0] == 0 ? 20 : 8;
@@ -393,11 +383,6 @@ char *mdv_slurp(const char *path, size_t *lenp)
     return buf;
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 /* The table at gpa a with signature sig, checked; NULL after a DIAG. */
 static const uint8_t *mdv_acpi_table(const uint8_t *b, size_t len, uint64_t gpa,
                                      uint64_t a, const char *sig)
@@ -411,7 +396,7 @@ static const uint8_t *mdv_acpi_table(const uint8_t *b, size_t len, uint64_t gpa,
         return NULL;
     }
     t = b + (a - gpa);
-    tlen = le32(t + 4);
+    tlen = mdv_le32(t + 4);
     if (memcmp(t, sig, 4) || tlen < 36 || tlen > len - (a - gpa) ||
         mdv_sum8(t, tlen)) {
         printf("# mdv: %s: signature '%.4s', length %u or checksum wrong\n",
@@ -423,16 +408,16 @@ static const uint8_t *mdv_acpi_table(const uint8_t *b, size_t len, uint64_t gpa,
 
 static int mdv_madt(const uint8_t *t, struct mdesc_view *v)
 {
-    uint32_t tlen = le32(t + 4), o;
+    uint32_t tlen = mdv_le32(t + 4), o;
 
-    v->lapic_addr = le32(t + 36);
+    v->lapic_addr = mdv_le32(t + 36);
     for (o = 44; o < tlen; o += t[o + 1]) {
         const uint8_t *e = t + o;
 
         if (tlen - o < 2 || e[1] < 2 || e[1] > tlen - o)
             FAIL("MADT: entry at %u runs past the table", o);
         if (e[0] == 0 && e[1] == 8) {
-            if (!(le32(e + 4) & 1))
+            if (!(mdv_le32(e + 4) & 1))
                 continue;
             if (v->ncpus >= MDV_MAX_CPUS)
                 FAIL("MADT: too many CPUs");
@@ -441,8 +426,8 @@ static int mdv_madt(const uint8_t *t, struct mdesc_view *v)
             if (v->ioapic_addr)
                 FAIL("MADT: two IOAPICs");
             v->ioapic_id = e[2];
-            v->ioapic_addr = le32(e + 4);
-            v->ioapic_gsi_base = le32(e + 8);
+            v->ioapic_addr = mdv_le32(e + 4);
+            v->ioapic_gsi_base = mdv_le32(e + 8);
         } else if (e[0] == 4 && e[1] == 6) {
             v->lint_nmi1 = e[5] == 1;
         } else {
@@ -495,7 +480,7 @@ static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
     static const uint8_t com1[] = {0x0c, 0x41, 0xd0, 0x05, 0x01};
     static const uint8_t mem32[] = {0x86, 0x09, 0x00};
     static const uint8_t extirq[] = {0x89, 0x06, 0x00};
-    const uint8_t *end = t + le32(t + 4), *p, *q;
+    const uint8_t *end = t + mdv_le32(t + 4), *p, *q;
     uint64_t x;
 
     for (p = t + 36; (p = mdv_find(p, end, cpu, sizeof(cpu))); p++)
@@ -508,13 +493,13 @@ static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
         q = mdv_find(p, end, mem32, sizeof(mem32));
         if (!q || end - q < 12)
             FAIL("DSDT: virtio device %u without Memory32Fixed", v->nwin);
-        w->base = le32(q + 4);
-        w->size = le32(q + 8);
+        w->base = mdv_le32(q + 4);
+        w->size = mdv_le32(q + 8);
         q = mdv_find(q, end, extirq, sizeof(extirq));
         if (!q || end - q < 9 || q[4] != 1)
             FAIL("DSDT: virtio device %u without one interrupt", v->nwin);
         w->edge_high = (q[3] & 0x06) == 0x02;
-        w->gsi = le32(q + 5);
+        w->gsi = mdv_le32(q + 5);
         v->nwin++;
     }
     p = mdv_find(t + 36, end, com1, sizeof(com1));
@@ -524,11 +509,11 @@ static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
         q = mdv_find(p, end, io, sizeof(io));
         if (!q || end - q < 8)
             FAIL("DSDT: COM1 without an IO descriptor");
-        v->serial_port = le16(q + 2);
+        v->serial_port = mdv_le16(q + 2);
         q = mdv_find(q, end, irq, sizeof(irq));
-        if (!q || end - q < 3 || !le16(q + 1))
+        if (!q || end - q < 3 || !mdv_le16(q + 1))
             FAIL("DSDT: COM1 without an IRQ descriptor");
-        v->serial_gsi = (uint32_t)__builtin_ctz(le16(q + 1));
+        v->serial_gsi = (uint32_t)__builtin_ctz(mdv_le16(q + 1));
     }
     /* Name (_S5_, Package (4) { SLP_TYPa, ... }): PackageOp, PkgLength
      * (one byte here), NumElements, then the first element. */
@@ -546,14 +531,14 @@ int mdv_parse_acpi(const void *blob, size_t len, uint64_t gpa,
 
     mdv_init(v);
     if (len < 36 || memcmp(b, "RSD PTR ", 8) || b[15] != 2 ||
-        le32(b + 20) != 36 || mdv_sum8(b, 20) || mdv_sum8(b, 36))
+        mdv_le32(b + 20) != 36 || mdv_sum8(b, 20) || mdv_sum8(b, 36))
         FAIL("RSDP: signature, revision, length or checksums wrong");
-    x = mdv_acpi_table(b, len, gpa, le64(b + 24), "XSDT");
+    x = mdv_acpi_table(b, len, gpa, mdv_le64(b + 24), "XSDT");
     if (!x)
         return -1;
-    n = (le32(x + 4) - 36) / 8;
+    n = (mdv_le32(x + 4) - 36) / 8;
     for (i = 0; i < n; i++) {
-        uint64_t a = le64(x + 36 + 8 * i);
+        uint64_t a = mdv_le64(x + 36 + 8 * i);
         const uint8_t *t =
             mdv_acpi_table(b, len, gpa, a, i == 0 ? "FACP" : "APIC");
 
@@ -566,9 +551,9 @@ int mdv_parse_acpi(const void *blob, size_t len, uint64_t gpa,
     }
     if (!fadt || !madt || n != 2)
         FAIL("XSDT: %u entries, not FADT and MADT", n);
-    if (le32(fadt + 4) < 148 || le32(fadt + 40) != le64(fadt + 140))
+    if (mdv_le32(fadt + 4) < 148 || mdv_le32(fadt + 40) != mdv_le64(fadt + 140))
         FAIL("FADT: DSDT and X_DSDT differ");
-    dsdt = mdv_acpi_table(b, len, gpa, le64(fadt + 140), "DSDT");
+    dsdt = mdv_acpi_table(b, len, gpa, mdv_le64(fadt + 140), "DSDT");
     if (!dsdt)
         return -1;
     if (mdv_madt(madt, v) < 0 || mdv_dsdt(dsdt, v) < 0)

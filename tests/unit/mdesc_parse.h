@@ -13,6 +13,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Little-endian fields of the tables, at any alignment. */
+static inline uint16_t mdv_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t mdv_le32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t mdv_le64(const uint8_t *p)
+{
+    return mdv_le32(p) | (uint64_t)mdv_le32(p + 4) << 32;
+}
+
 #define MDV_MAX_CPUS 256
 #define MDV_MAX_WIN 32
 #define MDV_MAX_PINS 32

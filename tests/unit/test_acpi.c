@@ -18,22 +18,6 @@
 
 static uint8_t blob[LAYOUT_ACPI_MAX];
 
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, 8);
-    return v;
-}
-
 /* _EVT tests the bit the event register sets. */
 _Static_assert(ACPI_GED_EVT_POWER == GED_EVT_POWER, "one power bit");
 
@@ -60,9 +44,9 @@ static const uint8_t *table(uint64_t gpa, const char *sig)
 {
     const uint8_t *t = at(gpa, 36);
 
-    if (!t || memcmp(t, sig, 4) != 0 || !at(gpa, rd32(t + 4)))
+    if (!t || memcmp(t, sig, 4) != 0 || !at(gpa, mdv_le32(t + 4)))
         return NULL;
-    return mdv_sum8(t, rd32(t + 4)) == 0 ? t : NULL;
+    return mdv_sum8(t, mdv_le32(t + 4)) == 0 ? t : NULL;
 }
 
 static void test_structure(void)
@@ -81,32 +65,32 @@ static void test_structure(void)
     CHECK(memcmp(blob, "RSD PTR ", 8) == 0 && blob[15] == 2,
           "RSDP signature, revision 2");
     CHECK(mdv_sum8(blob, 20) == 0 && mdv_sum8(blob, 36) == 0 &&
-              rd32(blob + 20) == 36,
+              mdv_le32(blob + 20) == 36,
           "RSDP checksum and extended checksum");
-    x = table(rd64(blob + 24), "XSDT");
-    CHECK(x && rd32(x + 4) == 36 + 16, "XSDT found, checksum ok, 2 entries");
+    x = table(mdv_le64(blob + 24), "XSDT");
+    CHECK(x && mdv_le32(x + 4) == 36 + 16, "XSDT found, checksum ok, 2 entries");
     if (!x)
         return;
-    fadt = table(rd64(x + 36), "FACP");
-    madt = table(rd64(x + 44), "APIC");
-    CHECK(fadt && rd32(fadt + 4) == 276 && fadt[8] == 6 && fadt[131] == 3,
+    fadt = table(mdv_le64(x + 36), "FACP");
+    madt = table(mdv_le64(x + 44), "APIC");
+    CHECK(fadt && mdv_le32(fadt + 4) == 276 && fadt[8] == 6 && fadt[131] == 3,
           "FADT 6.3, 276 bytes, checksum ok");
     CHECK(madt != NULL, "MADT found, checksum ok");
     if (!fadt || !madt)
         return;
-    dsdt = table(rd64(fadt + 140), "DSDT");
-    CHECK(dsdt && rd32(fadt + 40) == rd64(fadt + 140) && dsdt[8] == 2,
+    dsdt = table(mdv_le64(fadt + 140), "DSDT");
+    CHECK(dsdt && mdv_le32(fadt + 40) == mdv_le64(fadt + 140) && dsdt[8] == 2,
           "DSDT via X_DSDT (= DSDT), revision 2, checksum ok");
-    CHECK(rd32(fadt + 112) & (1u << 20), "FADT HW_REDUCED_ACPI");
+    CHECK(mdv_le32(fadt + 112) & (1u << 20), "FADT HW_REDUCED_ACPI");
     CHECK(fadt[244] == 1 && fadt[245] == 8 && fadt[247] == 1 &&
-              rd64(fadt + 248) == LAYOUT_ACPI_SLEEP_PORT,
+              mdv_le64(fadt + 248) == LAYOUT_ACPI_SLEEP_PORT,
           "sleep control: byte I/O port 0x%x", LAYOUT_ACPI_SLEEP_PORT);
-    CHECK(fadt[256] == 1 && rd64(fadt + 260) == LAYOUT_ACPI_SLEEP_STATUS_PORT,
+    CHECK(fadt[256] == 1 && mdv_le64(fadt + 260) == LAYOUT_ACPI_SLEEP_STATUS_PORT,
           "sleep status: I/O port 0x%x", LAYOUT_ACPI_SLEEP_STATUS_PORT);
-    CHECK((rd32(fadt + 112) & (1u << 10)) && fadt[116] == 1 &&
-              rd64(fadt + 120) == 0x64 && fadt[128] == 0xfe,
+    CHECK((mdv_le32(fadt + 112) & (1u << 10)) && fadt[116] == 1 &&
+              mdv_le64(fadt + 120) == 0x64 && fadt[128] == 0xfe,
           "reset register: 0xfe to port 0x64");
-    CHECK(rd32(x + 36) == LAYOUT_ACPI + info.t[2].off &&
+    CHECK(mdv_le32(x + 36) == LAYOUT_ACPI + info.t[2].off &&
               !strcmp(info.t[2].sig, "FACP"),
           "acpi_info offsets match the pointers");
 }

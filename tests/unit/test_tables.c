@@ -27,22 +27,6 @@ struct guest {
     struct boot_params *bp;
 };
 
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, 8);
-    return v;
-}
-
 /* Boots a synthetic bzImage and installs the tables for a 2-CPU machine
  * with one virtio console. 0, or -1 after a failed CHECK. */
 static int guest_boot(struct guest *g, bool acpi, bool dtb)
@@ -140,7 +124,7 @@ static void test_mptable(const struct guest *g, const char *how)
     CHECK(r == 0 && v.ncpus == 2 && v.apic_id[0] == 0 && v.apic_id[1] == 1,
           "%s: its table in guest RAM describes CPUs 0 and 1", how);
     if (r == 0) {
-        uint64_t cfg = rd32(g->ram + fp + 4);
+        uint64_t cfg = mdv_le32(g->ram + fp + 4);
         uint64_t end = cfg + (g->ram[cfg + 4] | g->ram[cfg + 5] << 8);
 
         CHECK(!in_usable_ram(g, fp, 16) && !in_usable_ram(g, cfg, end - cfg),
@@ -161,20 +145,20 @@ static void test_acpi(const struct guest *g)
           "acpi: zero page acpi_rsdp_addr 0x%llx holds a valid RSDP in "
           "0xe0000-0xfffff",
           (unsigned long long)rsdp);
-    x = rd64(p + 24);
+    x = mdv_le64(p + 24);
     CHECK(x && x + 36 < RAM_SIZE && !memcmp(g->ram + x, "XSDT", 4) &&
-              mdv_sum8(g->ram + x, rd32(g->ram + x + 4)) == 0,
+              mdv_sum8(g->ram + x, mdv_le32(g->ram + x + 4)) == 0,
           "acpi: its XSDT is in guest RAM, checksum ok");
     if (!x || x + 36 >= RAM_SIZE || memcmp(g->ram + x, "XSDT", 4))
         return;
-    for (uint32_t o = 36; o + 8 <= rd32(g->ram + x + 4); o += 8) {
-        uint64_t t = rd64(g->ram + x + o);
+    for (uint32_t o = 36; o + 8 <= mdv_le32(g->ram + x + 4); o += 8) {
+        uint64_t t = mdv_le64(g->ram + x + o);
 
         if (t + 36 >= RAM_SIZE) {
             sums = false;
             continue;
         }
-        sums &= mdv_sum8(g->ram + t, rd32(g->ram + t + 4)) == 0;
+        sums &= mdv_sum8(g->ram + t, mdv_le32(g->ram + t + 4)) == 0;
         madt |= !memcmp(g->ram + t, "APIC", 4);
     }
     CHECK(sums && madt, "acpi: every table it lists is in RAM, checksum "
