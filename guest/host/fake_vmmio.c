@@ -2,6 +2,7 @@
 /* The virtio-mmio transport and ring side of the guest's fake devices. */
 #include "guest/host/fake_vmmio.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "guest/virtio.h"
@@ -27,6 +28,19 @@ void fake_vmmio_none(void)
 unsigned fake_vmmio_count(void)
 {
     return dev_count;
+}
+
+const char *fake_vmmio_cmdline(const char *words)
+{
+    static char cl[1024];
+    size_t n = 0;
+
+    for (unsigned i = 0; i < dev_count; i++)
+        n += (size_t)snprintf(cl + n, sizeof(cl) - n,
+                              "virtio_mmio.device=0x%x@0x%llx:%u ",
+                              FAKE_WINDOW, FAKE_BASE + i * FAKE_WINDOW, 5 + i);
+    snprintf(cl + n, sizeof(cl) - n, "%s", words);
+    return cl;
 }
 
 struct fake_vmmio *fake_vmmio_at(unsigned i)

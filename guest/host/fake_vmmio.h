@@ -67,6 +67,10 @@ struct fake_chain {
 void fake_vmmio_set(unsigned i, struct fake_vmmio *t);
 void fake_vmmio_none(void);
 unsigned fake_vmmio_count(void);
+/* A kernel command line that announces every window set
+ * (virtio_mmio.device=... as kvmini writes them), then words. Static
+ * storage: valid until the next call. */
+const char *fake_vmmio_cmdline(const char *words);
 /* Call the device's window i's transport. */
 struct fake_vmmio *fake_vmmio_at(unsigned i);
 

@@ -257,14 +257,8 @@ static struct tg tg;
 
 static uint32_t boot(const char *words)
 {
-    static char cl[1024];
-    size_t n = 0;
+    const char *cl = fake_vmmio_cmdline(words);
 
-    for (unsigned i = 0; i < fake_vmmio_count(); i++)
-        n += (size_t)snprintf(cl + n, sizeof(cl) - n,
-                              "virtio_mmio.device=0x200@0x%llx:%u ",
-                              FAKE_BASE + i * FAKE_WINDOW, 5 + i);
-    snprintf(cl + n, sizeof(cl) - n, "%s", words);
     memset(&tg, 0, sizeof(tg));
     tg.bi.cmdline = cl;
     tg.bi.cmdline_len = (uint32_t)strlen(cl);
