@@ -85,6 +85,10 @@ static int parse_opt(struct blk_plan *p, const char *t, size_t n)
         p->any_discard = true;
         return 0;
     }
+    if (token_is(t, n, "restart")) {
+        p->restart = true;
+        return 0;
+    }
     while (k < n && t[k] != '=')
         k++;
     if (k == n)
@@ -297,6 +301,15 @@ static void run_disk(struct tg *tg, struct blkset *bs, unsigned i,
     get_id(tg, bs, b, p);
     check_config(tg, b, p);
     blk_run_mode(tg, bs, b, p);
+    if (p->restart) {
+        /* A reset of the running device (the host stops its queues and
+         * their workers), a new start (new ones), the mode again. */
+        vblk_start(b, bs->dev[i], tg);
+        blk_check(tg, "blk_restart", b, b->dev != NULL, "%s",
+                  b->dev ? "" : b->why);
+        if (b->dev)
+            blk_run_mode(tg, bs, b, p);
+    }
     tg_printf("tg: blk %s stats reqs=%u ok=%u ioerr=%u unsupp=%u in=%lu "
               "out=%lu max_inflight=%u indirect=%u q0=%u q1=%u\n",
               b->name, b->st.reqs, b->st.ok, b->st.ioerr, b->st.unsupp,

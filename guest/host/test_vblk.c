@@ -247,6 +247,27 @@ static void test_rwtest_full(void)
     CHECK(f->bad_chain == 0, "every chain well-formed");
 }
 
+/* restart: the mode, a reset of the running device, a new start, the
+ * mode again (kvmini stops and remakes its queue workers meanwhile). */
+static void test_restart(void)
+{
+    struct fake_vblk *f = &fake_vblk[0];
+    uint32_t fails;
+
+    only_vda();
+    fails = boot("blk=rwtest,restart,queues=2,seed=9");
+    show_fails();
+    CHECK(fails == 0, "rwtest,restart passes");
+    const char *at = strstr(fake_serial_out, "tg: check blk_restart ok vda\n");
+    CHECK(at && strstr(at, "tg: check blk_rw ok vda") &&
+              strstr(at, "tg: check blk_verify ok vda chunks=16 zeroed=0x6"),
+          "blk_restart ok, then rwtest again (rw, verify)");
+    CHECK(f->t.resets >= 2 && f->by_type[VBLK_T_FLUSH] == 2,
+          "the device was reset again and saw both runs (2 flushes)");
+    CHECK(has(" q0=") && !has(" q1=0\n"),
+          "both queues carried requests after the restart");
+}
+
 static void test_rwtest_bare(void)
 {
     struct fake_vblk *f = &fake_vblk[0];
@@ -621,6 +642,7 @@ int main(void)
 {
     test_untouched();
     test_rwtest_full();
+    test_restart();
     test_rwtest_bare();
     test_blocks();
     test_legacy();
