@@ -63,6 +63,7 @@ static struct blkset *set_up(struct tg *tg)
     for (unsigned i = 0; i < BLK_DISKS_MAX; i++) {
         bs->disk[i].dev = NULL;
         bs->disk[i].broken = NULL;
+        bs->disk[i].unwanted = 0; /* .noinit: never zeroed at boot */
         fmt(bs->disk[i].name, sizeof(bs->disk[i].name), "vd%c", 'a' + i);
         bs->tried[i] = false;
     }
@@ -87,6 +88,10 @@ static int parse_opt(struct blk_plan *p, const char *t, size_t n)
     }
     if (token_is(t, n, "restart")) {
         p->restart = true;
+        return 0;
+    }
+    if (token_is(t, n, "noflush")) {
+        p->noflush = true;
         return 0;
     }
     while (k < n && t[k] != '=')
@@ -293,7 +298,11 @@ static struct vblk *disk(struct tg *tg, struct blkset *bs, unsigned i,
 static void run_disk(struct tg *tg, struct blkset *bs, unsigned i,
                      const struct blk_plan *p)
 {
-    struct vblk *b = disk(tg, bs, i, false);
+    struct vblk *b;
+
+    if (i < bs->n && !bs->tried[i])
+        bs->disk[i].unwanted = p->noflush ? 1ULL << VBLK_F_FLUSH : 0;
+    b = disk(tg, bs, i, false);
 
     if (!b)
         return;

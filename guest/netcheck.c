@@ -119,6 +119,10 @@ static int parse_opt(struct net_plan *p, const char *t, size_t n)
         p->vo.ctrl = true;
         return 0;
     }
+    if (token_is(t, n, "restart")) {
+        p->restart = true;
+        return 0;
+    }
     while (k < n && t[k] != '=')
         k++;
     if (k == n)
@@ -491,6 +495,21 @@ static void start(struct tg *tg, struct netset *ns, struct netnic *c)
                   p->mtu);
     if (p->vo.ctrl)
         ctrl(tg, c);
+    if (p->restart && !v->broken) {
+        /* A reset of the running NIC (the host stops its queues and
+         * their workers), a new start (new ones, the tap set up again);
+         * then what was asked of the first start, again. */
+        bool ok = !vnet_start(v, c->dev, tg, ns->area[c - ns->nic], &p->vo);
+
+        net_check(tg, "net_restart", c, ok, "%s", ok ? "" : v->why);
+        if (!ok) {
+            c->up = false;
+            ns->up--;
+            return;
+        }
+        if (p->vo.ctrl)
+            ctrl(tg, c);
+    }
     if (p->bench)
         bench(tg, c);
 }

@@ -268,6 +268,22 @@ static void test_restart(void)
           "both queues carried requests after the restart");
 }
 
+/* noflush: FLUSH not asked for though offered (the device must then
+ * make every write stable before it completes it). */
+static void test_noflush(void)
+{
+    struct fake_vblk *f = &fake_vblk[0];
+
+    only_vda();
+    CHECK(boot("blk=rwtest,noflush,seed=5") == 0 &&
+              has("tg: blk vda flush not-asked\n") && !has("blk_flush") &&
+              has("tg: check blk_verify ok vda chunks=16 zeroed=0x6"),
+          "rwtest,noflush passes, says FLUSH was not asked for");
+    CHECK(!(f->t.drv_features >> VBLK_F_FLUSH & 1) &&
+              f->by_type[VBLK_T_FLUSH] == 0 && f->by_type[VBLK_T_OUT] > 0,
+          "FLUSH not negotiated, none sent, writes were");
+}
+
 static void test_rwtest_bare(void)
 {
     struct fake_vblk *f = &fake_vblk[0];
@@ -643,6 +659,7 @@ int main(void)
     test_untouched();
     test_rwtest_full();
     test_restart();
+    test_noflush();
     test_rwtest_bare();
     test_blocks();
     test_legacy();

@@ -783,6 +783,30 @@ static void test_ctrl(void)
           "a device that never answers: the wait ends (5 s), broken");
 }
 
+/* net=restart: the running NIC reset and started again; it answers. */
+static void test_restart(void)
+{
+    struct fake_vnet *f = only_eth0();
+    uint8_t gmac[6];
+    const struct fnet_frame *r;
+
+    fake_vnet_offer_ctrl(0, 2);
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl,restart") == 0,
+          "net=ctrl,restart: the guest passes");
+    show_fails();
+    const char *at = strstr(fake_serial_out, "tg: check net_restart ok eth0\n");
+    CHECK(at && strstr(at, "tg: check net_ctrl ok eth0 pairs=2:ok"),
+          "net_restart ok, then the control commands again");
+    CHECK(f->ncmds == 8 && f->t.resets >= 2,
+          "the device was reset again and got the commands twice");
+    mac_of_dev(0, gmac);
+    fake_vnet_inject(0, frame, icmp_echo(frame, gmac, GUEST_IP, 56, 1), 0);
+    serve(8);
+    r = f->tx_n ? &f->tx[0] : NULL;
+    CHECK(r && r->len == 14 + 20 + 8 + 56 && r->data[14 + 20] == 0,
+          "after the restart an echo request is answered");
+}
+
 static void test_two_nics(void)
 {
     uint8_t m0[6], m1[6];
@@ -988,6 +1012,7 @@ int main(void)
     test_nomrg_legacy();
     test_misbehaving();
     test_ctrl();
+    test_restart();
     test_two_nics();
     test_args();
     test_expect();

@@ -213,9 +213,14 @@ written" has fill '^tg: check blk_fill ok vda ioerr_at=[1-9][0-9]* .*readback=ok
     printf '#!/bin/sh\nexec %s io_uring_setup %s "$@"\n' \
         "$PWD/build/deny-syscalls" "$KVMINI" >"$TMP/nouring"
     chmod +x "$TMP/nouring"
+    # vdb: FLUSH not negotiated, so every write is write-through
+    # (pwritev2 with RWF_DSYNC).
+    truncate -s 4M "$TMP/s2.img"
     KVMINI=$TMP/nouring run_vm 120 sync -k "$GUEST" --seccomp kill \
         --debug virtio --stats --disk "$TMP/s.img,queues=2" \
-        -p "blk=rwtest,restart,queues=2,len=128,seed=78"
+        --disk "$TMP/s2.img" \
+        -p "blk.vda=rwtest,restart,queues=2,len=128,seed=78 \
+blk.vdb=rwtest,noflush,seed=81"
     check "io_uring refused, --seccomp kill: the guest passes (exit $RC)" \
         bash -c "[ $RC -eq 0 ] && grep -q '^tg: verdict pass' '$TMP/sync.out'"
     [ "$RC" -eq 0 ] || diag "$TMP/sync.err"
@@ -235,6 +240,13 @@ written" has fill '^tg: check blk_fill ok vda ioerr_at=[1-9][0-9]* .*readback=ok
 discarded ($r)" test "$r" = ok
     check "... the discard returned space ($s_blocks -> \
 $(stat -c %b "$TMP/s.img") blocks)" test "$(stat -c %b "$TMP/s.img")" -lt "$s_blocks"
+    check "... vdb without FLUSH (write-through): rwtest passes" \
+        bash -c "grep -q '^tg: blk vdb flush not-asked\$' '$TMP/sync.out' &&
+                 grep -q '^tg: check blk_verify ok vdb ' '$TMP/sync.out'"
+    read -r count len stride last seed <<<"$(layout sync vdb layout)"
+    r=$(check_chunks "$TMP/s2.img" "${seed:-0}" "${count:-0}" "${len:-0}" \
+        "${stride:-0}" "${last:-0}" 1,2)
+    check "... vdb's image holds the pattern ($r)" test "$r" = ok
     check "... --debug virtio logged the device (vmmio lines)" \
         grep -q '^kvmini: vmmio: blk: write Status = 0xf' "$TMP/sync.err"
     check "... --stats printed the disk's counters at exit" \
@@ -246,9 +258,12 @@ $(stat -c %b "$TMP/s.img") blocks)" test "$(stat -c %b "$TMP/s.img")" -lt "$s_bl
     # starts them again (new rings, new workers through the spawner).
     # Before the fix in sandbox_init, glibc's free() opened
     # /proc/sys/vm/overcommit_memory after it and kvmini stopped with 159.
+    # vdb: write-through on the ring (RWF_DSYNC), no FLUSH negotiated.
     truncate -s 8M "$TMP/r.img"
+    truncate -s 4M "$TMP/r2.img"
     run_vm 120 restart -k "$GUEST" --seccomp kill --disk "$TMP/r.img,queues=2" \
-        -p "blk=rwtest,restart,queues=2,seed=80"
+        --disk "$TMP/r2.img" -p "blk.vda=rwtest,restart,queues=2,seed=80 \
+blk.vdb=rwtest,noflush,seed=82"
     check "reset and restart of a running disk, --seccomp kill: the guest \
 passes (exit $RC)" \
         bash -c "[ $RC -eq 0 ] && grep -q '^tg: verdict pass' '$TMP/restart.out'"
@@ -259,6 +274,14 @@ passes (exit $RC)" \
             "$TMP/restart.out")" -eq 4
     check "... both queues carried requests after it" \
         has restart '^tg: blk vda stats .* q0=[1-9][0-9]* q1=[1-9]'
+    read -r count len stride last seed <<<"$(layout restart vdb layout)"
+    r=$(check_chunks "$TMP/r2.img" "${seed:-0}" "${count:-0}" "${len:-0}" \
+        "${stride:-0}" "${last:-0}" 1,2)
+    check "... vdb without FLUSH (write-through on the ring): rwtest passes, \
+the image holds the pattern ($r)" \
+        bash -c "grep -q '^tg: blk vdb flush not-asked\$' '$TMP/restart.out' &&
+                 grep -q '^tg: check blk_verify ok vdb ' '$TMP/restart.out' &&
+                 [ '$r' = ok ]"
 
     # A block device (a loop device over an image): DISCARD and
     # WRITE_ZEROES become the BLKDISCARD and BLKZEROOUT ioctls.
