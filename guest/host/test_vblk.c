@@ -268,6 +268,26 @@ static void test_restart(void)
           "both queues carried requests after the restart");
 }
 
+/* busyrestart: reads posted and notified, none waited for, then the
+ * reset (the fake serves only when the driver idles: it never saw them). */
+static void test_busyrestart(void)
+{
+    struct fake_vblk *f = &fake_vblk[0];
+
+    only_vda();
+    uint32_t fails = boot("blk=read,busyrestart");
+
+    show_fails();
+    CHECK(fails == 0 && has("tg: blk vda restarted with 16 reads posted\n") &&
+              has("tg: check blk_restart ok vda\n"),
+          "busyrestart: 16 reads posted (over both queues), "
+          "the restart passes");
+    CHECK(f->t.resets >= 2 && f->bad_chain == 0 &&
+              has("tg: check blk_read ok vda chunks=16"),
+          "the device was reset with them outstanding; the reads after "
+          "the restart pass");
+}
+
 /* noflush: FLUSH not asked for though offered (the device must then
  * make every write stable before it completes it). */
 static void test_noflush(void)
@@ -660,6 +680,7 @@ int main(void)
     test_rwtest_full();
     test_restart();
     test_noflush();
+    test_busyrestart();
     test_rwtest_bare();
     test_blocks();
     test_legacy();
