@@ -205,8 +205,8 @@ written" has fill '^tg: check blk_fill ok vda ioerr_at=[1-9][0-9]* .*readback=ok
     # The synchronous engine, as in a container whose seccomp profile
     # refuses io_uring_setup (Docker's does): rwtest's reads, writes,
     # FLUSH, WRITE_ZEROES and DISCARD go through preadv, pwritev2,
-    # fdatasync and fallocate on the queue workers; --debug virtio logs
-    # from every device thread, --stats prints at exit.
+    # fdatasync and fallocate on the queue workers; --debug all logs
+    # from every device thread and the vCPU, --stats prints at exit.
     head -c $((8 << 20)) /dev/urandom >"$TMP/s.img"
     s_blocks=$(stat -c %b "$TMP/s.img")
     [ -x build/deny-syscalls ] ||
@@ -218,7 +218,7 @@ written" has fill '^tg: check blk_fill ok vda ioerr_at=[1-9][0-9]* .*readback=ok
     # (pwritev2 with RWF_DSYNC).
     truncate -s 4M "$TMP/s2.img"
     KVMINI=$TMP/nouring run_vm 120 sync -k "$GUEST" --seccomp kill \
-        --debug virtio --stats --disk "$TMP/s.img,queues=2" \
+        --debug all --stats --disk "$TMP/s.img,queues=2" \
         --disk "$TMP/s2.img" \
         -p "blk.vda=rwtest,restart,queues=2,len=128,seed=78 \
 blk.vdb=rwtest,noflush,seed=81"
@@ -248,8 +248,9 @@ $(stat -c %b "$TMP/s.img") blocks)" test "$(stat -c %b "$TMP/s.img")" -lt "$s_bl
     r=$(check_chunks "$TMP/s2.img" "${seed:-0}" "${count:-0}" "${len:-0}" \
         "${stride:-0}" "${last:-0}" 1,2)
     check "... vdb's image holds the pattern ($r)" test "$r" = ok
-    check "... --debug virtio logged the device (vmmio lines)" \
-        grep -q '^kvmini: vmmio: blk: write Status = 0xf' "$TMP/sync.err"
+    check "... --debug all logged the device (vmmio) and the vCPU's exits" \
+        bash -c "grep -q '^kvmini: vmmio: blk: write Status = 0xf' '$TMP/sync.err' &&
+                 grep -q '^kvmini: vcpu: vcpu0: exit ' '$TMP/sync.err'"
     check "... --stats printed the disk's counters at exit" \
         grep -Eq 'virtio blk q0: kicks [1-9]' "$TMP/sync.err"
     check "... no seccomp report" bash -c "! grep -q 'seccomp:' '$TMP/sync.err'"
