@@ -178,13 +178,17 @@ int vnet_start(struct vnet *n, struct vdev *d, struct tg *tg, uint8_t *area,
                      ? VNET_HDR_LEN
                      : VNET_HDR_LEN_LEGACY;
     n->dev = d; /* for vnet_has() while sizing; cleared on failure */
-    if (read_config(n, d) || size_pool(n, o) || start_queues(n, d))
+    if (read_config(n, d))
         goto fail;
+    /* The control queue's index is 2 * pairs: it must fit QueueSel's
+     * 16 bits here (the spec allows up to 0x8000 pairs). */
     if (d->features & BIT(VNET_F_MQ) &&
-        (n->max_pairs < 1 || n->max_pairs > 0x8000)) {
+        (n->max_pairs < 1 || n->max_pairs > 0x7fff)) {
         fmt(n->why, sizeof(n->why), "max_virtqueue_pairs=%u", n->max_pairs);
         goto fail;
     }
+    if (size_pool(n, o) || start_queues(n, d))
+        goto fail;
     if (n->mtu < 68) {
         fmt(n->why, sizeof(n->why), "mtu-too-small mtu=%u", n->mtu);
         goto fail;

@@ -745,6 +745,16 @@ static void test_ctrl(void)
             f->ncmds == 2 && f->t.q[2].ready,
         "one pair: no VQ_PAIRS_SET; the control queue is queue 2");
 
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 1);
+    f->max_pairs = 0x8000;
+    CHECK(
+        boot("ip=10.0.0.2/24 net=ctrl") != 0 &&
+            has("tg: check net_start FAIL eth0 max_virtqueue_pairs=32768\n") &&
+            f->t.status == 0,
+        "max_virtqueue_pairs 0x8000 (the control queue's index would not "
+        "fit 16 bits): refused before any queue is set up");
+
     only_eth0();
     CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 1 &&
               has("tg: check net_ctrl FAIL eth0 ctrl_vq-not-offered\n"),
