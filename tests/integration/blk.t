@@ -12,7 +12,9 @@
 require_kvm
 
 SMALL=$TMP/small # a tiny tmpfs for the fill test, unmounted on exit
-trap 'mountpoint -q "$SMALL" && umount "$SMALL"; rm -rf "$TMP"' EXIT
+loop="" # a loop device attached below, detached on exit whatever happens
+trap 'mountpoint -q "$SMALL" && umount "$SMALL"
+      [ -n "$loop" ] && losetup -d "$loop"; rm -rf "$TMP"' EXIT
 
 # pattern_image FILE SEED SECTORS: the guest's pattern in every sector.
 pattern_image() {
@@ -316,7 +318,7 @@ the image holds the pattern ($r)" \
     if loop=$(losetup -f --show "$TMP/l.img" 2>"$TMP/losetup.err"); then
         run_vm 120 loop -k "$GUEST" --seccomp kill --disk "$loop" \
             -p "blk=rwtest,len=128,seed=79"
-        losetup -d "$loop"
+        losetup -d "$loop" && loop=""
         check "a loop device, --seccomp kill: the guest passes (exit $RC)" \
             bash -c "[ $RC -eq 0 ] && grep -q '^tg: verdict pass' '$TMP/loop.out'"
         [ "$RC" -eq 0 ] || diag "$TMP/loop.err"
@@ -329,6 +331,7 @@ the image holds the pattern ($r)" \
         check "... the image under it holds the pattern and the zeroes ($r)" \
             test "$r" = ok
     else
+        loop=""
         not_ok "losetup failed: cannot run the block-device test"
         diag "$TMP/losetup.err"
     fi
