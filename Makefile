@@ -88,13 +88,18 @@ test: $(UNIT_BINS) $(EXTRA_UNIT_BINS) $(B)/tiny-guest
 	    2>/dev/null) && echo ":$$k")" \
 	    prove -f --exec '' $(UNIT_BINS) $(EXTRA_UNIT_BINS)
 
-integration: all $(B)/kvm-caps
+integration: all $(B)/kvm-caps $(B)/deny-syscalls
 	prove -f --exec bash tests/integration/*.t
 
 # What the integration tests ask KVM themselves (not kvmini's word).
 $(B)/kvm-caps: tests/kvm-caps.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# An outer seccomp filter for the tests of kvmini's fallbacks.
+$(B)/deny-syscalls: tests/deny-syscalls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(SECCOMP_LIBS)
 
 deps:
 	@bash .ci/install-deps

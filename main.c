@@ -465,6 +465,17 @@ static int parse_options(int argc, char **argv, struct vm *vm)
                           .cpus = 1,
                           .kvm_dev = "/dev/kvm",
                           .name = "kvmini"};
+    /* For test sweeps: the whole integration suite under --seccomp log
+     * (tests/seccomp-sweep.sh) without editing every test; an explicit
+     * --seccomp still wins. Same syntax as the option. */
+    const char *env = getenv("KVMINI_SECCOMP");
+    if (env && *env) {
+        char err[200];
+        if (sandbox_parse(env, &o->seccomp, err, sizeof(err)) < 0) {
+            log_err("KVMINI_SECCOMP (environment): %s", err);
+            return -EINVAL;
+        }
+    }
     opterr = 0;
     optind = 1;
     int c;

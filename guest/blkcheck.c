@@ -63,6 +63,7 @@ static struct blkset *set_up(struct tg *tg)
     for (unsigned i = 0; i < BLK_DISKS_MAX; i++) {
         bs->disk[i].dev = NULL;
         bs->disk[i].broken = NULL;
+        bs->disk[i].unwanted = 0; /* .noinit: never zeroed at boot */
         fmt(bs->disk[i].name, sizeof(bs->disk[i].name), "vd%c", 'a' + i);
         bs->tried[i] = false;
     }
@@ -83,6 +84,18 @@ static int parse_opt(struct blk_plan *p, const char *t, size_t n)
 
     if (token_is(t, n, "anydiscard")) {
         p->any_discard = true;
+        return 0;
+    }
+    if (token_is(t, n, "restart")) {
+        p->restart = true;
+        return 0;
+    }
+    if (token_is(t, n, "noflush")) {
+        p->noflush = true;
+        return 0;
+    }
+    if (token_is(t, n, "busyrestart")) {
+        p->restart = p->busy = true;
         return 0;
     }
     while (k < n && t[k] != '=')
@@ -286,10 +299,40 @@ static struct vblk *disk(struct tg *tg, struct blkset *bs, unsigned i,
     return b->dev ? b : NULL;
 }
 
+/*
+ * busyrestart: as many reads as the driver holds (4 KiB each, aligned,
+ * so the host may take its O_DIRECT path and wait for the disk) posted
+ * and notified, none waited for: the reset that follows at once finds
+ * some still in the host's hands, if the host is slow enough. Their
+ * buffers are the pass buffer, which the next run overwrites.
+ */
+static unsigned post_reads(struct blkset *bs, struct vblk *b)
+{
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < VBLK_REQS; k++) {
+        struct vq_seg seg = {bs->buf + k * 4096, 4096, true};
+        struct vblk_io io = {.type = VBLK_T_IN,
+                             .sector = (uint64_t)k * 64,
+                             .seg = &seg,
+                             .nseg = 1};
+
+        if (io.sector + 8 > b->cfg.capacity || vblk_submit(b, &io) < 0)
+            break;
+        n++;
+    }
+    vblk_kick(b);
+    return n;
+}
+
 static void run_disk(struct tg *tg, struct blkset *bs, unsigned i,
                      const struct blk_plan *p)
 {
-    struct vblk *b = disk(tg, bs, i, false);
+    struct vblk *b;
+
+    if (i < bs->n && !bs->tried[i])
+        bs->disk[i].unwanted = p->noflush ? 1ULL << VBLK_F_FLUSH : 0;
+    b = disk(tg, bs, i, false);
 
     if (!b)
         return;
@@ -297,6 +340,21 @@ static void run_disk(struct tg *tg, struct blkset *bs, unsigned i,
     get_id(tg, bs, b, p);
     check_config(tg, b, p);
     blk_run_mode(tg, bs, b, p);
+    if (p->restart) {
+        /* Said after the reset: a line on the 8250 takes longer than
+         * the host's reads. */
+        unsigned posted = p->busy && b->dev ? post_reads(bs, b) : 0;
+        /* A reset of the running device (the host stops its queues and
+         * their workers), a new start (new ones), the mode again. */
+        vblk_start(b, bs->dev[i], tg);
+        if (p->busy)
+            tg_printf("tg: blk %s restarted with %u reads posted\n", b->name,
+                      posted);
+        blk_check(tg, "blk_restart", b, b->dev != NULL, "%s",
+                  b->dev ? "" : b->why);
+        if (b->dev)
+            blk_run_mode(tg, bs, b, p);
+    }
     tg_printf("tg: blk %s stats reqs=%u ok=%u ioerr=%u unsupp=%u in=%lu "
               "out=%lu max_inflight=%u indirect=%u q0=%u q1=%u\n",
               b->name, b->st.reqs, b->st.ok, b->st.ioerr, b->st.unsupp,

@@ -39,6 +39,9 @@ struct blk_plan {
     enum blk_mode mode;
     uint64_t seed;
     bool has_seed, any_discard, has_len;
+    bool restart;        /* then reset the live device, start it, run again */
+    bool noflush;        /* do not ask for FLUSH: every write write-through */
+    bool busy;           /* restart with reads still in flight */
     uint32_t count, len; /* chunks, and sectors a chunk */
     uint32_t reqs;       /* bench: requests */
     bool has_serial, has_sectors, has_queues;

@@ -224,7 +224,8 @@ static void rwtest(struct pass *ps, const struct blk_layout *l,
     if (vblk_has(ps->b, VBLK_F_FLUSH))
         flush(ps, "blk_flush");
     else
-        tg_printf("tg: blk %s flush not-offered\n", ps->b->name);
+        tg_printf("tg: blk %s flush %s\n", ps->b->name,
+                  p->noflush ? "not-asked" : "not-offered");
     zero_and_discard(ps, l, p, &zeroed);
     bounds(ps, true);
     unsupp(ps);

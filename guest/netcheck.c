@@ -115,6 +115,14 @@ static int parse_opt(struct net_plan *p, const char *t, size_t n)
         p->bench = true;
         return 0;
     }
+    if (token_is(t, n, "ctrl")) {
+        p->vo.ctrl = true;
+        return 0;
+    }
+    if (token_is(t, n, "restart")) {
+        p->restart = true;
+        return 0;
+    }
     while (k < n && t[k] != '=')
         k++;
     if (k == n)
@@ -208,6 +216,9 @@ static void feature_names(const struct vnet *v, char *out, size_t size)
         {VNET_F_MRG_RXBUF, "mrg_rxbuf"},
         {VIRTIO_F_EVENT_IDX, "event_idx"},
         {VIRTIO_F_ANY_LAYOUT, "any_layout"},
+        {VNET_F_CTRL_VQ, "ctrl_vq"},
+        {VNET_F_CTRL_GUEST_OFFLOADS, "ctrl_guest_offloads"},
+        {VNET_F_MQ, "mq"},
     };
     size_t n = 0;
 
@@ -393,6 +404,65 @@ static void bench(struct tg *tg, struct netnic *c)
               v->broken ? " " : "", v->broken ? v->broken : "");
 }
 
+/* One command and its expected ack, noted in the detail as
+ * NAME=VALUE:ok|err|0xNN|broken. False unless the ack was `want`. */
+static bool ctrl_step(struct tg *tg, struct netnic *c, char *d, size_t size,
+                      const char *what, unsigned val, uint8_t class,
+                      uint8_t cmd, const void *data, uint32_t len, int want)
+{
+    int a = vnet_ctrl(&c->v, tg, class, cmd, data, len);
+    size_t n = strlen(d);
+
+    if (a == VNET_CTRL_OK || a == VNET_CTRL_ERR)
+        fmt(d + n, size - n, " %s=%u:%s", what, val,
+            a == VNET_CTRL_OK ? "ok" : "err");
+    else if (a >= 0)
+        fmt(d + n, size - n, " %s=%u:0x%x", what, val, (unsigned)a);
+    else
+        fmt(d + n, size - n, " %s=%u:broken(%s)", what, val,
+            c->v.broken ? c->v.broken : "ctrl-unavailable");
+    return a == want;
+}
+
+/*
+ * net=ctrl: the control queue's commands that reach the host's tap
+ * (kvmini attaches and detaches tap queues, sets the tap's offloads):
+ * every pair on, back to one, guest offloads off (all of them), then
+ * one the guest did not negotiate, which the device must refuse.
+ * Before any traffic: frames steered to a pair we never set up would
+ * be lost.
+ */
+static void ctrl(struct tg *tg, struct netnic *c)
+{
+    struct vnet *v = &c->v;
+    char d[160] = "";
+    bool ok = true;
+    uint16_t pairs;
+    uint64_t off = 0, csum = BIT(VNET_F_GUEST_CSUM);
+
+    if (!vnet_has(v, VNET_F_CTRL_VQ)) {
+        net_check(tg, "net_ctrl", c, false, "%s", "ctrl_vq-not-offered");
+        return;
+    }
+    if (vnet_has(v, VNET_F_MQ) && v->max_pairs > 1) {
+        pairs = v->max_pairs;
+        ok &= ctrl_step(tg, c, d, sizeof(d), "pairs", pairs, VNET_CTRL_MQ,
+                        VNET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, VNET_CTRL_OK);
+        pairs = 1;
+        ok &= ctrl_step(tg, c, d, sizeof(d), "pairs", pairs, VNET_CTRL_MQ,
+                        VNET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, VNET_CTRL_OK);
+    }
+    if (vnet_has(v, VNET_F_CTRL_GUEST_OFFLOADS)) {
+        ok &= ctrl_step(tg, c, d, sizeof(d), "offloads", 0,
+                        VNET_CTRL_GUEST_OFFLOADS, VNET_CTRL_GUEST_OFFLOADS_SET,
+                        &off, 8, VNET_CTRL_OK);
+        ok &= ctrl_step(tg, c, d, sizeof(d), "offloads", (unsigned)csum,
+                        VNET_CTRL_GUEST_OFFLOADS, VNET_CTRL_GUEST_OFFLOADS_SET,
+                        &csum, 8, VNET_CTRL_ERR);
+    }
+    net_check(tg, "net_ctrl", c, ok && d[0], "%s", d[0] ? d + 1 : "none");
+}
+
 static void start(struct tg *tg, struct netset *ns, struct netnic *c)
 {
     const struct net_plan *p = &c->plan;
@@ -423,6 +493,23 @@ static void start(struct tg *tg, struct netset *ns, struct netnic *c)
     if (p->has_mtu)
         net_check(tg, "net_mtu", c, v->mtu == p->mtu, "mtu=%u want=%u", v->mtu,
                   p->mtu);
+    if (p->vo.ctrl)
+        ctrl(tg, c);
+    if (p->restart && !v->broken) {
+        /* A reset of the running NIC (the host stops its queues and
+         * their workers), a new start (new ones, the tap set up again);
+         * then what was asked of the first start, again. */
+        bool ok = !vnet_start(v, c->dev, tg, ns->area[c - ns->nic], &p->vo);
+
+        net_check(tg, "net_restart", c, ok, "%s", ok ? "" : v->why);
+        if (!ok) {
+            c->up = false;
+            ns->up--;
+            return;
+        }
+        if (p->vo.ctrl)
+            ctrl(tg, c);
+    }
     if (p->bench)
         bench(tg, c);
 }

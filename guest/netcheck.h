@@ -33,6 +33,7 @@ struct net_plan {
     uint8_t mac[ETH_ALEN];
     uint32_t mtu;
     bool bench;
+    bool restart;  /* reset the running NIC, start it again */
     uint32_t peer; /* wire order; 0: none given */
     uint32_t count, len, secs;
     uint16_t port;

@@ -173,7 +173,7 @@ int vblk_start(struct vblk *b, struct vdev *d, struct tg *tg)
     b->next_q = 0;
     b->st = (struct vblk_stats){0};
     forget_all(b);
-    if (vdev_start(d, WANT, &why)) {
+    if (vdev_start(d, WANT & ~b->unwanted, &why)) {
         fmt(b->why, sizeof(b->why), "%s", why);
         return -1;
     }

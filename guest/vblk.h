@@ -108,6 +108,7 @@ struct vblk {
     const char *broken; /* why the device is no longer driven */
     char why[72];       /* the last error, one word with numbers */
     struct vblk_stats st;
+    uint64_t unwanted; /* feature bits not to ask for (set before a start) */
 };
 
 struct tg;

@@ -10,6 +10,9 @@
 #define Q_TX 1
 #define TX_WAIT_US 5000000ULL
 #define ECHO_IDLE_S 120 /* no input for 2 min: give up (vcons_idle=S) */
+#define F_SIZE 0        /* VIRTIO_CONSOLE_F_SIZE: cols, rows in the config */
+#define C_COLS 0
+#define C_ROWS 2
 
 /* Hands receive buffer i (back) to the device. */
 static int post_rx(struct vcons *c, int i)
@@ -22,9 +25,16 @@ static int post_rx(struct vcons *c, int i)
 int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
                 const char **why)
 {
+    /* F_SIZE only for vcons_size: with it the host interrupts the guest
+     * at every resize, which the other checks need not see. */
+    uint64_t want =
+        cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_size")
+            ? 1ULL << F_SIZE
+            : 0;
+
     c->dev = NULL;
     c->cur = -1;
-    if (vdev_start(d, 0, why) || vq_setup(&c->rx, d, Q_RX, 16, why) ||
+    if (vdev_start(d, want, why) || vq_setup(&c->rx, d, Q_RX, 16, why) ||
         vq_setup(&c->tx, d, Q_TX, VCONS_TX_SEGS, why))
         return -1;
     /* Buffers may be posted before DRIVER_OK; the device looks after it. */
@@ -136,7 +146,8 @@ int vcons_read_line(struct vcons *c, struct tg *tg, char *out, size_t max,
 bool vcons_wanted(const struct tg *tg)
 {
     return cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_hello") ||
-           cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_echo");
+           cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_echo") ||
+           cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_size");
 }
 
 /* The console, started once; NULL with *why set if there is none. */
@@ -228,12 +239,53 @@ static void check_echo(struct tg *tg)
     devices_check(tg, "vcons_echo", n >= 0, d);
 }
 
+/* cols and rows from the config, consistent (generation unchanged). */
+static void read_size(const struct vdev *d, uint16_t *cols, uint16_t *rows)
+{
+    for (int i = 0; i < 4; i++) {
+        uint32_t gen = vdev_cfg_gen(d);
+
+        *cols = vdev_cfg16(d, C_COLS);
+        *rows = vdev_cfg16(d, C_ROWS);
+        if (vdev_cfg_gen(d) == gen)
+            return;
+    }
+}
+
+/* vcons_size: F_SIZE negotiated, the size reported, then a change of
+ * it awaited (vcons_idle seconds at most) and reported. */
+static void check_size(struct tg *tg)
+{
+    const char *why = "-";
+    struct vcons *c = console(tg, &why);
+    uint16_t cols, rows, c2, r2;
+    uint64_t end;
+    char d[64];
+
+    if (!c || !(c->dev->features & 1ULL << F_SIZE)) {
+        devices_check(tg, "vcons_size", false, c ? "size-not-offered" : why);
+        return;
+    }
+    read_size(c->dev, &cols, &rows);
+    tg_printf("tg: vcons size %ux%u\n", cols, rows);
+    end = timer_deadline(&tg->timer, echo_idle_us(tg));
+    do {
+        tg_idle(tg);
+        read_size(c->dev, &c2, &r2);
+    } while (c2 == cols && r2 == rows && !timer_expired(end));
+    fmt(d, sizeof(d), "%sfrom=%ux%u to=%ux%u",
+        c2 == cols && r2 == rows ? "no-resize " : "", cols, rows, c2, r2);
+    devices_check(tg, "vcons_size", c2 != cols || r2 != rows, d);
+}
+
 void vcons_checks(struct tg *tg)
 {
     if (cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_hello"))
         check_hello(tg);
     if (cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_echo"))
         check_echo(tg);
+    if (cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "vcons_size"))
+        check_size(tg);
 }
 
 /*

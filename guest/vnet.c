@@ -9,6 +9,7 @@
 /* struct virtio_net_config offsets (virtio 1.2 5.1.4). */
 #define C_MAC 0
 #define C_STATUS 6
+#define C_MAX_PAIRS 8
 #define C_MTU 10
 
 #define Q_RX 0
@@ -68,6 +69,8 @@ __attribute__((format(printf, 2, 3))) static int broken(struct vnet *n,
 
 static void read_fields(struct vnet *n, const struct vdev *d)
 {
+    n->max_pairs =
+        d->features & BIT(VNET_F_MQ) ? vdev_cfg16(d, C_MAX_PAIRS) : 1;
     for (unsigned i = 0; i < 6; i++)
         n->mac[i] = d->features & BIT(VNET_F_MAC) ? vdev_cfg8(d, C_MAC + i) : 0;
     n->status = d->features & BIT(VNET_F_STATUS) ? vdev_cfg16(d, C_STATUS) : 0;
@@ -139,6 +142,13 @@ static int start_queues(struct vnet *n, struct vdev *d)
         fmt(n->why, sizeof(n->why), "%s", why);
         return -1;
     }
+    /* The control queue follows every pair's queues (5.1.2); only the
+     * first pair is set up: the others stay off (pairs=1 from reset). */
+    if (d->features & BIT(VNET_F_CTRL_VQ) &&
+        vq_setup(&n->ctrl, d, (uint16_t)(2 * n->max_pairs), 4, &why)) {
+        fmt(n->why, sizeof(n->why), "ctrl %s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -147,6 +157,7 @@ int vnet_start(struct vnet *n, struct vdev *d, struct tg *tg, uint8_t *area,
 {
     const char *why;
     uint32_t st;
+    uint64_t want;
 
     n->dev = NULL;
     n->broken = NULL;
@@ -154,7 +165,11 @@ int vnet_start(struct vnet *n, struct vdev *d, struct tg *tg, uint8_t *area,
     n->area = area;
     n->st = (struct vnet_stats){0};
     forget_all(n);
-    if (vdev_start(d, WANT & ~o->refuse, &why)) {
+    want =
+        WANT | (o->ctrl ? BIT(VNET_F_CTRL_VQ) |
+                              BIT(VNET_F_CTRL_GUEST_OFFLOADS) | BIT(VNET_F_MQ)
+                        : 0);
+    if (vdev_start(d, want & ~o->refuse, &why)) {
         fmt(n->why, sizeof(n->why), "%s", why);
         return -1;
     }
@@ -163,7 +178,16 @@ int vnet_start(struct vnet *n, struct vdev *d, struct tg *tg, uint8_t *area,
                      ? VNET_HDR_LEN
                      : VNET_HDR_LEN_LEGACY;
     n->dev = d; /* for vnet_has() while sizing; cleared on failure */
-    if (read_config(n, d) || size_pool(n, o) || start_queues(n, d))
+    if (read_config(n, d))
+        goto fail;
+    /* The control queue's index is 2 * pairs: it must fit QueueSel's
+     * 16 bits here (the spec allows up to 0x8000 pairs). */
+    if (d->features & BIT(VNET_F_MQ) &&
+        (n->max_pairs < 1 || n->max_pairs > 0x7fff)) {
+        fmt(n->why, sizeof(n->why), "max_virtqueue_pairs=%u", n->max_pairs);
+        goto fail;
+    }
+    if (size_pool(n, o) || start_queues(n, d))
         goto fail;
     if (n->mtu < 68) {
         fmt(n->why, sizeof(n->why), "mtu-too-small mtu=%u", n->mtu);
@@ -467,4 +491,35 @@ bool vnet_ack(struct vnet *n)
     if (isr & VIRTIO_ISR_CONFIG && vdev_status(n->dev) & VIRTIO_S_NEEDS_RESET)
         broken(n, "device-needs-reset");
     return isr != 0;
+}
+
+int vnet_ctrl(struct vnet *n, struct tg *tg, uint8_t class, uint8_t cmd,
+              const void *data, uint32_t len)
+{
+    uint16_t head;
+    uint32_t used;
+    int h, r;
+
+    /* n->why is the reason of a broken device: left alone. */
+    if (!n->dev || n->broken || !vnet_has(n, VNET_F_CTRL_VQ) || len > 8)
+        return -1;
+    n->cmd[0] = class;
+    n->cmd[1] = cmd;
+    __builtin_memcpy(n->cmd + 2, data, len);
+    n->ack = 0xff; /* never an answer: the device must write it */
+    struct vq_seg s[2] = {{n->cmd, 2 + len, false}, {&n->ack, 1, true}};
+    h = vq_post(&n->ctrl, s, 2);
+    if (h < 0)
+        return broken(n, "ctrl-ring-full");
+    vq_kick(&n->ctrl);
+    r = vq_wait_used(&n->ctrl, tg, VNET_CTRL_WAIT_US, &head, &used);
+    if (r < 0)
+        return broken(n, "ctrl-used-id-not-outstanding");
+    if (r == 0)
+        return broken(n, "ctrl-timeout");
+    if (head != h)
+        return broken(n, "ctrl-used-id=%u want=%d", head, h);
+    if (used != 1)
+        return broken(n, "ctrl-used-len=%u", used);
+    return n->ack;
 }

@@ -35,13 +35,25 @@
 /* Feature bits (virtio 1.2 5.1.3). */
 #define VNET_F_CSUM 0
 #define VNET_F_GUEST_CSUM 1
+#define VNET_F_CTRL_GUEST_OFFLOADS 2
 #define VNET_F_MTU 3
 #define VNET_F_MAC 5
 #define VNET_F_MRG_RXBUF 15
 #define VNET_F_STATUS 16
+#define VNET_F_CTRL_VQ 17
+#define VNET_F_MQ 22
 #define VIRTIO_F_ANY_LAYOUT 27 /* legacy devices: header and data mixed */
 
 #define VNET_S_LINK_UP 1
+
+/* Control queue commands (5.1.6.5): class, command, ack values. */
+#define VNET_CTRL_MQ 4
+#define VNET_CTRL_MQ_VQ_PAIRS_SET 0
+#define VNET_CTRL_GUEST_OFFLOADS 5
+#define VNET_CTRL_GUEST_OFFLOADS_SET 0
+#define VNET_CTRL_OK 0
+#define VNET_CTRL_ERR 1
+#define VNET_CTRL_WAIT_US 5000000 /* a command's answer, at most */
 
 #define VNET_HDR_F_NEEDS_CSUM 1
 #define VNET_HDR_F_DATA_VALID 2
@@ -71,6 +83,7 @@ struct vnet_frame {
 struct vnet_opts {
     uint64_t refuse; /* feature bits not to ask for (nomrg, nocsum, ...) */
     uint32_t rxbuf;  /* pool buffer bytes with MRG_RXBUF (0: default) */
+    bool ctrl;       /* ask for CTRL_VQ, CTRL_GUEST_OFFLOADS and MQ too */
 };
 
 struct vnet_stats {
@@ -89,13 +102,18 @@ struct vnet_txrec {
 };
 
 struct vnet {
-    struct vq rx, tx; /* page-aligned rings first */
-    struct vdev *dev; /* NULL until vnet_start() succeeded */
+    struct vq rx, tx, ctrl; /* page-aligned rings first; ctrl with CTRL_VQ */
+    struct vdev *dev;       /* NULL until vnet_start() succeeded */
     const struct timer *timer;
     uint8_t *area; /* VNET_AREA bytes of pool, the caller's */
     char name[8];  /* eth0, eth1, ... */
     uint8_t mac[6];
     uint16_t mtu, status;
+    uint16_t max_pairs; /* max_virtqueue_pairs with MQ, else 1 */
+    /* A control command in flight: class, command, data; then the ack
+     * the device writes. */
+    uint8_t cmd[2 + 8] __attribute__((aligned(16)));
+    uint8_t ack;
     uint32_t hdr_len, bufsz, nbuf;
     uint8_t state[VNET_BUFS];
     int8_t rx_buf[VQ_SIZE_MAX]; /* receive head -> pool buffer */
@@ -123,6 +141,16 @@ int vnet_start(struct vnet *n, struct vdev *d, struct tg *tg, uint8_t *area,
                const struct vnet_opts *o);
 /* True when feature bit f was negotiated. */
 bool vnet_has(const struct vnet *n, unsigned f);
+/*
+ * One control-queue command (needs CTRL_VQ): class, command and len
+ * (at most 8) bytes of data; waits for the answer. Returns the ack
+ * (VNET_CTRL_OK, VNET_CTRL_ERR or what else the device wrote), or -1
+ * when the device broke a rule or did not answer (n->broken says why;
+ * it is reset), or it cannot take commands (not started, broken before,
+ * no CTRL_VQ, len beyond 8).
+ */
+int vnet_ctrl(struct vnet *n, struct tg *tg, uint8_t class, uint8_t cmd,
+              const void *data, uint32_t len);
 /* The largest frame (Ethernet header included) the device may hand us. */
 uint32_t vnet_frame_max(const struct vnet *n);
 /*

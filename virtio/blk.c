@@ -44,12 +44,12 @@ int vblk_parse(const char *spec, struct vblk_config *cfg, char *err,
         return r;
     if (!(given & 1))
         return errbuf_set(err, errlen, -EINVAL,
-                    "no image path: the first item is the path "
-                    "(PATH[,ro][,serial=ID]...)");
+                          "no image path: the first item is the path "
+                          "(PATH[,ro][,serial=ID]...)");
     for (const char *c = cfg->serial; *c; c++)
         if (*c < 0x20 || *c > 0x7e)
             return errbuf_set(err, errlen, -EINVAL,
-                        "'serial=%s': use printable ASCII", cfg->serial);
+                              "'serial=%s': use printable ASCII", cfg->serial);
     return 0;
 }
 
@@ -137,7 +137,8 @@ static void vblk_stats_print(const struct vdev *d, FILE *f)
     fprintf(f,
             "virtio blk %s: reads %llu writes %llu flushes %llu get-id "
             "%llu discards %llu write-zeroes %llu unsupported %llu, "
-            "bytes read %llu written %llu, errors %llu (host %llu)\n",
+            "bytes read %llu written %llu, errors %llu (host %llu), "
+            "reset waits %llu\n",
             b->path, (unsigned long long)ld(&s->reads),
             (unsigned long long)ld(&s->writes),
             (unsigned long long)ld(&s->flushes),
@@ -148,7 +149,8 @@ static void vblk_stats_print(const struct vdev *d, FILE *f)
             (unsigned long long)ld(&s->bytes_read),
             (unsigned long long)ld(&s->bytes_written),
             (unsigned long long)ld(&s->ioerr),
-            (unsigned long long)ld(&s->host_errors));
+            (unsigned long long)ld(&s->host_errors),
+            (unsigned long long)ld(&s->reset_waits));
 }
 
 static void vblk_stats_walk(const struct vdev *d, const struct counter_sink *k)
@@ -166,6 +168,7 @@ static void vblk_stats_walk(const struct vdev *d, const struct counter_sink *k)
     counter_emit(k, "blk", "bytes_written", ld(&s->bytes_written));
     counter_emit(k, "blk", "errors", ld(&s->ioerr));
     counter_emit(k, "blk", "host_errors", ld(&s->host_errors));
+    counter_emit(k, "blk", "reset_waits", ld(&s->reset_waits));
 }
 
 int vblk_create_on(struct vblk **out, struct disk *dk,
@@ -177,8 +180,8 @@ int vblk_create_on(struct vblk **out, struct disk *dk,
         nq = cfg->queues ? 0 : VBLK_MAX_QUEUES;
     if (nq == 0) {
         disk_close(dk);
-        return errbuf_set(err, errlen, -ERANGE, "%s: queues=%u: use 1..%u", cfg->path,
-                    cfg->queues, VBLK_MAX_QUEUES);
+        return errbuf_set(err, errlen, -ERANGE, "%s: queues=%u: use 1..%u",
+                          cfg->path, cfg->queues, VBLK_MAX_QUEUES);
     }
     struct vblk *b = calloc(1, sizeof(*b));
     if (!b) {

@@ -16,7 +16,7 @@
 #define FAKE_BASE 0xd0000000ULL
 #define FAKE_WINDOW 0x200
 #define FAKE_DEVS 3
-#define FAKE_QUEUES 2
+#define FAKE_QUEUES 5 /* net: 2 pairs and a control queue */
 #define FAKE_SEGS_MAX 64
 
 #define FAKE_BIT(f) (1ULL << (f))

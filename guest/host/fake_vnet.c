@@ -40,6 +40,17 @@ void fake_vnet_init(unsigned i)
     fake_vmmio_set(i, &f->t);
 }
 
+void fake_vnet_offer_ctrl(unsigned i, uint16_t pairs)
+{
+    struct fake_vnet *f = &fake_vnet[i];
+
+    f->t.offered |=
+        BIT(VNET_F_CTRL_VQ) | BIT(VNET_F_CTRL_GUEST_OFFLOADS) | BIT(VNET_F_MQ);
+    f->max_pairs = pairs;
+    f->t.num_queues = (uint16_t)(2 * pairs + 1);
+    f->ctrl_used_len = f->ctrl_ack = -1;
+}
+
 void fake_vnet_inject(unsigned i, const void *frame, uint32_t len,
                       uint8_t flags)
 {
@@ -76,7 +87,7 @@ static uint32_t config_read(struct fake_vmmio *t, uint32_t off, uint32_t width)
     if (width == 2 && off == 6)
         return f->status;
     if (width == 2 && off == 8)
-        return 1;
+        return f->max_pairs ? f->max_pairs : 1;
     if (width == 2 && off == 10)
         return f->mtu;
     t->bad_width++;
@@ -276,6 +287,74 @@ static void serve_tx(struct fake_vnet *f)
     fake_vmmio_maybe_irq(&f->t, q, old);
 }
 
+/* The ack a correct device gives. */
+static uint8_t ctrl_right(const struct fake_vnet *f, const struct fnet_cmd *c)
+{
+    uint16_t pairs;
+    uint64_t bits, guest = f->t.drv_features &
+                           (BIT(VNET_F_GUEST_CSUM) | 0x780ULL /* TSO4..UFO */);
+
+    if (c->class == VNET_CTRL_MQ && c->cmd == VNET_CTRL_MQ_VQ_PAIRS_SET &&
+        c->len == 2 && feature(f, VNET_F_MQ)) {
+        memcpy(&pairs, c->data, 2);
+        return pairs >= 1 && pairs <= f->max_pairs ? VNET_CTRL_OK
+                                                   : VNET_CTRL_ERR;
+    }
+    if (c->class == VNET_CTRL_GUEST_OFFLOADS &&
+        c->cmd == VNET_CTRL_GUEST_OFFLOADS_SET && c->len == 8 &&
+        feature(f, VNET_F_CTRL_GUEST_OFFLOADS)) {
+        memcpy(&bits, c->data, 8);
+        return bits & ~guest ? VNET_CTRL_ERR : VNET_CTRL_OK;
+    }
+    return VNET_CTRL_ERR;
+}
+
+/* Commands: readable class, command and data, then the writable ack. */
+static void serve_ctrl(struct fake_vnet *f, struct fake_queue *q)
+{
+    struct vq_avail *a = (struct vq_avail *)q->avail;
+    uint16_t old = q->used_idx;
+
+    if (!q->notified || f->ctrl_stall)
+        return;
+    q->notified = false;
+    while (q->last_avail != a->idx) {
+        struct fake_chain c;
+        struct fnet_cmd *cmd = &f->cmds[f->ncmds % 8];
+        uint16_t head = a->ring[q->last_avail++ % q->num];
+        uint8_t in[2 + 8];
+        uint32_t n = 0;
+        uint8_t *ack = NULL;
+        bool ok = !fake_vmmio_walk(&f->t, q, head, &c);
+
+        for (unsigned i = 0; ok && i < c.n; i++) {
+            if (c.s[i].write) {
+                ok = !ack && c.s[i].len == 1;
+                ack = c.s[i].p;
+                continue;
+            }
+            ok = !ack && n + c.s[i].len <= sizeof(in);
+            if (ok)
+                memcpy(in + n, c.s[i].p, c.s[i].len);
+            n += c.s[i].len;
+        }
+        if (!ok || !ack || n < 2) {
+            f->bad_chain++;
+            continue;
+        }
+        *cmd = (struct fnet_cmd){.class = in[0], .cmd = in[1], .len = n - 2};
+        memcpy(cmd->data, in + 2, n - 2);
+        cmd->ack = f->ctrl_ack >= 0 ? (uint8_t)f->ctrl_ack : ctrl_right(f, cmd);
+        *ack = cmd->ack;
+        f->ncmds++;
+        fake_vmmio_put_used(
+            q, head, f->ctrl_used_len >= 0 ? (uint32_t)f->ctrl_used_len : 1);
+    }
+    fake_vmmio_publish(q);
+    fake_vmmio_want_notify(&f->t, q, a->idx);
+    fake_vmmio_maybe_irq(&f->t, q, old);
+}
+
 void fake_vnet_run(void)
 {
     for (unsigned i = 0; i < fake_vmmio_count(); i++) {
@@ -287,5 +366,8 @@ void fake_vnet_run(void)
             serve_tx(f);
         if (f->t.q[Q_RX].ready)
             serve_rx(f);
+        unsigned cq = 2u * (feature(f, VNET_F_MQ) ? f->max_pairs : 1);
+        if (feature(f, VNET_F_CTRL_VQ) && cq < FAKE_QUEUES && f->t.q[cq].ready)
+            serve_ctrl(f, &f->t.q[cq]);
     }
 }

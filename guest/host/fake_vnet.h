@@ -43,6 +43,11 @@ struct fake_vnet {
     uint32_t tx_used_len;  /* the used len of transmit chains (0: right) */
     bool tx_stall;         /* never return transmit chains */
     bool no_csum_fill;     /* leave NEEDS_CSUM frames as they are */
+    /* control queue (fake_vnet_offer_ctrl) */
+    uint16_t max_pairs; /* max_virtqueue_pairs (0 reads as 1) */
+    bool ctrl_stall;    /* never answer a command */
+    int ctrl_used_len;  /* >= 0: written instead of 1 */
+    int ctrl_ack;       /* >= 0: written instead of the right ack */
     /* state */
     bool rx_waiting; /* found no buffers: wait for a notify */
     /* the wire */
@@ -52,6 +57,11 @@ struct fake_vnet {
     unsigned tx_n;
     /* what happened, for the checks (the transport counts the rest) */
     uint32_t bad_chain;
+    struct fnet_cmd {
+        uint8_t class, cmd, data[8], ack;
+        uint32_t len; /* of data */
+    } cmds[8];        /* control commands, as received, and our acks */
+    unsigned ncmds;
     uint32_t rx_delivered, rx_dropped, rx_starved, max_rx_bufs;
 };
 
@@ -60,6 +70,11 @@ extern struct fake_vnet fake_vnet[FNET_DEVS];
 /* Device i at FAKE_BASE + i * FAKE_WINDOW: modern, every feature the
  * driver asks for, MAC 52:54:00:00:00:0i, MTU 1500, link up. */
 void fake_vnet_init(unsigned i);
+/* Dev i also offers CTRL_VQ, CTRL_GUEST_OFFLOADS and MQ with `pairs`
+ * queue pairs (1 or 2): its control queue follows them. The right ack
+ * is OK for VQ_PAIRS_SET 1..pairs and for GUEST_OFFLOADS_SET of
+ * negotiated GUEST_* bits, ERR for anything else. */
+void fake_vnet_offer_ctrl(unsigned i, uint16_t pairs);
 /* Queues a frame (len bytes, header flags) towards the guest of dev i. */
 void fake_vnet_inject(unsigned i, const void *frame, uint32_t len,
                       uint8_t flags);

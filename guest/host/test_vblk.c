@@ -241,6 +241,63 @@ static void test_rwtest_full(void)
     CHECK(f->bad_chain == 0, "every chain well-formed");
 }
 
+/* restart: the mode, a reset of the running device, a new start, the
+ * mode again (kvmini stops and remakes its queue workers meanwhile). */
+static void test_restart(void)
+{
+    struct fake_vblk *f = &fake_vblk[0];
+    uint32_t fails;
+
+    only_vda();
+    fails = boot("blk=rwtest,restart,queues=2,seed=9");
+    show_fails();
+    CHECK(fails == 0, "rwtest,restart passes");
+    const char *at = strstr(fake_serial_out, "tg: check blk_restart ok vda\n");
+    CHECK(at && strstr(at, "tg: check blk_rw ok vda") &&
+              strstr(at, "tg: check blk_verify ok vda chunks=16 zeroed=0x6"),
+          "blk_restart ok, then rwtest again (rw, verify)");
+    CHECK(f->t.resets >= 2 && f->by_type[VBLK_T_FLUSH] == 2,
+          "the device was reset again and saw both runs (2 flushes)");
+    CHECK(has(" q0=") && !has(" q1=0\n"),
+          "both queues carried requests after the restart");
+}
+
+/* busyrestart: reads posted and notified, none waited for, then the
+ * reset (the fake serves only when the driver idles: it never saw them). */
+static void test_busyrestart(void)
+{
+    struct fake_vblk *f = &fake_vblk[0];
+
+    only_vda();
+    uint32_t fails = boot("blk=read,busyrestart");
+
+    show_fails();
+    CHECK(fails == 0 && has("tg: blk vda restarted with 16 reads posted\n") &&
+              has("tg: check blk_restart ok vda\n"),
+          "busyrestart: 16 reads posted (over both queues), "
+          "the restart passes");
+    CHECK(f->t.resets >= 2 && f->bad_chain == 0 &&
+              has("tg: check blk_read ok vda chunks=16"),
+          "the device was reset with them outstanding; the reads after "
+          "the restart pass");
+}
+
+/* noflush: FLUSH not asked for though offered (the device must then
+ * make every write stable before it completes it). */
+static void test_noflush(void)
+{
+    struct fake_vblk *f = &fake_vblk[0];
+
+    only_vda();
+    CHECK(boot("blk=rwtest,noflush,seed=5") == 0 &&
+              has("tg: blk vda flush not-asked\n") && !has("blk_flush") &&
+              has("tg: check blk_verify ok vda chunks=16 zeroed=0x6"),
+          "rwtest,noflush passes, says FLUSH was not asked for");
+    CHECK(!(f->t.drv_features >> VBLK_F_FLUSH & 1) &&
+              f->by_type[VBLK_T_FLUSH] == 0 && f->by_type[VBLK_T_OUT] > 0,
+          "FLUSH not negotiated, none sent, writes were");
+}
+
 static void test_rwtest_bare(void)
 {
     struct fake_vblk *f = &fake_vblk[0];
@@ -615,6 +672,9 @@ int main(void)
 {
     test_untouched();
     test_rwtest_full();
+    test_restart();
+    test_noflush();
+    test_busyrestart();
     test_rwtest_bare();
     test_blocks();
     test_legacy();

@@ -697,6 +697,120 @@ static void test_misbehaving(void)
           "(txfull), 60 received");
 }
 
+/* net=ctrl: the commands as the device received them, and its acks. */
+static bool cmd_is(const struct fake_vnet *f, unsigned i, uint8_t class,
+                   uint64_t val, uint32_t len)
+{
+    uint64_t v = 0;
+
+    if (i >= f->ncmds || f->cmds[i].class != class || f->cmds[i].cmd != 0 ||
+        f->cmds[i].len != len)
+        return false;
+    memcpy(&v, f->cmds[i].data, len);
+    return v == val;
+}
+
+static void test_ctrl(void)
+{
+    struct fake_vnet *f = only_eth0();
+
+    fake_vnet_offer_ctrl(0, 2);
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 0, "net=ctrl: the guest passes");
+    show_fails();
+    CHECK(has("tg: check net_ctrl ok eth0 pairs=2:ok pairs=1:ok offloads=0:ok "
+              "offloads=2:err\n"),
+          "net_ctrl: pairs 2 and 1 taken, offloads 0 taken, GUEST_CSUM "
+          "(not negotiated) refused");
+    CHECK(has(",ctrl_vq,ctrl_guest_offloads,mq\n"),
+          "CTRL_VQ, CTRL_GUEST_OFFLOADS and MQ negotiated");
+    CHECK(f->ncmds == 4 && cmd_is(f, 0, VNET_CTRL_MQ, 2, 2) &&
+              cmd_is(f, 1, VNET_CTRL_MQ, 1, 2) &&
+              cmd_is(f, 2, VNET_CTRL_GUEST_OFFLOADS, 0, 8) &&
+              cmd_is(f, 3, VNET_CTRL_GUEST_OFFLOADS, 2, 8) && f->bad_chain == 0,
+          "the device got the four commands, well formed");
+    CHECK(f->t.q[4].ready && !f->t.q[2].ready && !f->t.q[3].ready,
+          "the control queue is queue 4 (after 2 pairs); pair 1 not set up");
+
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 1);
+    CHECK(
+        boot("ip=10.0.0.2/24 net=ctrl") == 0 &&
+            has("tg: check net_ctrl ok eth0 offloads=0:ok offloads=2:err\n") &&
+            f->ncmds == 2 && f->t.q[2].ready,
+        "one pair: no VQ_PAIRS_SET; the control queue is queue 2");
+
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 1);
+    f->max_pairs = 0x8000;
+    CHECK(
+        boot("ip=10.0.0.2/24 net=ctrl") != 0 &&
+            has("tg: check net_start FAIL eth0 max_virtqueue_pairs=32768\n") &&
+            f->t.status == 0,
+        "max_virtqueue_pairs 0x8000 (the control queue's index would not "
+        "fit 16 bits): refused before any queue is set up");
+
+    only_eth0();
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 1 &&
+              has("tg: check net_ctrl FAIL eth0 ctrl_vq-not-offered\n"),
+          "a device without CTRL_VQ: net_ctrl fails");
+
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 2);
+    f->ctrl_ack = VNET_CTRL_ERR;
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 1 &&
+              has("tg: check net_ctrl FAIL eth0 pairs=2:err pairs=1:err "
+                  "offloads=0:err offloads=2:err\n"),
+          "a device refusing every command: net_ctrl fails");
+
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 1);
+    f->ctrl_ack = 7;
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 1 &&
+              has("net_ctrl FAIL eth0 offloads=0:0x7 offloads=2:0x7\n"),
+          "an ack that is neither OK nor ERR: shown, net_ctrl fails");
+
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 1);
+    f->ctrl_used_len = 0;
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 1 &&
+              has("net_ctrl FAIL eth0 offloads=0:broken(ctrl-used-len=0) "
+                  "offloads=2:broken(ctrl-used-len=0)\n") &&
+              f->t.status == 0,
+          "a command returned with used len 0: the device is broken, reset");
+
+    f = only_eth0();
+    fake_vnet_offer_ctrl(0, 1);
+    f->ctrl_stall = true;
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl") == 1 &&
+              has("net_ctrl FAIL eth0 offloads=0:broken(ctrl-timeout) "
+                  "offloads=2:broken(ctrl-timeout)\n"),
+          "a device that never answers: the wait ends (5 s), broken");
+}
+
+/* net=restart: the running NIC reset and started again; it answers. */
+static void test_restart(void)
+{
+    struct fake_vnet *f = only_eth0();
+    uint8_t gmac[6];
+    const struct fnet_frame *r;
+
+    fake_vnet_offer_ctrl(0, 2);
+    CHECK(boot("ip=10.0.0.2/24 net=ctrl,restart") == 0,
+          "net=ctrl,restart: the guest passes");
+    show_fails();
+    const char *at = strstr(fake_serial_out, "tg: check net_restart ok eth0\n");
+    CHECK(at && strstr(at, "tg: check net_ctrl ok eth0 pairs=2:ok"),
+          "net_restart ok, then the control commands again");
+    CHECK(f->ncmds == 8 && f->t.resets >= 2,
+          "the device was reset again and got the commands twice");
+    mac_of_dev(0, gmac);
+    fake_vnet_inject(0, frame, icmp_echo(frame, gmac, GUEST_IP, 56, 1), 0);
+    serve(8);
+    r = f->tx_n ? &f->tx[0] : NULL;
+    CHECK(r && r->len == 14 + 20 + 8 + 56 && r->data[14 + 20] == 0,
+          "after the restart an echo request is answered");
+}
+
 static void test_two_nics(void)
 {
     uint8_t m0[6], m1[6];
@@ -901,6 +1015,8 @@ int main(void)
     test_mergeable();
     test_nomrg_legacy();
     test_misbehaving();
+    test_ctrl();
+    test_restart();
     test_two_nics();
     test_args();
     test_expect();

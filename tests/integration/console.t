@@ -31,6 +31,35 @@ rc=$?
 check "Ctrl-A x stops the VM with status 0 (got $rc)" test "$rc" -eq 0
 check "Ctrl-A x is reported" grep -q "Ctrl-A x: stopping the VM" "$TMP/tty.out"
 
+# A terminal resized while the guest runs (SIGWINCH), the virtio console
+# on that terminal, under the default filters (--seccomp kill): the main
+# thread asks the terminal its size and tells the guest (F_SIZE, a config
+# interrupt), which sees the new size. The kernel sends the SIGWINCH
+# itself when the pty's size changes.
+timeout -k 5 90 script -qefc "$KVMINI run -k $GUEST --console virtio \
+--serial file=$TMP/ws.log -p 'vcons_size vcons_idle=30'" /dev/null \
+    >"$TMP/ws.out" 2>&1 &
+wsjob=$!
+wsdone=false
+for _ in $(seq 1 300); do
+    grep -q '^tg: vcons size ' "$TMP/ws.log" 2>/dev/null && break
+    sleep 0.1
+done
+for p in $(pgrep -x kvmini); do
+    grep -qF "$TMP/ws.log" "/proc/$p/cmdline" 2>/dev/null || continue
+    pty=$(readlink "/proc/$p/fd/0")
+    stty -F "$pty" cols 123 rows 45 && wsdone=true
+done
+wait "$wsjob"
+rc=$?
+check "a resize of kvmini's terminal reached it (stty on its pty)" $wsdone
+check "... the guest saw the new size (vcons_size)" \
+    grep -Eq '^tg: check vcons_size ok from=[0-9]+x[0-9]+ to=123x45$' \
+    "$TMP/ws.log"
+check "... and kvmini exits 0 (got $rc: 159 would be a seccomp stop)" \
+    test "$rc" -eq 0
+[ "$rc" -eq 0 ] || diag "$TMP/ws.out"
+
 # Signals: the guest holds in hlt, so its vCPU sleeps inside KVM_RUN.
 # It would hold for 60 s: only kvmini's own handling can end it sooner.
 for sig in TERM INT; do

@@ -68,6 +68,25 @@ run_vm 60 off -k "$GUEST" --seccomp off,probe=vq-blk -p "blk=info" \
 check "off with a blk probe: the guest passes (exit $RC)" test "$RC" -eq 0
 check "... no report line" bash -c "! grep -q 'seccomp:' '$TMP/off.err'"
 
+# KVMINI_SECCOMP: the mode (and probe) from the environment when the
+# command line has no --seccomp (tests/seccomp-sweep.sh sets log); an
+# explicit --seccomp wins.
+KVMINI_SECCOMP=kill,probe=vq-blk run_vm 60 envkill -k "$GUEST" \
+    -p "blk=info" --disk "$TMP/d.img"
+check "KVMINI_SECCOMP=kill,probe=vq-blk: exit 159 (got $RC)" test "$RC" -eq 159
+check "... the report names blk.q0" \
+    grep -q '^kvmini: seccomp: thread blk.q0 (vq-blk) made syscall getppid' \
+    "$TMP/envkill.err"
+KVMINI_SECCOMP=kill,probe=vq-blk run_vm 60 envoff -k "$GUEST" \
+    --seccomp off -p "blk=info" --disk "$TMP/d.img"
+check "... --seccomp off given too: it wins, the guest passes (exit $RC)" \
+    bash -c "[ $RC -eq 0 ] && ! grep -q 'seccomp:' '$TMP/envoff.err'"
+KVMINI_SECCOMP=strict run_vm 30 envbad -k "$GUEST"
+check "KVMINI_SECCOMP=strict: exit 1, one line naming the variable (got $RC)" \
+    bash -c "[ $RC -eq 1 ] && [ \$(wc -l <'$TMP/envbad.err') -eq 1 ] &&
+             grep -q '^kvmini: KVMINI_SECCOMP (environment): .*kill, log or off' \
+                 '$TMP/envbad.err'"
+
 # Bad values are user input: one line, status 1.
 run_vm 30 bad -k "$GUEST" --seccomp strict
 check "--seccomp strict: exit 1 (got $RC)" test "$RC" -eq 1
