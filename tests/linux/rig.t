@@ -347,8 +347,8 @@ awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
 nplat=$(awk '$3 == "RIG:" && $6 == "info" && $7 == "l1-kernel" { b[$1] = 1 }
              END { n = 0; for (i in b) n++; print n }' $out/results)
 echo "# rig summary: $nb L2 boot(s) in $attempt L1(s) (RIG_L1_QEMU='$l1_qemu'," \
-     "RIG_STALL_S=$stall_s); $nstall stall(s), $ndeath death(s)," \
-     "${nplat:-0} L2 boot(s) with an L1 kernel fault; $nrerun" \
-     "boot(s) re-run; longest L1 silence ${longest}s${events}" >&2
+     "RIG_STALL_S=$stall_s); $nstall stall(s), $ndeath death(s); $nrerun" \
+     "boot(s) re-run; longest L1 silence ${longest}s; ${nplat:-0} L2" \
+     "boot(s) with an L1 kernel fault${events}" >&2
 # Without prove (make linux-test), the status says whether a check failed.
 [ "$nfail" -eq 0 ] && [ -z "${l1_failed:-}" ]
