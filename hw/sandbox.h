@@ -51,10 +51,16 @@ struct sandbox_config {
     /* For tests: every thread of this kind makes one forbidden syscall
      * right after entering its filter. Empty: none. */
     char probe[SANDBOX_KIND_MAX];
+    /* For tests: every thread of this kind frees enough heap right after
+     * entering its filter to make glibc shrink its arena, as a vCPU does
+     * when the guest resets a NIC (sandbox_init's heap priming must make
+     * that safe). Empty: none. */
+    char shrink[SANDBOX_KIND_MAX];
 };
 
 /* Parse --seccomp's value: "kill", "log" or "off", optionally followed
- * by ",probe=KIND". 0, or -EINVAL with a sentence in err. */
+ * by ",probe=KIND" or ",shrink=KIND". 0, or -EINVAL with a sentence in
+ * err. */
 int sandbox_parse(const char *spec, struct sandbox_config *c, char *err,
                   size_t errlen);
 

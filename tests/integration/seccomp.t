@@ -55,6 +55,22 @@ probe chardev chardev cd-file --serial "file=$TMP/c.log"
 probe cons vq-console 'console\.q[01]' -p vcons_hello --console virtio
 probe main main kvmini
 
+# A heap shrink under a filter: glibc opens /proc/sys/vm/overcommit_memory
+# the first time a free shrinks a thread arena, which no list allows; the
+# rig's net scenario stopped with 159 when a vCPU freed the NICs' TX
+# iovecs at the guest's reboot. The hook shrink=KIND frees that way in
+# each thread of KIND right after its filter is on; kvmini primes glibc
+# before any filter, so the guest passes.
+for k in vcpu vq-blk; do
+    run_vm 60 "shrink-$k" -k "$GUEST" --seccomp "kill,shrink=$k" \
+        -p "blk=info" --disk "$TMP/d.img"
+    check "kill with a heap shrink in $k: the guest passes (exit $RC)" \
+        test "$RC" -eq 0
+    check "... no report line" \
+        bash -c "! grep -q 'seccomp:' '$TMP/shrink-$k.err'"
+    [ "$RC" -eq 0 ] || diag "$TMP/shrink-$k.err"
+done
+
 # log: the kernel logs the syscall and lets it through.
 run_vm 60 log -k "$GUEST" --seccomp log,probe=vq-blk -p "blk=info" \
     --disk "$TMP/d.img"

@@ -59,7 +59,8 @@ for ((r = 1; r <= repeat; r++)); do
         name=$(echo $name); checks=$(echo $checks)
         [ -n "$name" ] || continue
         [ -z "$only" ] || case " $only " in *" $name "*) ;; *) continue ;; esac
-        # bench-* and wip-* scenarios run only when named (RIG_ONLY).
+        # bench-* and wip-* (work in progress) scenarios run only when
+        # named (RIG_ONLY).
         [ -n "$only" ] || case $name in bench-*|wip-*) continue ;; esac
         # The mini kernel has no ext4, and QEMU's disks need ACPI.
         if [ "${RIG_L2_KERNEL:-debian}" = mini ]; then
@@ -305,6 +306,15 @@ for ((i = 1; i <= nb; i++)); do
                 sed "s/^RIG-ERR: $v $name /#   stderr: /"
             grep "^RIG-CON: $v $name " <<<"$seg" |
                 sed "s/^RIG-CON: $v $name /#   console: /"
+            # L1's own kernel hit during the boot: the nested platform
+            # failed (docs/linux-rig.md, "Platform faults"), not only L2.
+            grep "^RIG: $v $name info l1-kernel " <<<"$seg" |
+                sed "s/^RIG: $v $name info l1-kernel /#   L1 kernel: /"
+            ! grep -q "^RIG: $v $name info l1-kernel " <<<"$seg" ||
+                echo "#   L1's own kernel failed during this boot: a" \
+                     "nested-platform fault (docs/linux-rig.md," \
+                     "\"Platform faults\"); its L2 failures are not" \
+                     "evidence against the VMM, but are still failures"
         } >&2
     done
 done
@@ -333,8 +343,12 @@ awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
                       "L2 uptime at /init %s\n",
                       k, med(i[k]), med(e[k]), med(u[k]) }' | sort
 # One line a run, stalls or not, so CI logs show the rate over time.
+# Boots during which L1's own kernel complained (l1-init's l1_kernel).
+nplat=$(awk '$3 == "RIG:" && $6 == "info" && $7 == "l1-kernel" { b[$1] = 1 }
+             END { n = 0; for (i in b) n++; print n }' $out/results)
 echo "# rig summary: $nb L2 boot(s) in $attempt L1(s) (RIG_L1_QEMU='$l1_qemu'," \
      "RIG_STALL_S=$stall_s); $nstall stall(s), $ndeath death(s); $nrerun" \
-     "boot(s) re-run; longest L1 silence ${longest}s${events}" >&2
+     "boot(s) re-run; longest L1 silence ${longest}s; ${nplat:-0} L2" \
+     "boot(s) with an L1 kernel fault${events}" >&2
 # Without prove (make linux-test), the status says whether a check failed.
 [ "$nfail" -eq 0 ] && [ -z "${l1_failed:-}" ]

@@ -162,6 +162,13 @@ static void test_parse(void)
     CHECK(sandbox_parse("kill,probe=vq-blk", &c, err, sizeof(err)) == 0 &&
               !strcmp(c.probe, "vq-blk"),
           "a probe on a kind");
+    CHECK(sandbox_parse("kill,shrink=vcpu", &c, err, sizeof(err)) == 0 &&
+              !strcmp(c.shrink, "vcpu") && !c.probe[0],
+          "a heap shrink on a kind");
+    CHECK(sandbox_parse("off,shrink=vq-nope", &c, err, sizeof(err)) ==
+                  -EINVAL &&
+              strstr(err, "vq-nope"),
+          "an unknown shrink kind is named (%s)", err);
     CHECK(sandbox_parse("kil", &c, err, sizeof(err)) == -EINVAL &&
               strstr(err, "kill, log or off"),
           "a bad mode names the good ones (%s)", err);
@@ -170,8 +177,9 @@ static void test_parse(void)
     CHECK(sandbox_parse("log,probe=vq-nope", &c, err, sizeof(err)) == -EINVAL &&
               strstr(err, "vq-nope"),
           "an unknown probe kind is named (%s)", err);
-    CHECK(sandbox_parse("log,verbose", &c, err, sizeof(err)) == -EINVAL,
-          "anything but probe= after the mode is refused");
+    CHECK(sandbox_parse("log,verbose", &c, err, sizeof(err)) == -EINVAL &&
+              strstr(err, "probe=KIND or shrink=KIND"),
+          "anything but probe= or shrink= after the mode is refused (%s)", err);
 }
 
 enum child_act { ACT_PROBE, ACT_MMAP_RW, ACT_MMAP_EXEC, ACT_RTC };
