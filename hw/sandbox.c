@@ -81,21 +81,18 @@ int sandbox_parse(const char *spec, struct sandbox_config *c, char *err,
 }
 
 /*
- * glibc reads /proc/sys/vm/overcommit_memory the first time a free
- * shrinks the heap of a thread's arena (not the main one), and keeps
- * what it read; no filter allows that open. The rig's net scenario met
- * it: at the guest's reboot a vCPU thread freed the NICs' TX iovecs
- * (vnet_tx_stop), its arena shrank, and kvmini stopped with status 159.
- * This does such a shrink: 2 MiB in pieces below glibc's mmap threshold
- * (so they come from the arena's heap), freed, leave a top chunk far
- * above its trim threshold. Run once in a thread of its own before any
- * filter (sandbox_init), it makes every later shrink safe; the test hook
- * (shrink=KIND) runs it under a filter.
+ * The test hook shrink=KIND: free enough heap, in pieces below glibc's
+ * mmap threshold, that malloc gives memory back (2 MiB freed leave a top
+ * chunk far above the trim threshold). In a thread arena the first such
+ * shrink opens /proc/sys/vm/overcommit_memory, which no list allows; the
+ * rig's net scenario stopped with status 159 when a vCPU freed the NICs'
+ * TX iovecs at the guest's reboot. sandbox_init's single arena keeps
+ * every thread off that path; the hook checks it under a filter.
  */
 #define SHRINK_PIECES 32
 #define SHRINK_PIECE (64 * 1024)
 
-static void *sbx_heap_shrink(void *arg)
+static void sbx_heap_shrink(void)
 {
     void *p[SHRINK_PIECES];
     for (int i = 0; i < SHRINK_PIECES; i++) {
@@ -106,7 +103,6 @@ static void *sbx_heap_shrink(void *arg)
     }
     for (int i = SHRINK_PIECES - 1; i >= 0; i--)
         free(p[i]);
-    return arg;
 }
 
 /* --- the report (async-signal-safe from here to sbx_sigsys) --- */
@@ -266,16 +262,6 @@ int sandbox_init(const struct sandbox_config *c)
                 strerror(-r));
         goto fail;
     }
-    /* glibc's one read of overcommit_memory, while opening is allowed. */
-    pthread_t th;
-    r = pthread_create(&th, NULL, sbx_heap_shrink, NULL);
-    if (r) {
-        r = -r;
-        log_err("seccomp: cannot start the heap-shrink thread: %s",
-                strerror(-r));
-        goto fail;
-    }
-    pthread_join(th, NULL);
     struct sigaction sa = {.sa_sigaction = sbx_sigsys, .sa_flags = SA_SIGINFO};
     sigfillset(&sa.sa_mask);
     if (sigaction(SIGSYS, &sa, NULL) < 0 ||
@@ -328,7 +314,7 @@ int sandbox_enter(const char *kind, const char *who)
     if (sbx.cfg.probe[0] && !strcmp(sbx.cfg.probe, kind))
         syscall(SYS_getppid); /* the test hook: forbidden everywhere */
     if (sbx.cfg.shrink[0] && !strcmp(sbx.cfg.shrink, kind))
-        sbx_heap_shrink(NULL); /* the test hook: must be harmless */
+        sbx_heap_shrink(); /* the test hook: must be harmless */
     return 0;
 }
 

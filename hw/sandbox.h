@@ -53,8 +53,8 @@ struct sandbox_config {
     char probe[SANDBOX_KIND_MAX];
     /* For tests: every thread of this kind frees enough heap right after
      * entering its filter to make glibc shrink its arena, as a vCPU does
-     * when the guest resets a NIC (sandbox_init's heap priming must make
-     * that safe). Empty: none. */
+     * when the guest resets a NIC (sandbox_init's single malloc arena
+     * must make that safe). Empty: none. */
     char shrink[SANDBOX_KIND_MAX];
 };
 

@@ -59,8 +59,8 @@ probe main main kvmini
 # the first time a free shrinks a thread arena, which no list allows; the
 # rig's net scenario stopped with 159 when a vCPU freed the NICs' TX
 # iovecs at the guest's reboot. The hook shrink=KIND frees that way in
-# each thread of KIND right after its filter is on; kvmini primes glibc
-# before any filter, so the guest passes.
+# each thread of KIND right after its filter is on; kvmini gives glibc
+# one arena (M_ARENA_MAX 1, no thread arenas), so the guest passes.
 for k in vcpu vq-blk; do
     run_vm 60 "shrink-$k" -k "$GUEST" --seccomp "kill,shrink=$k" \
         -p "blk=info" --disk "$TMP/d.img"
