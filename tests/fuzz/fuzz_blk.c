@@ -68,8 +68,7 @@ static struct blk_img *blk_image(bool ro, uint64_t bytes)
         if (im->memfd < 0 || ftruncate(im->memfd, 512))
             abort();
         snprintf(im->path, sizeof(im->path), "/proc/self/fd/%d", im->memfd);
-        if (disk_open(&im->dk, im->path, ro ? DISK_RO : 0, err,
-                      sizeof(err))) {
+        if (disk_open(&im->dk, im->path, ro ? DISK_RO : 0, err, sizeof(err))) {
             fprintf(stderr, "fuzz_blk: %s\n", err);
             abort();
         }
