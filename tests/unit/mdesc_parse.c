@@ -511,7 +511,10 @@ static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
             FAIL("DSDT: virtio device %u without Memory32Fixed", v->nwin);
         w->base = le32(q + 4);
         w->size = le32(q + 8);
-        q = mdv_find(q, end, extirq, sizeof(extirq));
+        /* After the 12-byte Memory32Fixed: its length field may hold
+         * the Interrupt descriptor's own header bytes (fuzz_mdesc found
+         * a window of 0x689 bytes read as its interrupt). */
+        q = mdv_find(q + 12, end, extirq, sizeof(extirq));
         if (!q || end - q < 9 || q[4] != 1)
             FAIL("DSDT: virtio device %u without one interrupt", v->nwin);
         w->edge_high = (q[3] & 0x06) == 0x02;
