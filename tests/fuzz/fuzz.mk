@@ -54,12 +54,15 @@ $(FZ_DIR)/fuzz_%: $(FZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FZ_DIR)/libkvmini-fuzz.a
 
 fuzz-build: $(FZ_BINS)
 
-fuzz: $(FZ_DIR)/fuzz_$(TARGET)
-	@test -n "$(TARGET)" || { echo "make fuzz TARGET=one of: $(FZ_TARGETS)" >&2; exit 1; }
+# The binary is a prerequisite only for a known TARGET, so that a missing
+# or mistyped one gets the list below, not make's "No rule to make".
+fuzz: $(if $(filter $(TARGET),$(FZ_TARGETS)),$(FZ_DIR)/fuzz_$(TARGET))
+	@test -n "$(filter $(TARGET),$(FZ_TARGETS))" || { echo "make fuzz:" \
+	    "TARGET=one of: $(FZ_TARGETS)" >&2; exit 1; }
 	@mkdir -p $(FZ_CORPUS) $(FZ_ART) 2>/dev/null || { \
 	    echo "make fuzz: cannot create $(FZ_CORPUS); set" \
 	        "KVMINI_FUZZ_CACHE to a directory you can write" >&2; exit 1; }
-	nice -n 19 $< -max_total_time=$(TIME) \
+	nice -n 19 $(FZ_DIR)/fuzz_$(TARGET) -max_total_time=$(TIME) \
 	    -print_final_stats=1 -artifact_prefix=$(FZ_ART)/$(TARGET)- \
 	    $(FUZZ_ARGS) $(FZ_CORPUS) tests/fuzz/corpus/$(TARGET)
 
