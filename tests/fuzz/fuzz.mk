@@ -30,8 +30,10 @@ FZ_TARGETS  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FZ_BINS     := $(FZ_TARGETS:%=$(FZ_DIR)/fuzz_%)
 
 # Fresh inputs per target in make fuzz-check, sized so that all targets
-# together take about a minute on a busy 2-core machine (59 s for the
-# twelve targets at 30000 each when measured, with the corpus replay).
+# together take about a minute on a busy 2-core machine (43 to 66 s, 41
+# CPU seconds, for the fourteen targets at 30000 each with the corpus
+# replay, on 2026-11-30; 105 s and 61 CPU seconds for thirteen before
+# fuzz_blk reused its images).
 FUZZ_SEED  ?= 11
 FUZZ_RUNS  ?= 30000
 TIME       ?= 600
