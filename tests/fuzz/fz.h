@@ -13,7 +13,8 @@
  * but not on the host: a buffer that crosses from one to the other must
  * be refused by gmem, or ASan says where it was not.
  *
- * Threads: one fuzzer thread; nothing here is shared between runs.
+ * Threads: one fuzzer thread. Between runs only guest RAM's two blocks
+ * are kept, zeroed again for each run.
  */
 #ifndef KVMINI_TESTS_FUZZ_FZ_H
 #define KVMINI_TESTS_FUZZ_FZ_H
@@ -97,7 +98,7 @@ struct fz_virtio {
 
 /*
  * Run one input: attach the device (ops, priv) to a fresh transport on
- * fresh RAM, optionally do a valid handshake first (setup: device
+ * zeroed RAM, optionally do a valid handshake first (setup: device
  * targets start with working queues, the transport target from a bare
  * device), play the script, tear the transport down (reset, stop). The
  * device itself stays the caller's.

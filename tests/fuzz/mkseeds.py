@@ -383,6 +383,18 @@ def seeds_vser():
           data)
 
 
+def seeds_term():
+    def reads(*chunks):
+        return b"".join(u8(len(c)) + c for c in chunks)
+    A = b"\x01"
+    write("term/seed-escapes", u8(1) + reads(b"ab" + A + A + b"c", A, b"q",
+                                             A, A, b"z" + A + b"X tail"))
+    write("term/seed-held-quit", u8(3) + reads(b"x", b"never seen"))
+    write("term/seed-not-a-tty", u8(0) + reads(A + b"x" + A + A, b"plain"))
+    write("term/seed-byte-reads", u8(1) + reads(*[bytes([c]) for c in
+                                                  b"\x01\x01\x01k\x01"]))
+
+
 def main():
     seeds_vmmio()
     seeds_console()
@@ -396,6 +408,7 @@ def main():
     seeds_mdesc()
     seeds_net()
     seeds_vser()
+    seeds_term()
 
 
 if __name__ == "__main__":

@@ -439,14 +439,15 @@ static int mdv_madt(const uint8_t *t, struct mdesc_view *v)
     return 0;
 }
 
-/* Where the next n-byte pattern p starts in [s, end), or NULL. */
+/* Where the next n-byte pattern p starts in [s, end), or NULL. One
+ * memmem, not a memcmp per byte: under the fuzzer each memcmp call is
+ * traced, which made this search most of fuzz_mdesc's time. */
 static const uint8_t *mdv_find(const uint8_t *s, const uint8_t *end,
                                const void *p, size_t n)
 {
-    for (; s && end - s >= (ptrdiff_t)n; s++)
-        if (!memcmp(s, p, n))
-            return s;
-    return NULL;
+    if (!s || s >= end)
+        return NULL;
+    return memmem(s, (size_t)(end - s), p, n);
 }
 
 /* An AML integer at p (Zero, One, BytePrefix ... QWordPrefix). */
@@ -495,7 +496,10 @@ static int mdv_dsdt(const uint8_t *t, struct mdesc_view *v)
             FAIL("DSDT: virtio device %u without Memory32Fixed", v->nwin);
         w->base = mdv_le32(q + 4);
         w->size = mdv_le32(q + 8);
-        q = mdv_find(q, end, extirq, sizeof(extirq));
+        /* After the 12-byte Memory32Fixed: its length field may hold
+         * the Interrupt descriptor's own header bytes (fuzz_mdesc found
+         * a window of 0x689 bytes read as its interrupt). */
+        q = mdv_find(q + 12, end, extirq, sizeof(extirq));
         if (!q || end - q < 9 || q[4] != 1)
             FAIL("DSDT: virtio device %u without one interrupt", v->nwin);
         w->edge_high = (q[3] & 0x06) == 0x02;
@@ -570,10 +574,61 @@ static uint64_t mdv_cells(const fdt32_t *p, int n)
     return v;
 }
 
-/* reg of a node under a parent with (2, 2) cells: index i. */
-static int mdv_reg(const void *fdt, int node, uint64_t *base, uint64_t *size)
+/*
+ * Every node's parent, from one walk of the tree. libfdt's
+ * fdt_parent_offset walks from the root twice on every call, which made
+ * this reader most of fuzz_mdesc's time.
+ */
+#define MDV_MAX_NODES 1024
+#define MDV_MAX_DEPTH 32
+
+struct mdv_tree {
+    int n;
+    int off[MDV_MAX_NODES]; /* increasing: the walk's order */
+    int parent[MDV_MAX_NODES];
+};
+
+static int mdv_tree_build(const void *fdt, struct mdv_tree *t)
 {
-    int len, parent = fdt_parent_offset(fdt, node);
+    int stack[MDV_MAX_DEPTH], depth = 0, node;
+
+    t->n = 0;
+    /* fdt_next_node leaves depth at -1 past the root's end. */
+    for (node = 0; node >= 0 && depth >= 0;
+         node = fdt_next_node(fdt, node, &depth)) {
+        if (depth >= MDV_MAX_DEPTH || t->n >= MDV_MAX_NODES)
+            FAIL("dtb: more than %d nodes or %d levels", MDV_MAX_NODES,
+                 MDV_MAX_DEPTH);
+        stack[depth] = node;
+        t->off[t->n] = node;
+        t->parent[t->n++] = depth ? stack[depth - 1] : -FDT_ERR_NOTFOUND;
+    }
+    return 0;
+}
+
+/* As fdt_parent_offset: the parent's offset, or negative for the root. */
+static int mdv_parent(const struct mdv_tree *t, int node)
+{
+    int lo = 0, hi = t->n - 1;
+
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+
+        if (t->off[mid] == node)
+            return t->parent[mid];
+        if (t->off[mid] < node)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -FDT_ERR_BADOFFSET;
+}
+
+/* reg of a node under a parent with (2, 2) cells: index i. */
+static int mdv_reg(const void *fdt, const struct mdv_tree *t, int node,
+                   uint64_t *base, uint64_t *size)
+{
+    int len, parent = mdv_parent(t, node);
     const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
 
     if (parent < 0 || !reg || fdt_address_cells(fdt, parent) != 2 ||
@@ -585,8 +640,8 @@ static int mdv_reg(const void *fdt, int node, uint64_t *base, uint64_t *size)
 }
 
 /* `interrupts` = <gsi type> with the IOAPIC as the effective parent. */
-static int mdv_irq(const void *fdt, int node, uint32_t phandle,
-                   uint32_t *gsi, bool *edge_high)
+static int mdv_irq(const void *fdt, const struct mdv_tree *t, int node,
+                   uint32_t phandle, uint32_t *gsi, bool *edge_high)
 {
     const fdt32_t *irq = NULL, *ip = NULL;
     int len, n;
@@ -594,7 +649,7 @@ static int mdv_irq(const void *fdt, int node, uint32_t phandle,
     irq = fdt_getprop(fdt, node, "interrupts", &len);
     if (!irq || len != 8)
         return -1;
-    for (n = node; n >= 0 && !ip; n = fdt_parent_offset(fdt, n))
+    for (n = node; n >= 0 && !ip; n = mdv_parent(t, n))
         ip = fdt_getprop(fdt, n, "interrupt-parent", NULL);
     if (!ip || fdt32_to_cpu(*ip) != phandle)
         return -1;
@@ -624,8 +679,8 @@ static int mdv_dtb_cpus(const void *fdt, struct mdesc_view *v)
     return 0;
 }
 
-static int mdv_dtb_apics(const void *fdt, struct mdesc_view *v,
-                         uint32_t *phandle)
+static int mdv_dtb_apics(const void *fdt, const struct mdv_tree *t,
+                         struct mdesc_view *v, uint32_t *phandle)
 {
     int io = fdt_node_offset_by_compatible(fdt, -1, "intel,ce4100-ioapic");
     int la = fdt_node_offset_by_compatible(fdt, -1, "intel,ce4100-lapic");
@@ -641,14 +696,14 @@ static int mdv_dtb_apics(const void *fdt, struct mdesc_view *v,
         fdt32_to_cpu(*ic) != 2)
         FAIL("dtb: IOAPIC is not a 2-cell interrupt controller");
     *phandle = fdt_get_phandle(fdt, io);
-    if (!*phandle || mdv_reg(fdt, io, &v->ioapic_addr, &size) < 0 ||
-        mdv_reg(fdt, la, &v->lapic_addr, &size) < 0)
+    if (!*phandle || mdv_reg(fdt, t, io, &v->ioapic_addr, &size) < 0 ||
+        mdv_reg(fdt, t, la, &v->lapic_addr, &size) < 0)
         FAIL("dtb: bad IOAPIC/LAPIC reg or phandle");
     return 0;
 }
 
-static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
-                           uint32_t ph)
+static int mdv_dtb_devices(const void *fdt, const struct mdv_tree *t,
+                           struct mdesc_view *v, uint32_t ph)
 {
     int node, len, parent;
     const fdt32_t *reg;
@@ -662,8 +717,8 @@ static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
 
         if (v->nwin >= MDV_MAX_WIN)
             FAIL("dtb: too many virtio nodes");
-        if (mdv_reg(fdt, node, &w->base, &w->size) < 0 ||
-            mdv_irq(fdt, node, ph, &w->gsi, &w->edge_high) < 0 ||
+        if (mdv_reg(fdt, t, node, &w->base, &w->size) < 0 ||
+            mdv_irq(fdt, t, node, ph, &w->gsi, &w->edge_high) < 0 ||
             !fdt_getprop(fdt, node, "dma-coherent", NULL))
             FAIL("dtb: %s: bad reg/interrupts or no dma-coherent",
                  fdt_get_name(fdt, node, NULL));
@@ -672,7 +727,7 @@ static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
     node = fdt_node_offset_by_compatible(fdt, -1, "ns16550a");
     if (node < 0)
         return 0;
-    parent = fdt_parent_offset(fdt, node);
+    parent = mdv_parent(t, node);
     compat = fdt_getprop(fdt, parent, "compatible", NULL);
     reg = fdt_getprop(fdt, node, "reg", &len);
     if (!compat || strcmp(compat, "isa") || !reg || len != 12 ||
@@ -680,12 +735,13 @@ static int mdv_dtb_devices(const void *fdt, struct mdesc_view *v,
         FAIL("dtb: serial is not an I/O-space device on an isa bus");
     v->serial = true;
     v->serial_port = fdt32_to_cpu(reg[1]);
-    if (mdv_irq(fdt, node, ph, &v->serial_gsi, &eh) < 0 || !eh)
+    if (mdv_irq(fdt, t, node, ph, &v->serial_gsi, &eh) < 0 || !eh)
         FAIL("dtb: serial interrupts");
     return 0;
 }
 
-static int mdv_dtb_chosen(const void *fdt, struct mdesc_view *v)
+static int mdv_dtb_chosen(const void *fdt, const struct mdv_tree *t,
+                          struct mdesc_view *v)
 {
     int node, len;
     const fdt32_t *s, *e;
@@ -697,7 +753,7 @@ static int mdv_dtb_chosen(const void *fdt, struct mdesc_view *v)
         if (!dt || strcmp(dt, "memory"))
             continue;
         if (v->nmem >= 16 ||
-            mdv_reg(fdt, node, &v->mem[v->nmem].base,
+            mdv_reg(fdt, t, node, &v->mem[v->nmem].base,
                     &v->mem[v->nmem].size) < 0)
             FAIL("dtb: bad memory node");
         v->nmem++;
@@ -720,14 +776,16 @@ static int mdv_dtb_chosen(const void *fdt, struct mdesc_view *v)
 
 int mdv_parse_dtb(const void *fdt, struct mdesc_view *v)
 {
+    struct mdv_tree t; /* 8 KiB */
     uint32_t ph;
 
     if (fdt_check_header(fdt) != 0)
         FAIL("dtb: bad header");
     if (fdt_address_cells(fdt, 0) != 2 || fdt_size_cells(fdt, 0) != 2)
         FAIL("dtb: root cells are not 2/2");
-    if (mdv_dtb_cpus(fdt, v) < 0 || mdv_dtb_apics(fdt, v, &ph) < 0 ||
-        mdv_dtb_devices(fdt, v, ph) < 0 || mdv_dtb_chosen(fdt, v) < 0)
+    if (mdv_tree_build(fdt, &t) < 0 || mdv_dtb_cpus(fdt, v) < 0 ||
+        mdv_dtb_apics(fdt, &t, v, &ph) < 0 ||
+        mdv_dtb_devices(fdt, &t, v, ph) < 0 || mdv_dtb_chosen(fdt, &t, v) < 0)
         return -1;
     return 0;
 }

@@ -239,10 +239,35 @@ static void test_agree(unsigned ncpus, unsigned nvirtio, bool serial)
     CHECK(!same_windows(&acpi, &dt, true), "a moved GSI is noticed");
 }
 
+/* The byte-level ACPI reader (mdesc_parse.c) on windows whose base or
+ * length bytes look like the Interrupt descriptor that follows. */
+static void test_reader(void)
+{
+    static struct mdesc_view bin;
+    struct acpi_info info;
+    struct machine m;
+    int r;
+
+    machine_init(&m, 1);
+    machine_add_virtio(&m, 1);
+    machine_add_virtio(&m, 2);
+    m.virtio[0].size = 0x689; /* 89 06 00 00: Extended Interrupt's tag */
+    CHECK(machine_check(&m) == 0, "a window of 0x689 bytes is a machine");
+    r = acpi_render(&m, LAYOUT_ACPI, buf, sizeof(buf), &info);
+    mdv_init(&bin);
+    CHECK(r > 0 && mdv_parse_acpi(buf, (size_t)r, LAYOUT_ACPI, &bin) == 0 &&
+              bin.nwin == 2 && bin.win[0].size == 0x689 &&
+              bin.win[0].gsi == m.virtio[0].gsi &&
+              bin.win[1].gsi == m.virtio[1].gsi,
+          "... and the DSDT reader takes its length for no interrupt "
+          "(fuzz_mdesc regress-dsdt-size-irq)");
+}
+
 int main(void)
 {
     test_machine();
     test_cmdline();
+    test_reader();
     if (!mdv_have_tool("iasl")) {
         TAP_MISSING("iasl not installed (acpica-tools): no agreement check");
         return tap_done();
