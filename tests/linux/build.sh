@@ -191,6 +191,13 @@ for v in $vmms; do
     *) die "unknown VMM $v" ;;
     esac
 done
+# kvm-hold (RIG_L1_HOLD, default 1): one idle VM kept open in L1 so the
+# L2 VMMs' VMs stop live-patching L1's kernel (kvm-hold.c). Static: L1's
+# base has no C library of its own.
+if [ "${RIG_L1_HOLD:-1}" != 0 ]; then
+    cc -O2 -static -Wall -Wextra -Werror -o "$run/rig/bin/kvm-hold" \
+        "$here/kvm-hold.c" || die "cannot build kvm-hold"
+fi
 # socat: L1's peers on the VMMs' unix sockets (the named-port scenarios;
 # busybox nc has no unix sockets). Without it those checks fail, saying
 # so; nothing else needs it.
@@ -221,6 +228,7 @@ KVMINI_ARGS="${RIG_KVMINI_ARGS:-}"
 KTRACE="${RIG_KTRACE:-}"
 COMPACT="${RIG_L1_COMPACT:-}"
 THP="${RIG_L1_THP:-}"
+HOLD=${RIG_L1_HOLD:-1}
 REBOOT_GRACE=${RIG_REBOOT_GRACE:-60}
 L2_KERNEL=${RIG_L2_KERNEL:-debian}
 CFG

@@ -17,6 +17,7 @@
 # "rig.profile=1": L2 lists the largest gaps in its boot log), RIG_KVMINI_ARGS
 # (more kvmini options, e.g. "--stats"), RIG_STALL_S (seconds of L1 silence
 # that mean a frozen L1), RIG_RERUNS (fresh L1s after a stall or death;
+# default 3), RIG_L1_HOLD (0: no idle VM kept open in L1, kvm-hold.c;
 # default 1), RIG_L1_QEMU (L1's machine, CPU and vCPU options for QEMU),
 # RIG_KTRACE (KiB per CPU: trace L1's KVM during each L2 boot), RIG_L1_THP
 # and RIG_L1_COMPACT (L1's huge pages; compact L1's memory every N s).
@@ -34,7 +35,8 @@ repeat=${RIG_REPEAT:-1}
 # A healthy L1 prints at least its heartbeat every 2 s of its time: the
 # longest silence measured was 6.9 s, under a load of 7 on 2 cores.
 stall_s=${RIG_STALL_S:-60}
-reruns=${RIG_RERUNS:-1}
+# A stall costs RIG_STALL_S plus the boots re-run; one CI run met two.
+reruns=${RIG_RERUNS:-3}
 # microvm froze less often per L2 boot than pc (docs/linux-rig.md, "Stalls").
 l1_qemu=${RIG_L1_QEMU:--M microvm,pit=on,pic=on,rtc=on -cpu max -smp 2}
 log=$out/l1-serial.log
@@ -346,8 +348,12 @@ awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
 # Boots during which L1's own kernel complained (l1-init's l1_kernel).
 nplat=$(awk '$3 == "RIG:" && $6 == "info" && $7 == "l1-kernel" { b[$1] = 1 }
              END { n = 0; for (i in b) n++; print n }' $out/results)
+# Whether each L1 kept its idle VM (kvm-hold.c): without it the L2 boots
+# patch L1's kernel text again.
+nhold=$(grep -c '^RIG-L1: kvm-hold ok' $log.txt)
+grep '^RIG-L1: kvm-hold fail' $log.txt | sed 's/^RIG-L1: /# /' >&2
 echo "# rig summary: $nb L2 boot(s) in $attempt L1(s) (RIG_L1_QEMU='$l1_qemu'," \
-     "RIG_STALL_S=$stall_s); $nstall stall(s), $ndeath death(s); $nrerun" \
+     "RIG_STALL_S=$stall_s, idle VM held in $nhold); $nstall stall(s), $ndeath death(s); $nrerun" \
      "boot(s) re-run; longest L1 silence ${longest}s; ${nplat:-0} L2" \
      "boot(s) with an L1 kernel fault${events}" >&2
 # Without prove (make linux-test), the status says whether a check failed.
