@@ -5,6 +5,7 @@
 #define KVMINI_TESTS_CHARDEV_RIG_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -47,6 +48,30 @@ static inline struct chardev *pipes_chardev(int in_fd, int out_fd)
     if (chardev_stdio_open(&cd, &cfg))
         abort();
     return cd;
+}
+
+/* The same on two new pipes: the test writes in[1] (host to guest) and
+ * reads out[0] (guest to host). out_size: the out pipe's capacity, so a
+ * test can fill it (0: the kernel's default). */
+static inline struct chardev *pipes_open(int in[2], int out[2], int out_size)
+{
+    if (pipe(in) || pipe(out) ||
+        (out_size && fcntl(out[1], F_SETPIPE_SZ, out_size) < 0))
+        abort();
+    return pipes_chardev(in[0], out[1]);
+}
+
+/* Close the chardev, then every pipe end the test has not closed itself
+ * (marked -1). */
+static inline void pipes_close(struct chardev *cd, int in[2], int out[2])
+{
+    chardev_close(cd);
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        if (out[i] >= 0)
+            close(out[i]);
+    }
 }
 
 static inline int64_t ms(void)

@@ -189,9 +189,7 @@ static void test_input(void)
 static void test_late_attach(void)
 {
     int in[2], out[2];
-    if (pipe(in) || pipe(out))
-        abort();
-    struct chardev *c = pipes_chardev(in[0], out[1]);
+    struct chardev *c = pipes_open(in, out, 0);
     CHECK(write(in[1], "early", 5) == 5 && WAIT_FOR(chardev_in_avail(c) == 5),
           "input buffered with no frontend attached");
     struct fe f;
@@ -201,11 +199,7 @@ static void test_late_attach(void)
     char b[8] = {0};
     CHECK(chardev_read(c, b, sizeof(b)) == 5 && !strcmp(b, "early"),
           "... and the bytes");
-    chardev_close(c);
-    for (int i = 0; i < 2; i++) {
-        close(in[i]);
-        close(out[i]);
-    }
+    pipes_close(c, in, out);
 }
 
 /* Closing with a reader that never reads returns within the flush bound

@@ -33,9 +33,7 @@ struct rig {
 
 static void rig_up(struct rig *r, uint64_t feat)
 {
-    if (pipe(r->in) || pipe(r->out))
-        abort();
-    r->cd = pipes_chardev(r->in[0], r->out[1]);
+    r->cd = pipes_open(r->in, r->out, 0);
     if (vser_create_console(&r->c, r->cd, 100, 40) || fg_init(&r->g, RAM) ||
         fg_attach(&r->g, vser_ops(r->c), r->c, false) ||
         fg_negotiate(&r->g, feat) || fg_queue_setup(&r->g, RXQ, 64) ||
@@ -47,11 +45,7 @@ static void rig_down(struct rig *r)
 {
     fg_fini(&r->g);
     vser_destroy(r->c);
-    chardev_close(r->cd);
-    for (int i = 0; i < 2; i++) {
-        close(r->in[i]);
-        close(r->out[i]);
-    }
+    pipes_close(r->cd, r->in, r->out);
 }
 
 /* Collect used RX buffers into dst until want bytes arrived. */
@@ -357,9 +351,7 @@ static bool reset_returns(struct fake_guest *g)
 static void test_tx_backpressure(void)
 {
     struct rig r;
-    if (pipe(r.in) || pipe(r.out) || fcntl(r.out[1], F_SETPIPE_SZ, 4096) < 0)
-        abort();
-    r.cd = pipes_chardev(r.in[0], r.out[1]);
+    r.cd = pipes_open(r.in, r.out, 4096);
     if (vser_create_console(&r.c, r.cd, 80, 25) || fg_init(&r.g, RAM) ||
         fg_attach(&r.g, vser_ops(r.c), r.c, false) || fg_negotiate(&r.g, V1) ||
         fg_queue_setup(&r.g, RXQ, 64) || fg_queue_setup(&r.g, TXQ, 64) ||
@@ -478,9 +470,7 @@ static void test_tx_round_bound(void)
     /* A chain larger than a round (and than the chardev) arrives whole
      * and in order. */
     int in[2], out[2];
-    if (pipe(in) || pipe(out))
-        abort();
-    cd = pipes_chardev(in[0], out[1]);
+    cd = pipes_open(in, out, 0);
     if (vser_create_console(&c, cd, 80, 25) || fg_init(&g, RAM) ||
         fg_attach(&g, vser_ops(c), c, false) || fg_negotiate(&g, V1) ||
         fg_queue_setup(&g, RXQ, 8) || fg_queue_setup(&g, TXQ, 8))
@@ -524,11 +514,7 @@ static void test_tx_round_bound(void)
     d->ops->stop(d);
     fg_fini(&g);
     vser_destroy(c);
-    chardev_close(cd);
-    for (int i = 0; i < 2; i++) {
-        close(in[i]);
-        close(out[i]);
-    }
+    pipes_close(cd, in, out);
 }
 
 /* The storm again, through the worker, with a reader taking all it can:
@@ -547,9 +533,7 @@ static void *drain_main(void *arg)
 static void test_reset_during_storm(void)
 {
     struct rig r;
-    if (pipe(r.in) || pipe(r.out))
-        abort();
-    r.cd = pipes_chardev(r.in[0], r.out[1]);
+    r.cd = pipes_open(r.in, r.out, 0);
     if (vser_create_console(&r.c, r.cd, 80, 25) || fg_init(&r.g, 32ULL << 20) ||
         fg_attach(&r.g, vser_ops(r.c), r.c, false) || fg_negotiate(&r.g, V1) ||
         fg_queue_setup(&r.g, RXQ, 64) || fg_queue_setup(&r.g, TXQ, 64) ||

@@ -47,21 +47,13 @@ struct host {
 
 static void host_up(struct host *h, int out_pipe_size)
 {
-    if (pipe(h->in) || pipe(h->out))
-        abort();
-    if (out_pipe_size && fcntl(h->out[1], F_SETPIPE_SZ, out_pipe_size) < 0)
-        abort();
+    h->cd = pipes_open(h->in, h->out, out_pipe_size);
     fcntl(h->out[0], F_SETFL, O_NONBLOCK);
-    h->cd = pipes_chardev(h->in[0], h->out[1]);
 }
 
 static void host_down(struct host *h)
 {
-    chardev_close(h->cd);
-    for (int i = 0; i < 2; i++) {
-        close(h->in[i]);
-        close(h->out[i]);
-    }
+    pipes_close(h->cd, h->in, h->out);
 }
 
 /* Read what reached the host until want bytes or the guard. */

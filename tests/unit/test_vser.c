@@ -65,17 +65,17 @@ static void rig_up(struct rig *r, uint64_t feat)
         abort();
     for (unsigned i = 0; i < NPORTS; i++) {
         char name[32];
-        if (pipe(r->in[i]) || pipe(r->out[i]))
-            abort();
         if (i == UPORT) {
             char err[256];
+            /* No pipes: the test talks to it through its socket. */
+            r->in[i][0] = r->in[i][1] = r->out[i][0] = r->out[i][1] = -1;
             if (chardev_unix_server_open(&r->cd[i], sock_path, "port", err,
                                          sizeof(err))) {
                 printf("Bail out! %s\n", err);
                 exit(1);
             }
         } else {
-            r->cd[i] = pipes_chardev(r->in[i][0], r->out[i][1]);
+            r->cd[i] = pipes_open(r->in[i], r->out[i], 0);
         }
         snprintf(name, sizeof(name), "org.test.p%u", i);
         if (vser_add_port(r->s, i, i ? name : NULL, r->cd[i], i == 0))
@@ -101,13 +101,8 @@ static void rig_down(struct rig *r)
 {
     fg_fini(&r->g);
     vser_destroy(r->s);
-    for (unsigned i = 0; i < NPORTS; i++) {
-        chardev_close(r->cd[i]);
-        for (int k = 0; k < 2; k++) {
-            close(r->in[i][k]);
-            close(r->out[i][k]);
-        }
-    }
+    for (unsigned i = 0; i < NPORTS; i++)
+        pipes_close(r->cd[i], r->in[i], r->out[i]);
 }
 
 /* Wait for one used entry of queue qi: 0, or -ETIMEDOUT. */

@@ -269,9 +269,7 @@ static void test_console(void)
     int in[2], out[2];
     struct fake_guest g;
     struct vser *c;
-    if (pipe(in) || pipe(out))
-        abort();
-    struct chardev *cd = pipes_chardev(in[0], out[1]);
+    struct chardev *cd = pipes_open(in, out, 0);
     if (vser_create_console(&c, cd, 80, 25) || fg_init(&g, RAM) ||
         fg_attach(&g, vser_ops(c), c, false) ||
         fg_negotiate(&g, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
@@ -300,11 +298,7 @@ static void test_console(void)
     host_stop(&hin);
     fg_fini(&g);
     vser_destroy(c);
-    chardev_close(cd);
-    for (int i = 0; i < 2; i++) {
-        close(in[i]);
-        close(out[i]);
-    }
+    pipes_close(cd, in, out);
 }
 
 /* ---- virtio-serial, every port -------------------------------------- */
@@ -423,9 +417,7 @@ static void test_vser(void)
         abort();
     for (unsigned i = 0; i < NP; i++) {
         char name[32];
-        if (pipe(r.in[i]) || pipe(r.out[i]))
-            abort();
-        r.cd[i] = pipes_chardev(r.in[i][0], r.out[i][1]);
+        r.cd[i] = pipes_open(r.in[i], r.out[i], 0);
         r.in_wr[i] = r.in[i][1];
         r.out_rd[i] = r.out[i][0];
         snprintf(name, sizeof(name), "org.test.p%u", i);
@@ -476,13 +468,8 @@ static void test_vser(void)
     host_stop(&hin);
     fg_fini(&r.g);
     vser_destroy(r.s);
-    for (unsigned i = 0; i < NP; i++) {
-        chardev_close(r.cd[i]);
-        for (int k = 0; k < 2; k++) {
-            close(r.in[i][k]);
-            close(r.out[i][k]);
-        }
-    }
+    for (unsigned i = 0; i < NP; i++)
+        pipes_close(r.cd[i], r.in[i], r.out[i]);
 }
 
 /* ---- virtio-blk ----------------------------------------------------- */
