@@ -161,6 +161,7 @@ where it zeroed and discarded ($r)" test "$r" = ok
     for i in 1 2 3 4 5; do
         seed=$((4242 + i * 1000))
         out=$TMP/dur$i.out
+        : >"$out" # before the job: the poll below may run before its redirect
         "$KVMINI" run -k "$GUEST" --disk "$TMP/dur.img" \
             -p "blk=durable,seed=$seed,count=32,len=16 hold=60" \
             </dev/null >"$out" 2>"$TMP/dur$i.err" &
