@@ -354,7 +354,8 @@ nplat=$(awk '$3 == "RIG:" && $6 == "info" && $7 == "l1-kernel" { b[$1] = 1 }
 nhold=$(grep -c '^RIG-L1: kvm-hold ok' $log.txt)
 grep '^RIG-L1: kvm-hold fail' $log.txt | sed 's/^RIG-L1: /# /' >&2
 echo "# rig summary: $nb L2 boot(s) in $attempt L1(s) (RIG_L1_QEMU='$l1_qemu'," \
-     "RIG_STALL_S=$stall_s, idle VM held in $nhold); $nstall stall(s), $ndeath death(s); $nrerun" \
+     "RIG_STALL_S=$stall_s, idle VM held in $nhold); $nstall stall(s)," \
+     "$ndeath death(s); $nrerun" \
      "boot(s) re-run; longest L1 silence ${longest}s; ${nplat:-0} L2" \
      "boot(s) with an L1 kernel fault${events}" >&2
 # Without prove (make linux-test), the status says whether a check failed.
