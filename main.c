@@ -429,6 +429,20 @@ static int vm_device_queue(struct vm *vm, const char *text)
 
 static int vm_queue_serial(struct vm *vm);
 
+/* --seccomp's value, from the option or from KVMINI_SECCOMP; `from`
+ * prefixes the error line with where the value came from ("" for the
+ * option, whose sentence already quotes it). */
+static int seccomp_opt(struct sandbox_config *c, const char *spec,
+                       const char *from)
+{
+    char err[200];
+    if (sandbox_parse(spec, c, err, sizeof(err)) < 0) {
+        log_err("%s%s", from, err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, struct vm *vm)
 {
     struct options *o = &vm->opt;
@@ -469,13 +483,9 @@ static int parse_options(int argc, char **argv, struct vm *vm)
      * (tests/seccomp-sweep.sh) without editing every test; an explicit
      * --seccomp still wins. Same syntax as the option. */
     const char *env = getenv("KVMINI_SECCOMP");
-    if (env && *env) {
-        char err[200];
-        if (sandbox_parse(env, &o->seccomp, err, sizeof(err)) < 0) {
-            log_err("KVMINI_SECCOMP (environment): %s", err);
-            return -EINVAL;
-        }
-    }
+    if (env && *env &&
+        seccomp_opt(&o->seccomp, env, "KVMINI_SECCOMP (environment): ") < 0)
+        return -EINVAL;
     opterr = 0;
     optind = 1;
     int c;
@@ -587,14 +597,10 @@ static int parse_options(int argc, char **argv, struct vm *vm)
             }
             break;
         }
-        case OPT_SECCOMP: {
-            char err[200];
-            if (sandbox_parse(optarg, &o->seccomp, err, sizeof(err)) < 0) {
-                log_err("%s", err);
+        case OPT_SECCOMP:
+            if (seccomp_opt(&o->seccomp, optarg, "") < 0)
                 return -EINVAL;
-            }
             break;
-        }
         case OPT_DEVICE:
             if (vm_device_queue(vm, optarg) < 0)
                 return -EINVAL;
