@@ -57,6 +57,8 @@ export RIG_TSC_KHZ=${RIG_TSC_KHZ:-${khz:-2000000}}
 # at any boot.
 boots=("") bchecks=("") unplanned=""
 for ((r = 1; r <= repeat; r++)); do
+    # words: the optional fourth column (L2 words, l1-init's), read
+    # apart so it does not end up in checks.
     while IFS='|' read -r name opts checks words; do
         name=$(echo $name); checks=$(echo $checks)
         [ -n "$name" ] || continue
