@@ -19,6 +19,7 @@
 # that mean a frozen L1), RIG_RERUNS (fresh L1s after a stall or death;
 # default 3), RIG_L1_HOLD (0: no idle VM kept open in L1, kvm-hold.c;
 # default 1), RIG_L1_QEMU (L1's machine, CPU and vCPU options for QEMU),
+# RIG_L1_ACCEL (its -accel, default tcg),
 # RIG_KTRACE (KiB per CPU: trace L1's KVM during each L2 boot), RIG_L1_THP
 # and RIG_L1_COMPACT (L1's huge pages; compact L1's memory every N s).
 # L1 also gets the disk images tests/linux/disk.sh makes, which the host
@@ -63,10 +64,11 @@ for ((r = 1; r <= repeat; r++)); do
         name=$(echo $name); checks=$(echo $checks)
         [ -n "$name" ] || continue
         [ -z "$only" ] || case " $only " in *" $name "*) ;; *) continue ;; esac
-        # bench-*, long-* (heavy: docs/linux-rig.md, "Platform faults")
-        # and wip-* (work in progress) scenarios run only when named
-        # (RIG_ONLY).
-        [ -n "$only" ] || case $name in bench-*|long-*|wip-*) continue ;; esac
+        # bench-*, long-* (heavy: docs/linux-rig.md, "Platform faults"),
+        # rigtest-* (watchdog.t's) and wip-* (work in progress) scenarios
+        # run only when named (RIG_ONLY).
+        [ -n "$only" ] ||
+            case $name in bench-*|long-*|rigtest-*|wip-*) continue ;; esac
         # The mini kernel has no ext4, and QEMU's disks need ACPI.
         if [ "${RIG_L2_KERNEL:-debian}" = mini ]; then
             case "$opts" in *--disk*)
@@ -131,7 +133,7 @@ run_l1() {
     perl $here/watch.pl $alog "$stall_s" \
         $(( 300 + left * (RIG_L2_TIMEOUT + 30) )) $out/l1.pid \
         $out/l1-mon.sock -- nice -n 10 qemu-system-x86_64 \
-        -accel tcg $l1_qemu -m 2048 \
+        -accel ${RIG_L1_ACCEL:-tcg} $l1_qemu -m 2048 \
         -nodefaults -no-user-config -display none -no-reboot \
         -serial stdio -monitor unix:$out/l1-mon.sock,server=on,wait=off \
         -kernel $out/vmlinuz -initrd $out/l1.cpio $l1_disks \
@@ -142,12 +144,13 @@ panic=-1 mitigations=off nokaslr rig.from=$2 ${RIG_L1_APPEND:-}" \
 
 # split_l1 LOG: appends each boot this L1 finished (its start line up to
 # the next start or L1's end) to $out/results as "BOOT STAMP LINE", the
-# unfinished one to LOG.partial; prints what became of the L1 as "KEY
+# unfinished one to LOG.partial, a first run that L1 ran again after a
+# platform fault (l1-init's platform_fault) to $out/retried; prints what became of the L1 as "KEY
 # VALUE" lines: end (1: L1 finished its list), last (the last boot it
 # started), uptime (its last known uptime), host (the watchdog's verdict),
 # status, longest (silence, s), secs (host seconds it ran), panic.
 split_l1() {
-    awk -v res=$out/results -v part=$1.partial '
+    awk -v res=$out/results -v part=$1.partial -v ret=$out/retried '
         function flush(to) { if (cur) printf "%s", buf >>to; buf = "" }
         { txt = $0; sub(/^[0-9.]+ /, "", txt) }
         match(txt, /uptime=[0-9.]+/) {
@@ -158,6 +161,10 @@ split_l1() {
         txt ~ /^RIG-HOST: exit / {
             split(txt, f, /[ =]/); status = f[4]; longest = f[6]
             secs = $1; next }
+        # A boot L1 ran again after a platform fault: its first run goes
+        # to $out/retried, for the record.
+        txt ~ /^RIG-L1: retry / {
+            printf "%s", buf cur " " $0 "\n" >>ret; buf = ""; next }
         txt ~ /^RIG-L1: start / {
             flush(res)
             cur = txt; sub(/.* boot=/, "", cur); last = cur }
@@ -176,7 +183,7 @@ split_l1() {
 # interrupted boot first, then the rest. A boot interrupted twice fails;
 # at most 1 + RIG_RERUNS L1s run.
 rm -f $log $log.txt $out/l1-serial.[0-9]*.log* $out/results $out/qemu.log
-: >$out/results
+: >$out/results; : >$out/retried
 declare -a nint=() why=()
 attempt=0 from=1 nstall=0 ndeath=0 nrerun=0 longest=0 events=""
 while [ "$from" -le "$nb" ]; do
@@ -351,6 +358,17 @@ awk '$2 == "RIG-L1:" && $3 == "start" { t0[$4 " " $5] = $1 }
 # Boots during which L1's own kernel complained (l1-init's l1_kernel).
 nplat=$(awk '$3 == "RIG:" && $6 == "info" && $7 == "l1-kernel" { b[$1] = 1 }
              END { n = 0; for (i in b) n++; print n }' $out/results)
+# Boots L1 ran a second time because the first ended as the platform's
+# faults do (l1-init's platform_fault): how, and the first run's console.
+nretry=0 retried=""
+while read -r b _ _ _ v name _ how; do
+    nretry=$((nretry + 1)) retried="$retried, $v $name"
+    echo "# $v $name ran again in the same L1: its first run ended in" \
+         "${how#after }; the first run's console ended:"
+    awk -v b="$b" '$1 == b && $3 == "RIG-CON:" {
+        sub(/^[^ ]* [^ ]* RIG-CON: [^ ]* [^ ]* /, ""); print "#   | " $0 }' \
+        $out/retried | tail -n 12
+done < <(awk '$3 == "RIG-L1:" && $4 == "retry"' $out/retried) >&2
 # Whether each L1 kept its idle VM (kvm-hold.c): without it the L2 boots
 # patch L1's kernel text again.
 nhold=$(grep -c '^RIG-L1: kvm-hold ok' $log.txt)
@@ -358,7 +376,9 @@ grep '^RIG-L1: kvm-hold fail' $log.txt | sed 's/^RIG-L1: /# /' >&2
 echo "# rig summary: $nb L2 boot(s) in $attempt L1(s) (RIG_L1_QEMU='$l1_qemu'," \
      "RIG_STALL_S=$stall_s, idle VM held in $nhold); $nstall stall(s)," \
      "$ndeath death(s); $nrerun" \
-     "boot(s) re-run; longest L1 silence ${longest}s; ${nplat:-0} L2" \
+     "boot(s) re-run; longest L1 silence ${longest}s; $nretry boot(s)" \
+     "run again after a platform fault${retried:+ (${retried#, })};" \
+     "${nplat:-0} L2" \
      "boot(s) with an L1 kernel fault${events}" >&2
 # Without prove (make linux-test), the status says whether a check failed.
 [ "$nfail" -eq 0 ] && [ -z "${l1_failed:-}" ]
