@@ -247,6 +247,16 @@ void devices_irq_report(struct tg *tg)
             tg_printf("tg: virtio irq dev=%u gsi=%u vec=0x%x received=%lu\n", i,
                       v->irq, irq_vector(v->irq), irq_received(v->irq));
     }
+    /*
+     * Idle-hlt mode: the console's first transmit halted until its
+     * interrupt came (vcons.c, hlt_await); the count above alone would
+     * depend on how often a look at the ring happened to find nothing.
+     */
+    if (c->dev && c->hlt_irq) {
+        fmt(d, sizeof(d), "%sreceived=%lu",
+            c->hlt_irq < 0 ? "no-interrupt " : "", irq_received(c->dev->irq));
+        devices_check(tg, "irq_hlt", c->hlt_irq > 0, d);
+    }
     if (!cmdline_has(tg->bi.cmdline, tg->bi.cmdline_len, "irqwait"))
         return;
     /*

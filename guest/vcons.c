@@ -34,6 +34,8 @@ int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
 
     c->dev = NULL;
     c->cur = -1;
+    c->hlt_await = false;
+    c->hlt_irq = 0;
     if (vdev_start(d, want, why) || vq_setup(&c->rx, d, Q_RX, 16, why) ||
         vq_setup(&c->tx, d, Q_TX, VCONS_TX_SEGS, why))
         return -1;
@@ -47,6 +49,8 @@ int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
     if (vdev_irq_wake(d, tg)) {
         vq_irq_enable(&c->rx);
         vq_irq_enable(&c->tx);
+        /* irqwait mode proves delivery on every wait already. */
+        c->hlt_await = !tg->irqw.on;
     }
     vdev_driver_ok(d);
     vq_kick(&c->rx);
@@ -57,6 +61,9 @@ int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
 int vcons_sendv(struct vcons *c, struct tg *tg, const struct vq_seg *s,
                 unsigned n, const char **why)
 {
+    /* Counted before posting: handlers run only inside a halt, so none
+     * of this transmit's interrupts can be in it yet. */
+    uint64_t irqs = irq_received(c->tx.dev->irq);
     uint16_t head;
     uint32_t len;
     int h, r;
@@ -67,6 +74,10 @@ int vcons_sendv(struct vcons *c, struct tg *tg, const struct vq_seg *s,
         return -1;
     }
     vq_kick(&c->tx);
+    if (c->hlt_await) {
+        c->hlt_await = false;
+        c->hlt_irq = vdev_irq_await(c->tx.dev, tg, irqs, TX_WAIT_US) ? 1 : -1;
+    }
     r = vq_wait_used(&c->tx, tg, TX_WAIT_US, &head, &len);
     if (r <= 0 || head != h) {
         *why = r == 0 ? "transmit-timeout" : "transmit-wrong-buffer";

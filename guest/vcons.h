@@ -24,6 +24,15 @@ struct vcons {
     char rxbuf[VCONS_RX_BUFS][VCONS_RX_LEN];
     int cur; /* rx buffer being consumed, -1: none */
     uint32_t cur_off, cur_len;
+    /*
+     * Idle-hlt mode (the tick, interrupt routed): the first transmit
+     * halts for the device's interrupt before it looks at the ring, so
+     * the run proves interrupts end the idle hlt whatever the timing
+     * (a look that finds the entry never halts). hlt_irq: 0 not tried,
+     * 1 the interrupt came, -1 it did not within the transmit timeout.
+     */
+    bool hlt_await;
+    int hlt_irq;
 };
 
 struct tg;
@@ -38,7 +47,9 @@ int vcons_start(struct vcons *c, struct vdev *d, struct tg *tg,
 /*
  * Sends the bytes of n (<= VCONS_TX_SEGS) segments as one chain, straight
  * from the caller's memory (no copy: copying is slow in emulated ring 0),
- * and waits up to 5 s until the device returns it. 0, or -1 with *why.
+ * and waits up to 5 s until the device returns it (the first send in
+ * idle-hlt mode first halts for the interrupt: see hlt_await). 0, or -1
+ * with *why.
  */
 int vcons_sendv(struct vcons *c, struct tg *tg, const struct vq_seg *s,
                 unsigned n, const char **why);

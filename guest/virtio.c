@@ -217,6 +217,16 @@ bool vdev_irq_wake(struct vdev *d, struct tg *tg)
     return d->irq_wake;
 }
 
+bool vdev_irq_await(const struct vdev *d, struct tg *tg, uint64_t seen,
+                    uint64_t timeout_us)
+{
+    uint64_t end = timer_deadline(&tg->timer, timeout_us);
+
+    while (irq_received(d->irq) == seen && !timer_expired(end))
+        tg_idle(tg);
+    return irq_received(d->irq) != seen;
+}
+
 void vdev_driver_ok(struct vdev *d)
 {
     wr(d, R_STATUS,

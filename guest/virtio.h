@@ -121,6 +121,14 @@ void vdev_driver_ok(struct vdev *d);
  * its line while InterruptStatus is non-zero; kvmini's pulses it).
  */
 bool vdev_irq_wake(struct vdev *d, struct tg *tg);
+/*
+ * Halts (tg_idle(): the idle tick ends each halt) until the guest has
+ * received an interrupt of d beyond the count `seen`, timeout_us at
+ * most. True if one came. For a wait that must end by interrupt, not by
+ * a look at the ring.
+ */
+bool vdev_irq_await(const struct vdev *d, struct tg *tg, uint64_t seen,
+                    uint64_t timeout_us);
 /* Writes 0 to Status: the device forgets queues and features. */
 void vdev_reset(struct vdev *d);
 /* The Status register (NEEDS_RESET is bit 0x40). */
