@@ -145,10 +145,11 @@ panic=-1 mitigations=off nokaslr rig.from=$2 ${RIG_L1_APPEND:-}" \
 # split_l1 LOG: appends each boot this L1 finished (its start line up to
 # the next start or L1's end) to $out/results as "BOOT STAMP LINE", the
 # unfinished one to LOG.partial, a first run that L1 ran again after a
-# platform fault (l1-init's platform_fault) to $out/retried; prints what became of the L1 as "KEY
-# VALUE" lines: end (1: L1 finished its list), last (the last boot it
-# started), uptime (its last known uptime), host (the watchdog's verdict),
-# status, longest (silence, s), secs (host seconds it ran), panic.
+# platform fault (l1-init's platform_fault) to $out/retried; prints what
+# became of the L1 as "KEY VALUE" lines: end (1: L1 finished its list),
+# last (the last boot it started), uptime (its last known uptime), host
+# (the watchdog's verdict), status, longest (silence, s), secs (host
+# seconds it ran), panic.
 split_l1() {
     awk -v res=$out/results -v part=$1.partial -v ret=$out/retried '
         function flush(to) { if (cur) printf "%s", buf >>to; buf = "" }
